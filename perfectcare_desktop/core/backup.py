@@ -1,0 +1,280 @@
+"""Single-file encrypted backups and their restore.
+
+File layout: MAGIC | format (1 byte) | header length (4 bytes) | header JSON | sealed body.
+The header carries the store id and the key wraps (already encrypted), so a backup can be restored
+onto an empty PC with any user's password or the recovery key. The body is a consistent SQLite
+snapshot (online backup API), compressed, then sealed with AES-256-GCM under a key derived from the
+data key, with the header as associated data: any flipped byte anywhere is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sqlite3
+import struct
+import uuid
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from .. import __version__
+from ..crypto import aead, vault
+from ..errors import BackupRejected, InvalidInput, StoreNotWritable
+from ..store import database
+from ..store.models import KeyWrap, User
+from . import audit
+from .clock import Clock, SystemClock
+from .session import Session
+
+MAGIC = b"PCBACKUP"
+FORMAT = 1
+_LEN = struct.Struct(">BI")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    store_id: str
+    organisation: str
+    created_at: str
+    schema: str
+    size_bytes: int
+
+
+def create_backup(session: Session, destination: Path, progress: Progress | None = None) -> BackupInfo:
+    """Write an encrypted, consistent backup of the whole store to `destination` (atomically)."""
+    session._require_admin()
+    dek = session.dek
+    store = session.store
+    destination = Path(destination)
+    if destination.is_dir():
+        raise InvalidInput(f"{destination} is a folder; give the backup a file name.")
+    if not destination.parent.is_dir():
+        raise StoreNotWritable(f"The folder {destination.parent} does not exist.")
+    # The audit entry goes in first, so the backup itself records that it was taken.
+    session.record_event("backup", detail=destination.name)
+    image = _snapshot(database.db_path(store.data_dir), progress)
+    with store.reading() as conn:
+        wraps = [
+            {
+                "purpose": w.purpose,
+                "username": (conn.execute(select(User.username).where(User.user_id == w.user_id)).scalar() or ""),
+                "user_id": w.user_id,
+                "key_id": w.key_id,
+                "kdf": w.kdf,
+                "salt": base64.b64encode(w.salt).decode(),
+                "wrapped": base64.b64encode(w.wrapped).decode(),
+            }
+            for w in conn.execute(select(KeyWrap.__table__))
+        ]
+        schema = database.schema_revision(store.engine) or ""
+    header = {
+        "store_id": store.store_id,
+        "organisation": store.organisation,
+        "created_at": store.clock.now().isoformat(),
+        "program_version": __version__,
+        "schema": schema,
+        "key_id": dek.key_id,
+        "wraps": wraps,
+    }
+    header_bytes = json.dumps(header, sort_keys=True).encode()
+    body = aead.seal(dek.backup_key, dek.key_id, zlib.compress(image, 6), header_bytes)
+    blob = MAGIC + _LEN.pack(FORMAT, len(header_bytes)) + header_bytes + body
+    _atomic_write(destination, blob)
+    return BackupInfo(header["store_id"], header["organisation"], header["created_at"], schema, len(blob))
+
+
+def _snapshot(path: Path, progress: Progress | None) -> bytes:
+    src = sqlite3.connect(str(path))
+    mem = sqlite3.connect(":memory:")
+    try:
+
+        def step(_status: int, remaining: int, total: int) -> None:
+            if progress:
+                progress(total - remaining, total)
+
+        src.backup(mem, pages=256, progress=step)
+        return mem.serialize()
+    finally:
+        mem.close()
+        src.close()
+
+
+def _atomic_write(destination: Path, data: bytes) -> None:
+    tmp = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.partial")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, destination)
+    except OSError as exc:
+        raise StoreNotWritable(f"Cannot write {destination}: {exc.strerror or exc}. Nothing was written.") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_header(source: Path) -> tuple[dict, bytes, bytes]:
+    """(header, header bytes, sealed body); refuses anything that is not one of our backups."""
+    try:
+        blob = Path(source).read_bytes()
+    except FileNotFoundError as exc:
+        raise BackupRejected(f"There is no file {source}.") from exc
+    except OSError as exc:
+        raise BackupRejected(f"Cannot read {source}: {exc.strerror or exc}.") from exc
+    if not blob.startswith(MAGIC):
+        raise BackupRejected(f"{source} is not a PerfectCare backup file.")
+    try:
+        fmt, length = _LEN.unpack_from(blob, len(MAGIC))
+        start = len(MAGIC) + _LEN.size
+        header_bytes = blob[start : start + length]
+        header = json.loads(header_bytes)
+        body = blob[start + length :]
+    except (struct.error, ValueError) as exc:
+        raise BackupRejected(f"The backup {source} is damaged (its header cannot be read).") from exc
+    if fmt != FORMAT:
+        raise BackupRejected(f"The backup {source} was made by a newer PerfectCare (backup format {fmt}).")
+    return header, header_bytes, body
+
+
+def _unwrap(header: dict, username: str | None, password: str | None, recovery_key: str | None) -> vault.DataKey:
+    for w in header.get("wraps", []):
+        wrap = vault.WrappedKey(w["key_id"], w["kdf"], base64.b64decode(w["salt"]), base64.b64decode(w["wrapped"]))
+        try:
+            if recovery_key and w["purpose"] == "recovery":
+                return vault.unwrap_with_recovery(wrap, vault.parse_recovery_key(recovery_key))
+            if password is not None and w["purpose"] == "user" and w["username"] == username:
+                return vault.unwrap_with_password(wrap, password, w["user_id"])
+        except vault.MalformedRecoveryKey as exc:
+            raise InvalidInput(str(exc)) from exc
+        except vault.WrongSecret:
+            break
+    if recovery_key:
+        raise BackupRejected("That recovery key does not open this backup (it belongs to another store?).")
+    raise BackupRejected("The user name or password does not open this backup.")
+
+
+def restore_backup(
+    source: Path,
+    data_dir: Path,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    recovery_key: str | None = None,
+    clock: Clock | None = None,
+    progress: Progress | None = None,
+) -> BackupInfo:
+    """Restore a backup into `data_dir`: into an empty folder, or over the same store (kept aside
+    first). A damaged file, a wrong key or a different organisation's store changes nothing."""
+    clock = clock or SystemClock()
+    header, header_bytes, body = read_header(source)
+    dek = _unwrap(header, username, password, recovery_key)
+    try:
+        image = zlib.decompress(aead.open_sealed(dek.backup_key, body, header_bytes))
+    except (aead.DecryptionError, zlib.error) as exc:
+        raise BackupRejected(
+            f"The backup {source} is damaged: its contents do not authenticate. Nothing was changed."
+        ) from exc
+    if progress:
+        progress(1, 3)
+    data_dir = Path(data_dir)
+    target = database.db_path(data_dir)
+    existing_id = _existing_store_id(data_dir) if target.exists() else None
+    if existing_id not in (None, _DAMAGED, header["store_id"]):
+        raise BackupRejected(
+            f"This backup is of another store ({header.get('organisation', '?')}, id {header['store_id']}); the data "
+            f"folder {data_dir} holds store {existing_id}. Restore into an empty folder. Nothing was changed."
+        )
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreNotWritable(f"Cannot create {data_dir}: {exc.strerror or exc}.") from exc
+    staged = data_dir / f".restoring-{uuid.uuid4().hex}.sqlite3"
+    try:
+        _atomic_write(staged, image)
+        _check_staged(staged, header)
+        if progress:
+            progress(2, 3)
+        if existing_id == _DAMAGED:
+            _set_aside_damaged(target, clock)
+        elif target.exists():
+            database.pre_migration_backup(target, "before-restore")
+        from .store import remove_store_files
+
+        remove_store_files(data_dir)
+        os.replace(staged, target)
+    finally:
+        for leftover in data_dir.glob(staged.name + "*"):
+            leftover.unlink(missing_ok=True)
+    engine = database.open_database(data_dir)
+    try:
+        with engine.begin() as conn:
+            audit.append(conn, dek, clock.now(), "restore", detail=f"from backup taken {header.get('created_at', '?')}")
+    finally:
+        engine.dispose()
+    if progress:
+        progress(3, 3)
+    return BackupInfo(
+        header["store_id"],
+        header.get("organisation", ""),
+        header.get("created_at", ""),
+        header.get("schema", ""),
+        len(image),
+    )
+
+
+_DAMAGED = "(damaged)"
+
+
+def _set_aside_damaged(target: Path, clock: Clock) -> None:
+    """Keep a damaged store's files (renamed, never deleted) for investigation."""
+    folder = target.parent / database.BACKUP_DIR
+    folder.mkdir(exist_ok=True)
+    stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(str(target) + suffix)
+        if part.exists():
+            os.replace(part, folder / f"damaged-{stamp}.sqlite3{suffix}")
+
+
+def _existing_store_id(data_dir: Path) -> str | None:
+    try:
+        conn = sqlite3.connect(f"file:{database.db_path(data_dir)}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return _DAMAGED
+    return row[0] if row else None
+
+
+def _check_staged(path: Path, header: dict) -> None:
+    conn = sqlite3.connect(str(path))
+    try:
+        if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise BackupRejected("The backup's database fails its integrity check. Nothing was changed.")
+        row = conn.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise BackupRejected(f"The backup's database cannot be read ({exc}). Nothing was changed.") from exc
+    finally:
+        conn.close()
+    if not row or row[0] != header["store_id"]:
+        raise BackupRejected("The backup's contents do not match its header. Nothing was changed.")
+    engine = database.make_engine(path)
+    try:
+        revision = database.schema_revision(engine)
+    finally:
+        engine.dispose()
+    if revision is None:
+        raise BackupRejected("The backup holds no PerfectCare store. Nothing was changed.")
+    if not database.is_known_revision(revision):
+        raise BackupRejected(
+            f"The backup was made by a newer PerfectCare Desktop (schema {revision}); install that version to "
+            "restore it. Nothing was changed."
+        )

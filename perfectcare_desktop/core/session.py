@@ -1,0 +1,578 @@
+"""An unlocked session: one signed-in user and the data key. The API the UI and the CLI call.
+
+Every method that reads or writes patient data checks the session is unlocked; every write is
+one transaction that appends versions and the audit entry recording it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from ..crypto import vault
+from ..errors import InvalidInput, LoginFailed, NotAllowed, NotFound, SessionLocked
+from ..store.models import BlindIndex, KeyWrap, Record, User, Version
+from . import audit, versions
+from .patients import PatientDetails, validated
+from .search_index import PatientIndex
+from .store import Store, add_user_row, check_new_password, set_password
+
+PATIENT = "patient"
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    user_id: str
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """One caseload row: enough to list and search, decrypted in memory only."""
+
+    record_id: str
+    details: PatientDetails
+    version_id: str
+    updated_at: datetime
+    needs_attention: bool  # two heads after offline edits: a clinician must merge
+
+    @property
+    def display_name(self) -> str:
+        return self.details.display_name
+
+
+class Session:
+    def __init__(self, store: Store, user_id: str, dek: vault.DataKey) -> None:
+        self.store = store
+        self._dek: vault.DataKey | None = dek
+        with store.reading() as conn:
+            user = conn.execute(select(User.__table__).where(User.user_id == user_id)).one()
+        self.user = _user_info(user)
+        self._summaries: dict[str, PatientSummary] | None = None
+        self._index = PatientIndex()
+
+    # --- lock state ----------------------------------------------------------------------------
+    @property
+    def locked(self) -> bool:
+        return self._dek is None
+
+    @property
+    def dek(self) -> vault.DataKey:
+        if self._dek is None:
+            raise SessionLocked("The session is locked: sign in again to continue.")
+        return self._dek
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role == "admin"
+
+    def lock(self) -> None:
+        """Forget the key and every decrypted detail held in memory."""
+        if self._dek is None:
+            return
+        with self.store.writing() as conn:
+            audit.append(conn, self._dek, self.store.clock.now(), "lock", user_id=self.user.user_id)
+        self._dek = None
+        self._summaries = None
+        self._index.clear()
+
+    def unlock(self, password: str) -> None:
+        """Unlock as the same user (lockout rules apply as at login)."""
+        user_id, dek = self.store._authenticate(self.user.username, password, action="unlock")
+        if user_id != self.user.user_id:  # pragma: no cover - same username, same id
+            raise LoginFailed("The user name or password is not right.")
+        self._dek = dek
+
+    def _now(self) -> datetime:
+        return self.store.clock.now()
+
+    def _today(self) -> date:
+        return self._now().date()
+
+    def _require_admin(self) -> None:
+        if not self.is_admin:
+            raise NotAllowed("Only an administrator can do that.")
+
+    # --- audit ---------------------------------------------------------------------------------
+    def record_event(
+        self, action: str, *, patient_id: str | None = None, target_id: str | None = None, detail: str = ""
+    ) -> None:
+        """Audit an event that changes no record (view, print, export)."""
+        dek = self.dek
+        with self.store.writing() as conn:
+            audit.append(
+                conn,
+                dek,
+                self._now(),
+                action,
+                user_id=self.user.user_id,
+                patient_id=patient_id,
+                target_id=target_id,
+                detail=detail,
+            )
+
+    def audit_trail(
+        self,
+        *,
+        username: str | None = None,
+        patient_id: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 1000,
+    ) -> list[audit.AuditRecord]:
+        self._require_admin()
+        dek = self.dek
+        with self.store.reading() as conn:
+            user_id = None
+            if username:
+                user = self.store.user_by_name(conn, username)
+                if user is None:
+                    raise NotFound(f"There is no user called {username!r}.")
+                user_id = user.user_id
+            return audit.read(
+                conn, dek, user_id=user_id, patient_id=patient_id, action=action, since=since, until=until, limit=limit
+            )
+
+    # --- generic records -----------------------------------------------------------------------
+    def create_record(
+        self,
+        kind: str,
+        patient_id: str | None,
+        payload: dict[str, Any],
+        *,
+        status: str = "current",
+        signed: bool = False,
+        review_due: date | None = None,
+        followup_due: date | None = None,
+    ) -> tuple[str, str]:
+        """Create a record with its first version. Returns (record_id, version_id)."""
+        dek, now = self.dek, self._now()
+        with self.store.writing() as conn:
+            record_id = versions.create_record(conn, kind, patient_id, self.user.user_id, now)
+            new = versions.NewVersion(record_id, kind, payload, status, signed, review_due, followup_due)
+            version_id = versions.append(conn, dek, new, self.user.user_id, now, parents=[])
+            audit.append(
+                conn,
+                dek,
+                now,
+                "create",
+                user_id=self.user.user_id,
+                patient_id=patient_id or record_id,
+                target_id=version_id,
+                detail=kind,
+            )
+            if signed:
+                audit.append(
+                    conn,
+                    dek,
+                    now,
+                    "sign",
+                    user_id=self.user.user_id,
+                    patient_id=patient_id or record_id,
+                    target_id=version_id,
+                )
+        return record_id, version_id
+
+    def append_version(
+        self,
+        record_id: str,
+        payload: dict[str, Any],
+        *,
+        status: str = "current",
+        signed: bool = False,
+        review_due: date | None = None,
+        followup_due: date | None = None,
+        parents: list[str] | None = None,
+    ) -> str:
+        """Save a new version on top of the current heads (or the given parents, for a merge)."""
+        dek, now = self.dek, self._now()
+        with self.store.writing() as conn:
+            record = self._record(conn, record_id)
+            if parents is not None:
+                self._check_parents(conn, record_id, parents)
+            new = versions.NewVersion(record_id, record.kind, payload, status, signed, review_due, followup_due)
+            version_id = versions.append(conn, dek, new, self.user.user_id, now, parents)
+            audit.append(
+                conn,
+                dek,
+                now,
+                "update",
+                user_id=self.user.user_id,
+                patient_id=record.patient_id,
+                target_id=version_id,
+                detail=record.kind,
+            )
+            if signed:
+                audit.append(
+                    conn,
+                    dek,
+                    now,
+                    "sign",
+                    user_id=self.user.user_id,
+                    patient_id=record.patient_id,
+                    target_id=version_id,
+                )
+        return version_id
+
+    def mark_entered_in_error(self, version_id: str, reason: str) -> str:
+        """Withdraw a version with a reason. The version stays, readable in history and export."""
+        reason = unicodedata.normalize("NFC", reason.strip())
+        if not reason:
+            raise InvalidInput("Say why this was entered in error; the reason is kept with the record.")
+        dek, now = self.dek, self._now()
+        with self.store.writing() as conn:
+            row = conn.execute(select(Version.__table__).where(Version.version_id == version_id)).one_or_none()
+            if row is None:
+                raise NotFound("That version does not exist in this store.")
+            if row.status == versions.ENTERED_IN_ERROR:
+                raise InvalidInput("That entry is itself an 'entered in error' note; it cannot be withdrawn.")
+            record = self._record(conn, row.record_id)
+            payload = {"schema": "entered_in_error/1", "marks": version_id, "reason": reason}
+            new = versions.NewVersion(row.record_id, record.kind, payload, status=versions.ENTERED_IN_ERROR)
+            new_id = versions.append(conn, dek, new, self.user.user_id, now)
+            audit.append(
+                conn,
+                dek,
+                now,
+                "entered_in_error",
+                user_id=self.user.user_id,
+                patient_id=record.patient_id,
+                target_id=version_id,
+                detail=reason,
+            )
+        if record.kind == PATIENT:
+            self._refresh_patient(record.record_id)
+        return new_id
+
+    def history(self, record_id: str) -> list[versions.VersionInfo]:
+        dek = self.dek
+        with self.store.reading() as conn:
+            return versions.history(conn, dek, record_id)
+
+    def records_of_patient(self, patient_id: str, kind: str | None = None) -> list[tuple[str, str]]:
+        """(record_id, kind) of every record about a patient, oldest first."""
+        self.dek  # noqa: B018 - refuses when locked
+        with self.store.reading() as conn:
+            q = select(Record.record_id, Record.kind).where(Record.patient_id == patient_id)
+            if kind:
+                q = q.where(Record.kind == kind)
+            return [tuple(r) for r in conn.execute(q.order_by(Record.created_at, Record.record_id))]
+
+    def _record(self, conn: Connection, record_id: str) -> Record:
+        record = conn.execute(select(Record.__table__).where(Record.record_id == record_id)).one_or_none()
+        if record is None:
+            raise NotFound("That record does not exist in this store.")
+        return record
+
+    def _check_parents(self, conn: Connection, record_id: str, parents: list[str]) -> None:
+        found = (
+            conn.execute(
+                select(Version.version_id).where(Version.version_id.in_(parents), Version.record_id == record_id)
+            )
+            .scalars()
+            .all()
+        )
+        if len(set(found)) != len(set(parents)):
+            raise InvalidInput("A merge can only name versions of the same record as its parents.")
+
+    # --- patients ------------------------------------------------------------------------------
+    def add_patient(self, details: PatientDetails) -> str:
+        clean = validated(details, self._today())
+        dek, now = self.dek, self._now()
+        digest = dek.blind_index("nhs", clean.nhs_number)
+        with self.store.writing() as conn:
+            existing = conn.execute(
+                select(BlindIndex.record_id).where(BlindIndex.kind == "nhs", BlindIndex.digest == digest)
+            )
+            for other in existing.scalars():
+                if self._current_nhs(conn, other) == clean.nhs_number:
+                    raise InvalidInput(
+                        f"A patient with NHS number {clean.nhs_number_formatted} is already registered; "
+                        "open that record instead."
+                    )
+            record_id = versions.create_record(conn, PATIENT, None, self.user.user_id, now)
+            version_id = versions.append(
+                conn, dek, versions.NewVersion(record_id, PATIENT, clean.to_payload()), self.user.user_id, now, []
+            )
+            conn.execute(insert(BlindIndex.__table__), dict(kind="nhs", digest=digest, record_id=record_id))
+            audit.append(
+                conn,
+                dek,
+                now,
+                "create",
+                user_id=self.user.user_id,
+                patient_id=record_id,
+                target_id=version_id,
+                detail=PATIENT,
+            )
+        self._put_summary(PatientSummary(record_id, clean, version_id, now, False))
+        return record_id
+
+    def update_patient(self, record_id: str, details: PatientDetails) -> str:
+        """Save changed details as a new version; the earlier ones stay in history."""
+        clean = validated(details, self._today())
+        dek, now = self.dek, self._now()
+        digest = dek.blind_index("nhs", clean.nhs_number)
+        with self.store.writing() as conn:
+            record = self._record(conn, record_id)
+            if record.kind != PATIENT:
+                raise NotFound("That record is not a patient.")
+            for other in conn.execute(
+                select(BlindIndex.record_id).where(BlindIndex.kind == "nhs", BlindIndex.digest == digest)
+            ).scalars():
+                if other != record_id and self._current_nhs(conn, other) == clean.nhs_number:
+                    raise InvalidInput(f"Another patient already has NHS number {clean.nhs_number_formatted}.")
+            version_id = versions.append(
+                conn, dek, versions.NewVersion(record_id, PATIENT, clean.to_payload()), self.user.user_id, now
+            )
+            conn.execute(
+                insert(BlindIndex.__table__).prefix_with("OR IGNORE"),
+                dict(kind="nhs", digest=digest, record_id=record_id),
+            )
+            audit.append(
+                conn,
+                dek,
+                now,
+                "update",
+                user_id=self.user.user_id,
+                patient_id=record_id,
+                target_id=version_id,
+                detail=PATIENT,
+            )
+        self._refresh_patient(record_id)
+        return version_id
+
+    def _current_nhs(self, conn: Connection, record_id: str) -> str | None:
+        current = versions.current(versions.history(conn, self.dek, record_id))
+        return current.payload.get("nhs_number") if current else None
+
+    def get_patient(self, record_id: str, *, audit_view: bool = True) -> PatientSummary:
+        """A patient's current details; opening a record is a 'view' in the audit trail."""
+        summary = self._load_patient(record_id)
+        if summary is None:
+            raise NotFound("That patient record was entered in error and withdrawn; see its history.")
+        if audit_view:
+            self.record_event("view", patient_id=record_id, target_id=summary.version_id)
+        return summary
+
+    def _load_patient(self, record_id: str) -> PatientSummary | None:
+        dek = self.dek
+        with self.store.reading() as conn:
+            record = self._record(conn, record_id)
+            if record.kind != PATIENT:
+                raise NotFound("That record is not a patient.")
+            history = versions.history(conn, dek, record_id)
+            heads = versions.head_ids(conn, record_id)
+        current = versions.current(history)
+        if current is None:
+            return None
+        return PatientSummary(
+            record_id,
+            PatientDetails.from_payload(current.payload),
+            current.version_id,
+            current.created_at,
+            len(heads) > 1,
+        )
+
+    def _refresh_patient(self, record_id: str) -> None:
+        if self._summaries is None:
+            return
+        summary = self._load_patient(record_id)
+        if summary is None:
+            self._summaries.pop(record_id, None)
+            self._index.remove(record_id)
+        else:
+            self._put_summary(summary)
+
+    def _put_summary(self, s: PatientSummary) -> None:
+        if self._summaries is None:
+            return  # the list has not been loaded yet; it will include this patient when it is
+        self._summaries[s.record_id] = s
+        d = s.details
+        self._index.put(s.record_id, [d.given_name, d.preferred_name, d.family_name, d.local_id], d.nhs_number)
+
+    def list_patients(self) -> list[PatientSummary]:
+        """Every current patient, decrypted into memory once per unlock (then kept up to date)."""
+        if self._summaries is None:
+            self._load_all_patients()
+        assert self._summaries is not None
+        return list(self._summaries.values())
+
+    def reload(self) -> None:
+        """Re-read the store (after another process or the sync worker changed it)."""
+        self._summaries = None
+        self._index.clear()
+        self._load_all_patients()
+
+    def _load_all_patients(self) -> None:
+        dek = self.dek
+        with self.store.reading() as conn:
+            rows = versions.heads_of_kind(conn, PATIENT)
+        by_record: dict[str, list[Any]] = {}
+        for row in rows:
+            by_record.setdefault(row.record_id, []).append(row)
+        self._summaries = {}
+        self._index.clear()
+        for record_id, heads in by_record.items():
+            head = heads[-1]
+            if head.status == versions.ENTERED_IN_ERROR:
+                summary = self._load_patient(record_id)  # rare: walk the chain to find current content
+                if summary is None:
+                    continue
+            else:
+                details = PatientDetails.from_payload(versions.decrypt_row(dek, head))
+                summary = PatientSummary(record_id, details, head.version_id, head.created_at, len(heads) > 1)
+            self._put_summary(summary)
+
+    def search_patients(self, query: str, limit: int | None = 200) -> list[PatientSummary]:
+        """Name fragment(s) or NHS digits, with or without spaces; accents and case ignored."""
+        if self._summaries is None:
+            self._load_all_patients()
+        assert self._summaries is not None
+        return [self._summaries[r] for r in self._index.search(query, limit)]
+
+    def find_by_nhs_number(self, nhs_number: str) -> PatientSummary | None:
+        """Exact lookup through the keyed blind index: no plaintext NHS number in the store."""
+        from .nhs_number import InvalidNhsNumber, normalise_nhs_number
+
+        try:
+            digits = normalise_nhs_number(nhs_number)
+        except InvalidNhsNumber as exc:
+            raise InvalidInput(str(exc)) from exc
+        dek = self.dek
+        with self.store.reading() as conn:
+            candidates = (
+                conn.execute(
+                    select(BlindIndex.record_id).where(
+                        BlindIndex.kind == "nhs", BlindIndex.digest == dek.blind_index("nhs", digits)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        for record_id in candidates:
+            summary = self._load_patient(record_id)
+            if summary and summary.details.nhs_number == digits:
+                return summary
+        return None
+
+    # --- bulk import (demo data, migration) --------------------------------------------------------
+    def import_batch(self, items: Iterable[tuple[PatientDetails, list[tuple[str, list[dict[str, Any]]]]]]) -> int:
+        """Add patients with their other records' version chains in ONE transaction (demo data, migration).
+
+        Each item: (details, [(kind, [payload, payload, ...]), ...]). Returns patients added.
+        """
+        dek, now, uid = self.dek, self._now(), self.user.user_id
+        added = 0
+        with self.store.writing() as conn:
+            for details, records in items:
+                clean = validated(details, self._today())
+                pid = versions.create_record(conn, PATIENT, None, uid, now)
+                versions.append(conn, dek, versions.NewVersion(pid, PATIENT, clean.to_payload()), uid, now, [])
+                conn.execute(
+                    insert(BlindIndex.__table__),
+                    dict(kind="nhs", digest=dek.blind_index("nhs", clean.nhs_number), record_id=pid),
+                )
+                for kind, chain in records:
+                    rid = versions.create_record(conn, kind, pid, uid, now)
+                    parent: list[str] = []
+                    for payload in chain:
+                        parent = [versions.append(conn, dek, versions.NewVersion(rid, kind, payload), uid, now, parent)]
+                added += 1
+        self._summaries = None
+        return added
+
+    # --- users ---------------------------------------------------------------------------------
+    def list_users(self) -> list[UserInfo]:
+        self._require_admin()
+        with self.store.reading() as conn:
+            return [_user_info(u) for u in conn.execute(select(User.__table__).order_by(User.username)).all()]
+
+    def add_user(self, username: str, role: str, password: str, display_name: str = "") -> str:
+        self._require_admin()
+        dek, now = self.dek, self._now()
+        with self.store.writing() as conn:
+            user_id = add_user_row(conn, dek, username, display_name, role, password, now)
+            audit.append(
+                conn,
+                dek,
+                now,
+                "user_add",
+                user_id=self.user.user_id,
+                target_id=user_id,
+                detail=f"{username.strip()} as {role}",
+            )
+        return user_id
+
+    def disable_user(self, username: str) -> None:
+        """Stop a user signing in. Everything they wrote stays, attributed to them."""
+        self._require_admin()
+        dek, now = self.dek, self._now()
+        with self.store.writing() as conn:
+            user = self.store.user_by_name(conn, username)
+            if user is None:
+                raise NotFound(f"There is no user called {username!r}.")
+            if user.user_id == self.user.user_id:
+                raise NotAllowed("You cannot disable your own account.")
+            if not user.active:
+                raise InvalidInput(f"{user.username!r} is already disabled.")
+            if user.role == "admin" and _active_admins(conn) <= 1:
+                raise NotAllowed("This is the last active administrator; add another before disabling it.")
+            conn.execute(update(User).where(User.user_id == user.user_id).values(active=False, disabled_at=now))
+            # Their copy of the data key goes too, so the account is closed by cryptography, not a flag.
+            conn.execute(KeyWrap.__table__.delete().where(KeyWrap.user_id == user.user_id))
+            audit.append(
+                conn, dek, now, "user_disable", user_id=self.user.user_id, target_id=user.user_id, detail=user.username
+            )
+
+    def enable_user(self, username: str, new_password: str) -> None:
+        """Re-enable a disabled user with a new password (their old key wrap was destroyed)."""
+        self._require_admin()
+        dek, now = self.dek, self._now()
+        with self.store.writing() as conn:
+            user = self.store.user_by_name(conn, username)
+            if user is None:
+                raise NotFound(f"There is no user called {username!r}.")
+            if user.active:
+                raise InvalidInput(f"{user.username!r} is already enabled.")
+            check_new_password(new_password, user.username)
+            conn.execute(
+                update(User)
+                .where(User.user_id == user.user_id)
+                .values(active=True, disabled_at=None, failed_attempts=0, locked_until=None)
+            )
+            set_password(conn, dek, user.user_id, new_password, now)
+            audit.append(
+                conn, dek, now, "user_enable", user_id=self.user.user_id, target_id=user.user_id, detail=user.username
+            )
+
+    def change_password(self, old_password: str, new_password: str) -> None:
+        """Re-wrap the data key under a new password; nothing else changes."""
+        check_new_password(new_password, self.user.username)
+        try:
+            self.store._authenticate(self.user.username, old_password, action="unlock")
+        except LoginFailed as exc:
+            raise LoginFailed("The current password is not right; the password was not changed.") from exc
+        dek, now = self.dek, self._now()
+        with self.store.writing() as conn:
+            set_password(conn, dek, self.user.user_id, new_password, now)
+            audit.append(conn, dek, now, "password_change", user_id=self.user.user_id, target_id=self.user.user_id)
+
+
+def _active_admins(conn: Connection) -> int:
+    return len(conn.execute(select(User.user_id).where(User.role == "admin", User.active)).all())
+
+
+def _user_info(u: User) -> UserInfo:
+    return UserInfo(u.user_id, u.username, u.display_name, u.role, u.active, u.created_at, u.last_login_at)

@@ -1,0 +1,175 @@
+"""Immutable version chains: append, heads, history. Every clinical write goes through here.
+
+A save appends a version whose parents are the record's current heads; nothing is updated in place.
+Two heads for one record (offline edits on two PCs) is a conflict that a merge version resolves.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, exists, insert, select
+
+from ..crypto.vault import DataKey
+from ..errors import NotFound
+from ..store.models import Record, Version, VersionParent
+from . import payloads
+
+PAYLOAD_TABLE = "versions"
+ENTERED_IN_ERROR = "entered_in_error"
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A decrypted version: clear metadata plus its payload."""
+
+    version_id: str
+    record_id: str
+    kind: str
+    author_id: str
+    created_at: datetime
+    signed: bool
+    status: str
+    review_due: date | None
+    followup_due: date | None
+    parents: tuple[str, ...]
+    payload: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """What a caller asks to append; the id and time are assigned here."""
+
+    record_id: str
+    kind: str
+    payload: dict[str, Any]
+    status: str = "current"
+    signed: bool = False
+    review_due: date | None = None
+    followup_due: date | None = None
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def create_record(conn: Connection, kind: str, patient_id: str | None, author_id: str, at: datetime) -> str:
+    record_id = new_id()
+    conn.execute(
+        insert(Record.__table__),
+        dict(record_id=record_id, kind=kind, patient_id=patient_id or record_id, created_at=at, created_by=author_id),
+    )
+    return record_id
+
+
+def head_ids(conn: Connection, record_id: str) -> list[str]:
+    child = select(VersionParent.version_id).where(VersionParent.parent_id == Version.version_id)
+    q = select(Version.version_id).where(Version.record_id == record_id, ~exists(child)).order_by(Version.seq)
+    return list(conn.execute(q).scalars())
+
+
+def append(
+    conn: Connection, dek: DataKey, new: NewVersion, author_id: str, at: datetime, parents: list[str] | None = None
+) -> str:
+    """Append one version inside the caller's transaction. Parents default to the current heads."""
+    data = payloads.encode(new.payload)  # validates size before anything is written
+    if parents is None:
+        parents = head_ids(conn, new.record_id)
+    version_id = new_id()
+    sealed = dek.seal(data, PAYLOAD_TABLE, new.record_id, version_id)
+    conn.execute(
+        insert(Version.__table__),
+        dict(
+            version_id=version_id,
+            record_id=new.record_id,
+            kind=new.kind,
+            author_id=author_id,
+            created_at=at,
+            signed=new.signed,
+            status=new.status,
+            review_due=new.review_due,
+            followup_due=new.followup_due,
+            payload=sealed,
+        ),
+    )
+    if parents:
+        conn.execute(insert(VersionParent.__table__), [{"version_id": version_id, "parent_id": p} for p in parents])
+    return version_id
+
+
+def _info(dek: DataKey, row: Any, parents: tuple[str, ...]) -> VersionInfo:
+    data = dek.open(row.payload, PAYLOAD_TABLE, row.record_id, row.version_id)
+    return VersionInfo(
+        row.version_id,
+        row.record_id,
+        row.kind,
+        row.author_id,
+        row.created_at,
+        row.signed,
+        row.status,
+        row.review_due,
+        row.followup_due,
+        parents,
+        payloads.decode(data),
+    )
+
+
+def _parents_of(conn: Connection, version_ids: list[str]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {v: [] for v in version_ids}
+    for chunk_start in range(0, len(version_ids), 500):
+        chunk = version_ids[chunk_start : chunk_start + 500]
+        rows = conn.execute(select(VersionParent.__table__).where(VersionParent.version_id.in_(chunk)))
+        for vp in rows:
+            out[vp.version_id].append(vp.parent_id)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def history(conn: Connection, dek: DataKey, record_id: str) -> list[VersionInfo]:
+    """Every version of a record, oldest first, decrypted — including ones marked entered in error."""
+    rows = conn.execute(select(Version.__table__).where(Version.record_id == record_id).order_by(Version.seq)).all()
+    if not rows:
+        raise NotFound("That record does not exist in this store.")
+    parents = _parents_of(conn, [r.version_id for r in rows])
+    return [_info(dek, r, parents[r.version_id]) for r in rows]
+
+
+def current(versions: list[VersionInfo]) -> VersionInfo | None:
+    """The version whose content is current: the newest content version not marked entered in error.
+
+    "Entered in error" versions are annotations naming the version they withdraw, so marking the
+    latest content version reverts to the one before; marking them all withdraws the record.
+    """
+    withdrawn = {v.payload.get("marks") for v in versions if v.status == ENTERED_IN_ERROR}
+    for v in reversed(versions):
+        if v.status != ENTERED_IN_ERROR and v.version_id not in withdrawn:
+            return v
+    return None
+
+
+def heads_of_kind(conn: Connection, kind: str) -> list[Any]:
+    """Head version rows of every record of a kind, in one query (the caseload's main read)."""
+    child = select(VersionParent.version_id).where(VersionParent.parent_id == Version.version_id)
+    # Version.kind repeats its record's kind, so no join with records is needed here.
+    q = (
+        select(
+            Version.version_id,
+            Version.record_id,
+            Version.seq,
+            Version.status,
+            Version.created_at,
+            Version.payload,
+            Version.review_due,
+            Version.followup_due,
+            Version.signed,
+        )
+        .where(Version.kind == kind, ~exists(child))
+        .order_by(Version.seq)
+    )
+    return list(conn.execute(q))
+
+
+def decrypt_row(dek: DataKey, row: Any) -> dict[str, Any]:
+    return payloads.decode(dek.open(row.payload, PAYLOAD_TABLE, row.record_id, row.version_id))

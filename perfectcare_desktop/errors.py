@@ -1,0 +1,60 @@
+"""Errors whose message is written for the person using the program: specific, and saying what to do.
+
+Anything raised to the UI or the CLI as a PerfectCareError is shown as it is; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class PerfectCareError(Exception):
+    """Base class: str(error) is a complete sentence for the user."""
+
+
+class StoreNotFound(PerfectCareError):
+    pass
+
+
+class StoreAlreadyExists(PerfectCareError):
+    pass
+
+
+class StoreDamaged(PerfectCareError):
+    pass
+
+
+class StoreTooNew(PerfectCareError):
+    pass
+
+
+class StoreNotWritable(PerfectCareError):
+    pass
+
+
+class LoginFailed(PerfectCareError):
+    pass
+
+
+class AccountLocked(LoginFailed):
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class NotAllowed(PerfectCareError):
+    pass
+
+
+class InvalidInput(PerfectCareError):
+    pass
+
+
+class NotFound(PerfectCareError):
+    pass
+
+
+class SessionLocked(PerfectCareError):
+    pass
+
+
+class BackupRejected(PerfectCareError):
+    pass

@@ -1,0 +1,169 @@
+"""Opening the SQLite file: durable pragmas, schema migrations (after a backup), damage checks."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from ..errors import StoreDamaged, StoreNotFound, StoreNotWritable, StoreTooNew
+
+DB_NAME = "perfectcare.sqlite3"
+BACKUP_DIR = "backups"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def db_path(data_dir: Path) -> Path:
+    return Path(data_dir) / DB_NAME
+
+
+def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself, so writers can take the lock up front.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    # WAL with synchronous=FULL: a commit that returned survives a power cut, not only a crash.
+    cur.execute("PRAGMA synchronous=FULL")
+    # Sorts and temp tables stay in memory: no temp file can hold anything, even ciphertext.
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.close()
+
+
+def _on_begin(conn: Connection) -> None:
+    # Writers use BEGIN IMMEDIATE: two processes on one store queue for the write lock instead of
+    # both reading the audit head and then failing (or worse) at commit.
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(path: Path) -> Engine:
+    engine = create_engine(f"sqlite:///{path}")
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
+    return engine
+
+
+def _alembic_config(connection: object) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+    assert head is not None
+    return head
+
+
+def is_known_revision(revision: str) -> bool:
+    return revision in {s.revision for s in ScriptDirectory.from_config(_alembic_config(None)).walk_revisions()}
+
+
+def create_schema(path: Path) -> Engine:
+    """Create a new, empty store file at the newest schema."""
+    engine = make_engine(path)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+    return engine
+
+
+def backup_file(source: Path, destination: Path) -> None:
+    """Consistent copy of a live store with SQLite's online backup API."""
+    src = sqlite3.connect(str(source))
+    try:
+        dst = sqlite3.connect(str(destination))
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def open_database(data_dir: Path, *, on_migrate: Callable[[str, str], None] | None = None) -> Engine:
+    """Open an existing store, refusing damaged or newer ones, migrating older ones after a backup."""
+    path = db_path(data_dir)
+    if not path.exists():
+        raise StoreNotFound(
+            f"No PerfectCare store in {data_dir}. Create one with 'perfectcare-admin init' or the set-up wizard."
+        )
+    if not _is_writable(path):
+        raise StoreNotWritable(f"The store {path} cannot be written (read-only file or folder). Ask IT to fix it.")
+    _check_header(path)
+    engine = make_engine(path)
+    try:
+        with engine.connect() as conn:
+            problems = conn.exec_driver_sql("PRAGMA quick_check").scalars().all()
+            if problems != ["ok"]:
+                raise StoreDamaged(_damaged(path, "; ".join(problems[:3])))
+            current = MigrationContext.configure(conn).get_current_revision()
+    except (DatabaseError, OperationalError) as exc:
+        engine.dispose()
+        raise StoreDamaged(_damaged(path, str(exc.orig))) from exc
+    head = head_revision()
+    if current is None:
+        engine.dispose()
+        raise StoreDamaged(_damaged(path, "it has no PerfectCare schema"))
+    if current != head:
+        if not is_known_revision(current):
+            engine.dispose()
+            raise StoreTooNew(
+                f"This store was last used by a newer PerfectCare Desktop (schema {current}). "
+                "Install the newer version; this one has not changed the store."
+            )
+        backup = pre_migration_backup(path, current)
+        if on_migrate:
+            on_migrate(current, str(backup))
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), "head")
+    return engine
+
+
+def pre_migration_backup(path: Path, revision: str) -> Path:
+    folder = path.parent / BACKUP_DIR
+    folder.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = folder / f"before-upgrade-from-{revision}-{stamp}.sqlite3"
+    backup_file(path, target)
+    return target
+
+
+def _is_writable(path: Path) -> bool:
+    import os
+
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _check_header(path: Path) -> None:
+    with open(path, "rb") as fh:
+        head = fh.read(100)
+    if len(head) < 100 or not head.startswith(b"SQLite format 3\x00"):
+        raise StoreDamaged(_damaged(path, "it is not a database file (empty, truncated or overwritten)"))
+
+
+def _damaged(path: Path, why: str) -> str:
+    return (
+        f"The store {path} is damaged: {why}. Nothing has been changed. "
+        "Restore the latest backup with 'perfectcare-admin restore'."
+    )
+
+
+def schema_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def checkpoint(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))

@@ -1,0 +1,126 @@
+"""SQLAlchemy models of the local store.
+
+Only query metadata is in clear: random ids, kinds, timestamps, status and due dates, staff user
+names. Every patient detail lives in `payload`, sealed with the data key and bound to its row.
+Clinical tables are append-only; triggers in the first migration refuse UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Meta(Base):
+    """Store-wide facts: store id, organisation name, creation time."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class User(Base):
+    __tablename__ = "users"
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # "clinician" | "admin"
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+
+class KeyWrap(Base):
+    """The data key wrapped under one user's password, or under the recovery key (user_id NULL)."""
+
+    __tablename__ = "key_wraps"
+    wrap_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key_id: Mapped[int]
+    purpose: Mapped[str] = mapped_column(String(16))  # "user" | "recovery"
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.user_id"))
+    kdf: Mapped[str] = mapped_column(Text)
+    salt: Mapped[bytes] = mapped_column(LargeBinary)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class Record(Base):
+    """Identity of one clinical record: a patient's details, a safety plan, a formulation, ..."""
+
+    __tablename__ = "records"
+    record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    patient_id: Mapped[str] = mapped_column(String(36), index=True)  # a patient record's own id
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+
+
+class Version(Base):
+    """One immutable version of a record. A save appends one; nothing is updated in place."""
+
+    __tablename__ = "versions"
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)  # local arrival order
+    version_id: Mapped[str] = mapped_column(String(36), unique=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.record_id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    author_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
+    created_at: Mapped[datetime]
+    signed: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(32))  # e.g. "current", "draft", "agreed", "entered_in_error"
+    review_due: Mapped[date | None]
+    followup_due: Mapped[date | None]
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_versions_record", "record_id", "seq"),)
+
+
+class VersionParent(Base):
+    """Parent links; a version no other version names as parent is a head of its record."""
+
+    __tablename__ = "version_parents"
+    version_id: Mapped[str] = mapped_column(ForeignKey("versions.version_id"), primary_key=True)
+    parent_id: Mapped[str] = mapped_column(ForeignKey("versions.version_id"), primary_key=True, index=True)
+
+
+class BlindIndex(Base):
+    """Keyed HMAC of an exact-match value (NHS number) -> record, so lookup needs no plaintext."""
+
+    __tablename__ = "blind_index"
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.record_id"), primary_key=True)
+
+
+class AuditEntry(Base):
+    """Hash-chained audit trail: mac = HMAC(audit key, previous mac || this entry's fields)."""
+
+    __tablename__ = "audit"
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    user_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    target_id: Mapped[str | None] = mapped_column(String(36))
+    detail: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed: may name files or reasons
+    mac: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PendingAuditEvent(Base):
+    """Events seen while locked (failed logins): no key yet to chain them, so they wait in clear
+    (a user name and a time only) and are folded into the chain at the next unlock."""
+
+    __tablename__ = "pending_audit"
+    pending_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    note: Mapped[str] = mapped_column(Text, default="")
