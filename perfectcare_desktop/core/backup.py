@@ -29,6 +29,7 @@ from ..store import database
 from ..store.models import KeyWrap, User
 from . import audit
 from .clock import Clock, SystemClock
+from .files import atomic_write
 from .session import Session
 
 MAGIC = b"PCBACKUP"
@@ -85,7 +86,7 @@ def create_backup(session: Session, destination: Path, progress: Progress | None
     header_bytes = json.dumps(header, sort_keys=True).encode()
     body = aead.seal(dek.backup_key, dek.key_id, zlib.compress(image, 6), header_bytes)
     blob = MAGIC + _LEN.pack(FORMAT, len(header_bytes)) + header_bytes + body
-    _atomic_write(destination, blob)
+    atomic_write(destination, blob)
     return BackupInfo(header["store_id"], header["organisation"], header["created_at"], schema, len(blob))
 
 
@@ -103,20 +104,6 @@ def _snapshot(path: Path, progress: Progress | None) -> bytes:
     finally:
         mem.close()
         src.close()
-
-
-def _atomic_write(destination: Path, data: bytes) -> None:
-    tmp = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.partial")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, destination)
-    except OSError as exc:
-        raise StoreNotWritable(f"Cannot write {destination}: {exc.strerror or exc}. Nothing was written.") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_header(source: Path) -> tuple[dict, bytes, bytes]:
@@ -196,7 +183,7 @@ def restore_backup(
         raise StoreNotWritable(f"Cannot create {data_dir}: {exc.strerror or exc}.") from exc
     staged = data_dir / f".restoring-{uuid.uuid4().hex}.sqlite3"
     try:
-        _atomic_write(staged, image)
+        atomic_write(staged, image)
         _check_staged(staged, header)
         if progress:
             progress(2, 3)

@@ -1,0 +1,388 @@
+"""perfectcare-admin: the administrator's command line. The same core services as the app; no Qt.
+
+Secrets come from a no-echo prompt, or with --password-stdin one per line of standard input, in the
+order each command's help gives. Errors are one clear sentence and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .cli_terminal import Progress, Secrets
+from .config import DATA_DIR_ENV, resolve_data_dir
+from .errors import InvalidInput, PerfectCareError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+Handler = Callable[[argparse.Namespace, Secrets], int]
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        help=f"the store folder (default: ${DATA_DIR_ENV}, else your user data folder)",
+    )
+    common.add_argument(
+        "--password-stdin",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="read secrets from standard input, one per line, instead of prompting",
+    )
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return common
+
+
+def _signed_in(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--user", default=os.environ.get("PERFECTCARE_USER"), help="your user name (default: $PERFECTCARE_USER)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="perfectcare-admin",
+        description="Administer a PerfectCare Desktop store: set-up, users, checks, backups, exports.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "init",
+        parents=[common],
+        help="create a new store and its first administrator",
+        description="Create a new store. Secret (stdin line 1): the new administrator's password. "
+        "The recovery key is printed ONCE: print it or write it down and keep it safe.",
+    )
+    p.add_argument("--org", required=True, help="the organisation's name, e.g. 'Mersey Care NHS Foundation Trust'")
+    p.add_argument("--admin", required=True, help="user name of the first administrator")
+    p.add_argument("--display-name", default="", help="the administrator's full name")
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("info", parents=[common], help="what store this is (needs no password)")
+    p.set_defaults(handler=cmd_info)
+
+    user = sub.add_parser("user", parents=[common], help="add, list, disable, enable users; reset passwords")
+    usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    p = usub.add_parser(
+        "add",
+        parents=[common],
+        help="add a user",
+        description="Secrets: line 1 your password, line 2 the new user's password.",
+    )
+    _signed_in(p)
+    p.add_argument("username")
+    p.add_argument("--role", choices=("clinician", "admin"), default="clinician")
+    p.add_argument("--display-name", default="")
+    p.set_defaults(handler=cmd_user_add)
+    p = usub.add_parser("list", parents=[common], help="list users", description="Secret: line 1 your password.")
+    _signed_in(p)
+    p.set_defaults(handler=cmd_user_list)
+    p = usub.add_parser(
+        "disable",
+        parents=[common],
+        help="stop a user signing in (everything they wrote is kept)",
+        description="Secret: line 1 your password.",
+    )
+    _signed_in(p)
+    p.add_argument("username")
+    p.set_defaults(handler=cmd_user_disable)
+    p = usub.add_parser(
+        "enable",
+        parents=[common],
+        help="let a disabled user sign in again, with a new password",
+        description="Secrets: line 1 your password, line 2 the user's new password.",
+    )
+    _signed_in(p)
+    p.add_argument("username")
+    p.set_defaults(handler=cmd_user_enable)
+    p = usub.add_parser(
+        "reset-password",
+        parents=[common],
+        help="set a new password for a user with the organisation's recovery key",
+        description="Secrets: line 1 the new password, line 2 the recovery key.",
+    )
+    p.add_argument("username")
+    p.set_defaults(handler=cmd_user_reset)
+
+    p = sub.add_parser(
+        "demo-data",
+        parents=[common],
+        help="add synthetic patients (999 test-range NHS numbers) for training and tests",
+        description="Secret: line 1 your password. Refuses a store that holds real patients.",
+    )
+    _signed_in(p)
+    p.add_argument("--patients", type=_positive_int, required=True)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(handler=cmd_demo_data)
+
+    p = sub.add_parser(
+        "export",
+        parents=[common],
+        help="decrypted copy of patients' records with every version (subject access, migration)",
+        description="Secret: line 1 your password. The output holds patient details in clear: keep it on "
+        "encrypted storage and delete it when done.",
+    )
+    _signed_in(p)
+    p.add_argument("--format", choices=("json",), default="json")
+    p.add_argument("--patient", metavar="NHSNUMBER", help="only this patient (default: all)")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser(
+        "verify",
+        parents=[common],
+        help="check every ciphertext and the audit chain",
+        description="Secret: line 1 your password. Exit 0 when intact; 1 with each problem named.",
+    )
+    _signed_in(p)
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser(
+        "backup",
+        parents=[common],
+        help="write an encrypted single-file backup",
+        description="Secret: line 1 your password (an administrator's).",
+    )
+    _signed_in(p)
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_backup)
+
+    p = sub.add_parser(
+        "restore",
+        parents=[common],
+        help="restore a backup into an empty folder or over the same store",
+        description="Secret: line 1 the password of --user as it was when the backup was taken, or with "
+        "--recovery-key the organisation's recovery key. The current store is kept aside in backups/.",
+    )
+    p.add_argument("file")
+    p.add_argument("--user", default=os.environ.get("PERFECTCARE_USER"))
+    p.add_argument("--recovery-key", action="store_true", help="unlock the backup with the recovery key")
+    p.set_defaults(handler=cmd_restore)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+def _data_dir(args: argparse.Namespace) -> Path:
+    return resolve_data_dir(getattr(args, "data_dir", None))
+
+
+def _open_store(args: argparse.Namespace):  # noqa: ANN202 - core.store.Store
+    from .core.store import Store
+
+    def migrated(old: str, backup: str) -> None:
+        print(f"Upgraded the store from schema {old}; the earlier copy is kept at {backup}.", file=sys.stderr)
+
+    return Store.open(_data_dir(args), on_migrate=migrated)
+
+
+def _login(args: argparse.Namespace, secrets: Secrets):  # noqa: ANN202 - core.session.Session
+    username = args.user
+    if not username:
+        if secrets.from_stdin or not sys.stdin.isatty():
+            raise InvalidInput("Say who you are with --user NAME (or set PERFECTCARE_USER).")
+        username = input("User name: ").strip()
+    store = _open_store(args)
+    return store.login(username, secrets.get(f"Password for {username}: "))
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+# --- commands --------------------------------------------------------------------------------------
+def cmd_init(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .core.store import Store
+
+    password = secrets.get(f"New password for {args.admin}: ", confirm=True)
+    data_dir = _data_dir(args)
+    store, recovery = Store.create(data_dir, args.org, args.admin, password, admin_display_name=args.display_name)
+    store.close()
+    _say(f"Created the store for {args.org} in {data_dir}; administrator: {args.admin}.")
+    _say("")
+    _say("RECOVERY KEY (shown once; print it or write it down, and keep it locked away):")
+    _say("")
+    _say(f"    {recovery}")
+    _say("")
+    _say("It resets any password and restores backups. Without it, a forgotten password cannot be recovered.")
+    return EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .store import database
+
+    store = _open_store(args)
+    try:
+        _say(f"Store:         {store.data_dir}")
+        _say(f"Organisation:  {store.organisation}")
+        _say(f"Store id:      {store.store_id}")
+        _say(f"Schema:        {database.schema_revision(store.engine)}")
+        _say(f"Created:       {store.meta('created_at')}")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def cmd_user_add(args: argparse.Namespace, secrets: Secrets) -> int:
+    session = _login(args, secrets)
+    password = secrets.get(f"Password for the new user {args.username}: ", confirm=True)
+    session.add_user(args.username, args.role, password, args.display_name)
+    _say(f"Added {args.username} as {args.role}.")
+    return EXIT_OK
+
+
+def cmd_user_list(args: argparse.Namespace, secrets: Secrets) -> int:
+    session = _login(args, secrets)
+    rows = [("USER", "ROLE", "STATUS", "NAME", "LAST SIGN-IN")]
+    for u in session.list_users():
+        last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "never"
+        rows.append((u.username, u.role, "active" if u.active else "disabled", u.display_name, last))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        _say("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    return EXIT_OK
+
+
+def cmd_user_disable(args: argparse.Namespace, secrets: Secrets) -> int:
+    session = _login(args, secrets)
+    session.disable_user(args.username)
+    _say(f"Disabled {args.username}. Everything they wrote is kept.")
+    return EXIT_OK
+
+
+def cmd_user_enable(args: argparse.Namespace, secrets: Secrets) -> int:
+    session = _login(args, secrets)
+    password = secrets.get(f"New password for {args.username}: ", confirm=True)
+    session.enable_user(args.username, password)
+    _say(f"Enabled {args.username} with the new password.")
+    return EXIT_OK
+
+
+def cmd_user_reset(args: argparse.Namespace, secrets: Secrets) -> int:
+    store = _open_store(args)
+    password = secrets.get(f"New password for {args.username}: ", confirm=True)
+    recovery = secrets.get("Recovery key: ")
+    store.reset_password_with_recovery(recovery, args.username, password)
+    _say(f"Set a new password for {args.username}.")
+    return EXIT_OK
+
+
+def cmd_demo_data(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .core.demo_data import add_demo_data
+
+    session = _login(args, secrets)
+    added = add_demo_data(session, args.patients, args.seed, Progress("Adding synthetic patients"))
+    _say(f"Added {added:,} synthetic patients (seed {args.seed}).")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .core.export_json import export_patients
+
+    session = _login(args, secrets)
+    data = export_patients(session, args.patient)
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if args.out:
+        from .core.files import atomic_write
+
+        atomic_write(Path(args.out), text.encode("utf-8"))
+        print(
+            f"Wrote {len(data['patients']):,} patient(s) to {args.out}. It holds patient details in clear: "
+            "keep it on encrypted storage and delete it when done.",
+            file=sys.stderr,
+        )
+    else:
+        sys.stdout.write(text + "\n")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .core.verify import verify_store
+
+    session = _login(args, secrets)
+    report = verify_store(session, Progress("Checking versions"))
+    if report.ok:
+        _say(
+            f"Intact: {report.versions_checked:,} versions authenticate and the audit chain of "
+            f"{report.audit_entries_checked:,} entries is unbroken."
+        )
+        return EXIT_OK
+    print(f"PROBLEMS FOUND ({len(report.problems)}):", file=sys.stderr)
+    for problem in report.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def cmd_backup(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .core.backup import create_backup
+
+    session = _login(args, secrets)
+    info = create_backup(session, Path(args.file), Progress("Backing up"))
+    _say(f"Backup written to {args.file} ({info.size_bytes / 1e6:.1f} MB, encrypted).")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .core.backup import restore_backup
+
+    data_dir = _data_dir(args)
+    if args.recovery_key:
+        info = restore_backup(
+            Path(args.file), data_dir, recovery_key=secrets.get("Recovery key: "), progress=Progress("Restoring")
+        )
+    else:
+        if not args.user:
+            raise InvalidInput("Say whose password opens the backup with --user NAME, or use --recovery-key.")
+        password = secrets.get(f"Password for {args.user}: ")
+        info = restore_backup(
+            Path(args.file), data_dir, username=args.user, password=password, progress=Progress("Restoring")
+        )
+    _say(f"Restored the store of {info.organisation} from the backup taken {info.created_at} into {data_dir}.")
+    return EXIT_OK
+
+
+# --- entry point -----------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    secrets = Secrets(getattr(args, "password_stdin", False))
+    try:
+        return args.handler(args, secrets)
+    except PerfectCareError as exc:
+        print(f"perfectcare-admin: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("\nperfectcare-admin: interrupted; nothing half-written is left.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so plainly, and keep details off the screen unless asked
+        if getattr(args, "debug", False):
+            raise
+        # The message of an unexpected error may quote data, so only its type is shown.
+        print(
+            f"perfectcare-admin: unexpected internal error ({type(exc).__name__}). Nothing further was changed. "
+            "Run again with --debug to see details, and report it.",
+            file=sys.stderr,
+        )
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
