@@ -1,0 +1,39 @@
+"""perfectcare-desktop: the clinicians' app. Heavy modules load lazily so the login window opens fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .config import DATA_DIR_ENV, resolve_data_dir
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="perfectcare-desktop", description="PerfectCare Desktop")
+    parser.add_argument("--data-dir", help=f"the store folder (default: ${DATA_DIR_ENV}, else your user data folder)")
+    parser.add_argument("--self-test", action="store_true", help="check this PC can run the app, then exit")
+    parser.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, qt_args = build_parser().parse_known_args(argv)
+    data_dir = resolve_data_dir(args.data_dir)
+    if args.qt_probe:
+        from .self_test import qt_probe
+
+        return qt_probe()
+    if args.self_test:
+        from .self_test import run
+
+        return run(data_dir)
+    from .ui.main import run_app
+
+    return run_app(data_dir, [sys.argv[0], *qt_args])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""`perfectcare-desktop --self-test`: can this PC run the app? Headless; exit 0, or a list of failures.
+
+Checks what ward-PC deployments break: Qt's platform plugin and the PDF/print modules, fonts that
+cover the scripts patients write in, the crypto backend, and a writable data folder.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+# Letters from English, Welsh, Polish and Urdu: a font set that lacks any of them prints boxes.
+SAMPLE = {"Latin": "A", "Welsh": "ŵ", "Polish": "ł", "Arabic/Urdu": "ے"}
+
+Check = Callable[[], str]
+
+
+def headless_default() -> None:
+    """A headless Linux check needs no screen: use the offscreen plugin unless one was chosen."""
+    no_screen = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and no_screen and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def qt_probe() -> int:
+    """Run in a child process: a missing platform plugin makes Qt abort the whole process."""
+    headless_default()
+    from PySide6 import QtPdf, QtPrintSupport  # noqa: F401 - the import is the check
+    from PySide6.QtGui import QGuiApplication
+
+    app = QGuiApplication.instance() or QGuiApplication([sys.argv[0]])
+    print(f"qt: Qt {__import__('PySide6').__version__}, platform plugin '{app.platformName()}', QtPdf and printing")
+    try:
+        print(f"fonts: {_fonts()}")
+    except RuntimeError as exc:
+        print(f"fonts-failed: {exc}")
+    return 0
+
+
+def _run_probe() -> dict[str, str]:
+    frozen = getattr(sys, "frozen", False)
+    cmd = [sys.executable, "--qt-probe"] if frozen else [sys.executable, "-m", "perfectcare_desktop.app", "--qt-probe"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
+        hint = next((ln for ln in lines if "plugin" in ln.lower() or "Error" in ln), lines[-1] if lines else "")
+        raise RuntimeError(f"Qt cannot start (exit {result.returncode}): {hint.strip()}")
+    found = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    return found
+
+
+_probe: dict[str, str] = {}
+
+
+def _qt() -> str:
+    _probe.clear()
+    _probe.update(_run_probe())
+    return _probe["qt"]
+
+
+def _fonts_from_probe() -> str:
+    if "fonts-failed" in _probe:
+        raise RuntimeError(_probe["fonts-failed"])
+    if "fonts" not in _probe:
+        raise RuntimeError("not checked: Qt did not start")
+    return _probe["fonts"]
+
+
+def _fonts() -> str:
+    from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics
+
+    families = QFontDatabase.families()
+    if not families:
+        raise RuntimeError("no fonts installed (install fonts-dejavu-core)")
+    missing = []
+    for script, ch in SAMPLE.items():
+        if not any(QFontMetrics(QFont(f)).inFontUcs4(ord(ch)) for f in families):
+            missing.append(script)
+    if missing:
+        raise RuntimeError(f"no installed font covers {', '.join(missing)} text")
+    return f"{len(families)} font families; Latin, Welsh, Polish and Urdu covered"
+
+
+def _crypto() -> str:
+    import cryptography
+    from cryptography.hazmat.backends.openssl import backend
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+    key = AESGCM.generate_key(bit_length=256)
+    nonce = os.urandom(12)
+    if AESGCM(key).decrypt(nonce, AESGCM(key).encrypt(nonce, b"self-test", b"ad"), b"ad") != b"self-test":
+        raise RuntimeError("AES-256-GCM round trip failed")
+    Argon2id(salt=os.urandom(16), length=32, iterations=1, lanes=1, memory_cost=64).derive(b"x")
+    return f"cryptography {cryptography.__version__} ({backend.openssl_version_text()}): AES-256-GCM, Argon2id"
+
+
+def _data_dir(data_dir: Path) -> Callable[[], str]:
+    def check() -> str:
+        from .store.database import db_path
+
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            probe = data_dir / f".self-test-{uuid.uuid4().hex}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise RuntimeError(f"cannot create or write {data_dir}: {exc.strerror or exc}") from exc
+        db = db_path(data_dir)
+        if db.exists():
+            with open(db, "rb") as fh:
+                if not fh.read(16).startswith(b"SQLite format 3"):
+                    raise RuntimeError(f"{db} is not a database file")
+            return f"{data_dir} is writable and holds a store"
+        return f"{data_dir} is writable (no store yet)"
+
+    return check
+
+
+def run(data_dir: Path, out: Callable[[str], None] = print) -> int:
+    checks: list[tuple[str, Check]] = [
+        ("Qt", _qt),
+        ("fonts", _fonts_from_probe),
+        ("crypto", _crypto),
+        ("data folder", _data_dir(data_dir)),
+    ]
+    failures = 0
+    for name, check in checks:
+        try:
+            out(f"ok    {name}: {check()}")
+        except Exception as exc:  # every failure is reported, none stops the others
+            failures += 1
+            out(f"FAIL  {name}: {exc}")
+    out("self-test passed" if not failures else f"self-test FAILED: {failures} problem(s)")
+    return 0 if not failures else 1
