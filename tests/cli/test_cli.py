@@ -52,7 +52,8 @@ def test_init_prints_recovery_key_once_and_it_resets_a_password(tmp_path: Path) 
             assert keys[0].encode() not in f.read_bytes()
     reset = run(data_dir, "user", "reset-password", "boss", "--password-stdin", stdin=f"a brand new pass\n{keys[0]}\n")
     assert reset.returncode == 0, reset.stderr
-    assert run(data_dir, "user", "list", "--user", "boss", "--password-stdin", stdin="a brand new pass\n").returncode == 0
+    new = run(data_dir, "user", "list", "--user", "boss", "--password-stdin", stdin="a brand new pass\n")
+    assert new.returncode == 0, new.stderr
     old = run(data_dir, "user", "list", "--user", "boss", "--password-stdin", stdin=PASSWORD + "\n")
     assert old.returncode == 1
     assert "not right" in old.stderr
