@@ -22,3 +22,43 @@ def default_data_dir() -> Path:
 
 def resolve_data_dir(cli_value: str | os.PathLike[str] | None) -> Path:
     return Path(cli_value).expanduser() if cli_value else default_data_dir()
+
+
+# --- user settings (no patient detail is ever stored here) -------------------------------------------
+DEFAULT_IDLE_LOCK_MINUTES = 5
+DEFAULT_REVIEW_MONTHS = 3
+
+
+def user_settings_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME, APP_AUTHOR, roaming=True)) / "settings.json"
+
+
+def load_user_settings(path: Path | None = None) -> dict[str, object]:
+    """Theme, idle-lock minutes and the like; a missing or unreadable file gives the defaults."""
+    import json
+
+    path = path or user_settings_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_user_settings(values: dict[str, object], path: Path | None = None) -> None:
+    import json
+
+    path = path or user_settings_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values, indent=2, sort_keys=True), encoding="utf-8")
+    except OSError:
+        pass  # a read-only profile must not stop anyone working; the defaults apply next time
+
+
+def idle_lock_seconds(settings: dict[str, object]) -> int:
+    value = settings.get("idle_lock_minutes", DEFAULT_IDLE_LOCK_MINUTES)
+    minutes = value if isinstance(value, int | float) and 1 <= value <= 60 else DEFAULT_IDLE_LOCK_MINUTES
+    return int(minutes * 60)

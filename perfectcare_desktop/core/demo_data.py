@@ -1,20 +1,23 @@
 """Fill a store with synthetic patients and safety-plan-like drafts (demos, training, benchmarks).
 
-Each patient gets a details version and a draft plan written up over four versions, so N patients
-make 5N versions. Deterministic for a seed. Refuses a store holding any real (non-test-range) patient.
+Each patient gets a details version and a plan record of four versions (drafted section by section,
+often agreed and signed at the last; a few offered and declined), so N patients make 5N versions.
+Deterministic for a seed. Refuses a store holding any real (non-test-range) patient.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
-from typing import Any
+from datetime import date, timedelta
 
 from ..errors import NotAllowed
 from .demo_text import SECTION_KEYS, DemoPlanText, demo_people, demo_plan_text
 from .nhs_number import is_test_range
 from .patients import PatientDetails
 from .session import Session
+from .versions import NewVersion
 
 PLAN_KIND = "safety_plan"
 PLAN_VERSIONS = 4
@@ -22,19 +25,29 @@ BATCH = 250
 Progress = Callable[[int, int], None]
 
 
-def plan_draft_payloads(text: DemoPlanText) -> list[dict[str, Any]]:
-    """A draft growing section by section over PLAN_VERSIONS saves, as a session would write it."""
-    out = []
+def plan_chain(text: DemoPlanText, rng: random.Random, today: date) -> list[NewVersion]:
+    """A plan's versions as a session would write them: offered and declined, or a draft growing
+    section by section over PLAN_VERSIONS saves, often agreed at the last, some after a discharge."""
+    roll = rng.random()
+    if roll < 0.08:
+        declined = {"schema": "safety_plan_draft/0", "declined_reason": "Did not want a written plan today"}
+        return [NewVersion("", PLAN_KIND, declined, status="offered_declined")] * PLAN_VERSIONS
+    chain = []
     for step in range(1, PLAN_VERSIONS + 1):
         shown = SECTION_KEYS[: round(len(SECTION_KEYS) * step / PLAN_VERSIONS)]
-        out.append(
-            {
-                "schema": "safety_plan_draft/0",
-                "sections": {k: text.sections[k] for k in shown},
-                "contacts": text.contacts if step > 1 else [],
-            }
+        payload = {
+            "schema": "safety_plan_draft/0",
+            "sections": {k: text.sections[k] for k in shown},
+            "contacts": text.contacts if step > 1 else [],
+        }
+        chain.append(NewVersion("", PLAN_KIND, payload, status="draft"))
+    if roll < 0.55:  # agreed: signed, with a review date (some overdue) and sometimes a discharge
+        review = today + timedelta(days=rng.randint(-30, 90))
+        followup = today + timedelta(days=rng.randint(-1, 3)) if rng.random() < 0.12 else None
+        chain[-1] = dataclasses.replace(
+            chain[-1], status="agreed", signed=True, review_due=review, followup_due=followup
         )
-    return out
+    return chain
 
 
 def add_demo_data(session: Session, patients: int, seed: int, progress: Progress | None = None) -> int:
@@ -46,6 +59,7 @@ def add_demo_data(session: Session, patients: int, seed: int, progress: Progress
             "This store holds real patients; demo data only goes into a training or test store. Nothing was added."
         )
     known = {p.details.nhs_number for p in existing}
+    today = session.store.clock.now().date()
     rng = random.Random(seed ^ 0x5EED)
     people = [p for p in demo_people(patients, seed) if p.nhs_number not in known]
     added = 0
@@ -62,7 +76,8 @@ def add_demo_data(session: Session, patients: int, seed: int, progress: Progress
                 person.preferred_language,
                 person.access_needs,
             )
-            batch.append((details, [(PLAN_KIND, plan_draft_payloads(demo_plan_text(person, rng)))]))
+            chain = plan_chain(demo_plan_text(person, rng), rng, today)
+            batch.append((details, [(PLAN_KIND, chain)] if chain else []))
         added += session.import_batch(batch)
         if progress:
             progress(added, len(people))

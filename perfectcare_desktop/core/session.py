@@ -6,6 +6,7 @@ one transaction that appends versions and the audit entry recording it.
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -468,10 +469,11 @@ class Session:
         return None
 
     # --- bulk import (demo data, migration) --------------------------------------------------------
-    def import_batch(self, items: Iterable[tuple[PatientDetails, list[tuple[str, list[dict[str, Any]]]]]]) -> int:
+    def import_batch(self, items: Iterable[tuple[PatientDetails, list[tuple[str, list[versions.NewVersion]]]]]) -> int:
         """Add patients with their other records' version chains in ONE transaction (demo data, migration).
 
-        Each item: (details, [(kind, [payload, payload, ...]), ...]). Returns patients added.
+        Each item: (details, [(kind, [NewVersion, ...]), ...]); each NewVersion's record_id is filled
+        in here. Returns patients added.
         """
         dek, now, uid = self.dek, self._now(), self.user.user_id
         added = 0
@@ -487,8 +489,9 @@ class Session:
                 for kind, chain in records:
                     rid = versions.create_record(conn, kind, pid, uid, now)
                     parent: list[str] = []
-                    for payload in chain:
-                        parent = [versions.append(conn, dek, versions.NewVersion(rid, kind, payload), uid, now, parent)]
+                    for item in chain:
+                        new = dataclasses.replace(item, record_id=rid, kind=kind)
+                        parent = [versions.append(conn, dek, new, uid, now, parent)]
                 added += 1
         self._summaries = None
         return added

@@ -80,7 +80,13 @@ class Version(Base):
     followup_due: Mapped[date | None]
     payload: Mapped[bytes] = mapped_column(LargeBinary)
 
-    __table_args__ = (Index("ix_versions_record", "record_id", "seq"),)
+    __table_args__ = (
+        Index("ix_versions_record", "record_id", "seq"),
+        Index(
+            "ix_versions_heads",
+            "kind", "seq", "version_id", "record_id", "status", "created_at", "signed", "review_due", "followup_due",
+        ),
+    )  # fmt: skip
 
 
 class VersionParent(Base):

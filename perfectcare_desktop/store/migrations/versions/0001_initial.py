@@ -68,6 +68,12 @@ def upgrade() -> None:
         sa.Column("payload", sa.LargeBinary, nullable=False),
     )
     op.create_index("ix_versions_record", "versions", ["record_id", "seq"])
+    # Covers the caseload's "newest head of every plan" scan without reading the payload pages.
+    op.create_index(
+        "ix_versions_heads",
+        "versions",
+        ["kind", "seq", "version_id", "record_id", "status", "created_at", "signed", "review_due", "followup_due"],
+    )
     op.create_table(
         "version_parents",
         sa.Column("version_id", sa.String(36), sa.ForeignKey("versions.version_id"), primary_key=True),

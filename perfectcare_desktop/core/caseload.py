@@ -1,0 +1,111 @@
+"""The team's caseload: each patient with their plan's state and the dates that need acting on.
+
+Built from decrypted patient details (held in memory after unlock) and the clear metadata of plan
+heads (status, review and follow-up due dates), so it needs no decryption of plans. There is no
+notion of risk here, deliberately: rows sort and filter by plan state and dates only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import exists, select
+
+from ..store.models import Record, Version, VersionParent
+from .session import PatientSummary, Session
+
+PLAN_KIND = "safety_plan"
+FOLLOWUP_HOURS = 72
+
+# Plan states as a clinician reads them; "none" means no plan was offered or written yet.
+PLAN_STATE_LABELS = {
+    "none": "No plan",
+    "offered_declined": "Offered, declined",
+    "draft": "Draft",
+    "agreed": "Agreed",
+    "superseded": "Superseded",
+    "ended": "Ended",
+    "current": "Draft",
+}
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    patient: PatientSummary
+    plan_state: str
+    plan_updated_at: datetime | None
+    review_due: date | None
+    followup_due: date | None
+    needs_attention: bool
+
+    @property
+    def record_id(self) -> str:
+        return self.patient.record_id
+
+    @property
+    def plan_state_label(self) -> str:
+        return PLAN_STATE_LABELS.get(self.plan_state, self.plan_state)
+
+    def review_overdue(self, today: date) -> bool:
+        return self.review_due is not None and self.review_due < today
+
+    def review_due_within(self, today: date, days: int) -> bool:
+        return self.review_due is not None and (self.review_due - today).days <= days
+
+    def followup_pending(self, today: date) -> bool:
+        """Discharged, with the 72-hour follow-up due (or missed within the last week)."""
+        return self.followup_due is not None and self.followup_due >= today - _GRACE
+
+
+# A follow-up due date stays on the caseload for a week after it passes, so a missed one is seen.
+_GRACE = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class _PlanHead:
+    status: str
+    created_at: datetime
+    review_due: date | None
+    followup_due: date | None
+
+
+def _plan_heads(session: Session) -> tuple[dict[str, _PlanHead], set[str]]:
+    """Newest plan head per patient, and patients whose plan has two heads (needs attention)."""
+    child = select(VersionParent.version_id).where(VersionParent.parent_id == Version.version_id)
+    q = (
+        select(Record.patient_id, Version.record_id, Version.status, Version.created_at, Version.review_due,
+               Version.followup_due)
+        .join(Record, Record.record_id == Version.record_id)
+        .where(Version.kind == PLAN_KIND, ~exists(child))
+        .order_by(Version.seq)
+    )  # fmt: skip
+    heads: dict[str, _PlanHead] = {}
+    per_record: dict[str, int] = {}
+    conflicted: set[str] = set()
+    session.dek  # noqa: B018 - refuses when locked
+    with session.store.reading() as conn:
+        for row in conn.execute(q):
+            per_record[row.record_id] = per_record.get(row.record_id, 0) + 1
+            if per_record[row.record_id] > 1:
+                conflicted.add(row.patient_id)
+            heads[row.patient_id] = _PlanHead(row.status, row.created_at, row.review_due, row.followup_due)
+    return heads, conflicted
+
+
+def caseload(session: Session) -> list[CaseloadRow]:
+    heads, conflicted = _plan_heads(session)
+    rows = []
+    for p in session.list_patients():
+        h = heads.get(p.record_id)
+        rows.append(
+            CaseloadRow(
+                patient=p,
+                plan_state=h.status if h else "none",
+                plan_updated_at=h.created_at if h else None,
+                review_due=h.review_due if h else None,
+                followup_due=h.followup_due if h else None,
+                needs_attention=p.needs_attention or p.record_id in conflicted,
+            )
+        )
+    return rows

@@ -1,0 +1,60 @@
+"""Small shared widgets: buttons that show their shortcut, inline messages, labelled fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+
+
+def shortcut_button(text: str, shortcut: str | QKeySequence.StandardKey | None, slot: Callable[[], object],
+                    parent: QWidget | None = None, name: str = "") -> QPushButton:  # fmt: skip
+    """A button whose shortcut is shown in its label and tooltip, and named for screen readers."""
+    button = QPushButton(parent)
+    seq = QKeySequence(shortcut) if shortcut is not None else QKeySequence()
+    shown = seq.toString(QKeySequence.SequenceFormat.NativeText)
+    button.setText(f"{text}  ({shown})" if shown else text)
+    if shown:
+        button.setShortcut(seq)
+        button.setToolTip(f"{text.replace('&', '')} — {shown}")
+    button.setAccessibleName(text.replace("&", ""))
+    if name:
+        button.setObjectName(name)
+    button.clicked.connect(slot)
+    return button
+
+
+class Message(QLabel):
+    """An inline message under a form: errors in words (never colour alone), announced by name."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setAccessibleName("Message")
+        self.hide()
+
+    def show_error(self, text: str) -> None:
+        self._show("error", f"⚠ {text}")
+
+    def show_ok(self, text: str) -> None:
+        self._show("ok", f"✓ {text}")
+
+    def _show(self, role: str, text: str) -> None:
+        self.setProperty("role", role)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.setText(text)
+        self.setAccessibleDescription(text)
+        self.show()
+
+    def clear_message(self) -> None:
+        self.setText("")
+        self.hide()
+
+
+def heading(text: str, parent: QWidget | None = None) -> QLabel:
+    label = QLabel(text, parent)
+    label.setProperty("role", "heading")
+    label.setAccessibleName(text)
+    return label
