@@ -37,6 +37,11 @@ def seal(key: bytes | AESGCM, key_id: int, plaintext: bytes, aad: bytes) -> byte
     return header + cipher.encrypt(header[-NONCE_BYTES:], plaintext, header + aad)
 
 
+def header_prefix(key_id: int) -> bytes:
+    """The fixed first bytes of every value sealed under `key_id` (magic, format, key id)."""
+    return _HEADER.pack(MAGIC, FORMAT_VERSION, key_id)
+
+
 def key_id_of(sealed: bytes) -> int:
     """Which data key sealed this value, read without decrypting (for key rotation)."""
     if len(sealed) < HEADER_BYTES + TAG_BYTES:

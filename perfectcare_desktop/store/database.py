@@ -104,9 +104,7 @@ def open_database(data_dir: Path, *, on_migrate: Callable[[str, str], None] | No
     engine = make_engine(path)
     try:
         with engine.connect() as conn:
-            problems = conn.exec_driver_sql("PRAGMA quick_check").scalars().all()
-            if problems != ["ok"]:
-                raise StoreDamaged(_damaged(path, "; ".join(problems[:3])))
+            conn.exec_driver_sql("PRAGMA schema_version").scalar()  # reads the schema pages
             current = MigrationContext.configure(conn).get_current_revision()
     except (DatabaseError, OperationalError) as exc:
         engine.dispose()
@@ -146,10 +144,18 @@ def _is_writable(path: Path) -> bool:
 
 
 def _check_header(path: Path) -> None:
+    """Cheap checks that catch a truncated or overwritten file at open, without reading every page
+    (a full integrity check is `verify`'s job: on a large store it costs more than opening should)."""
     with open(path, "rb") as fh:
         head = fh.read(100)
     if len(head) < 100 or not head.startswith(b"SQLite format 3\x00"):
         raise StoreDamaged(_damaged(path, "it is not a database file (empty, truncated or overwritten)"))
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    # The in-header size is valid only when its "version-valid-for" matches the change counter.
+    if head[92:96] == head[24:28] and pages and path.stat().st_size < pages * page_size:
+        raise StoreDamaged(_damaged(path, "the file is shorter than the database it holds (truncated)"))
 
 
 def _damaged(path: Path, why: str) -> str:

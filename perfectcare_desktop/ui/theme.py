@@ -13,7 +13,6 @@ QLineEdit:focus, QComboBox:focus, QPushButton:focus, QTableView:focus, QListView
 QCheckBox:focus, QTextEdit:focus, QPlainTextEdit:focus, QDateEdit:focus {{ outline: none; border: 2px solid {focus}; }}
 QLabel[role="error"] {{ color: {error}; font-weight: bold; }}
 QLabel[role="ok"] {{ color: {ok}; }}
-QLabel[role="heading"] {{ font-size: 150%; font-weight: bold; }}
 """
 
 
@@ -38,7 +37,11 @@ def apply_theme(app: QApplication, name: str) -> None:
             QPalette.ColorRole.PlaceholderText: "#c0c0c0",
             QPalette.ColorRole.Link: "#00ffff",
         }
-        sheet = _FOCUS.format(focus="#ffff00", error="#ff8080", ok="#80ff80")
+        sheet = _FOCUS.format(focus="#ffff00", error="#ff8080", ok="#80ff80") + (
+            "QTableView { gridline-color: #ffffff; border: 1px solid #ffffff; }"
+            "QLineEdit, QComboBox, QPushButton { border: 1px solid #ffffff; padding: 2px; }"
+            "QHeaderView::section { background: #000000; color: #ffffff; border: 1px solid #ffffff; }"
+        )
     else:
         colours = {
             QPalette.ColorRole.Window: "#f4f5f7",

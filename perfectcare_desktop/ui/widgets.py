@@ -9,13 +9,16 @@ from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 
 def shortcut_button(text: str, shortcut: str | QKeySequence.StandardKey | None, slot: Callable[[], object],
-                    parent: QWidget | None = None, name: str = "") -> QPushButton:  # fmt: skip
-    """A button whose shortcut is shown in its label and tooltip, and named for screen readers."""
+                    parent: QWidget | None = None, name: str = "", bind: bool = True) -> QPushButton:  # fmt: skip
+    """A button whose shortcut is shown in its label and tooltip, and named for screen readers.
+
+    `bind=False` only shows a shortcut that a window action already owns (two owners: neither fires).
+    """
     button = QPushButton(parent)
     seq = QKeySequence(shortcut) if shortcut is not None else QKeySequence()
     shown = seq.toString(QKeySequence.SequenceFormat.NativeText)
     button.setText(f"{text}  ({shown})" if shown else text)
-    if shown:
+    if shown and bind:
         button.setShortcut(seq)
         button.setToolTip(f"{text.replace('&', '')} — {shown}")
     button.setAccessibleName(text.replace("&", ""))
@@ -55,6 +58,14 @@ class Message(QLabel):
 
 def heading(text: str, parent: QWidget | None = None) -> QLabel:
     label = QLabel(text, parent)
-    label.setProperty("role", "heading")
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 1.4)  # relative, so it scales with the user's text size
+    font.setBold(True)
+    label.setFont(font)
     label.setAccessibleName(text)
     return label
+
+
+def em(widget: QWidget, count: float) -> int:
+    """A length in the widget's current text size, so layouts follow 200% text scaling."""
+    return int(widget.fontMetrics().horizontalAdvance("M") * count)

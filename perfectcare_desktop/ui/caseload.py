@@ -1,0 +1,275 @@
+"""The caseload: every patient of the team in one model/view table, searchable as you type.
+
+One model holds the rows; a proxy filters (search hits, plan state, dates due) and sorts. Nothing here
+sorts, colours or filters by any notion of risk: there is none in the data, by design.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.caseload import CaseloadRow
+from .widgets import heading, shortcut_button
+
+Index = QModelIndex | QPersistentModelIndex
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+COLUMNS = ("Name", "NHS number", "Date of birth", "Safety plan", "Plan updated", "Review due", "72-hour follow-up")
+_FAR = 10**9  # sorts "no date" after every real date
+
+
+def _day(d: date | None) -> str:
+    return d.strftime("%d %b %Y") if d else ""
+
+
+# (label, predicate over a row and today's date); the first is the default.
+FILTERS: tuple[tuple[str, Callable[[CaseloadRow, date], bool]], ...] = (
+    ("All patients", lambda r, t: True),
+    ("No plan yet", lambda r, t: r.plan_state == "none"),
+    ("Plan offered, declined", lambda r, t: r.plan_state == "offered_declined"),
+    ("Plan in draft", lambda r, t: r.plan_state in ("draft", "current")),
+    ("Plan agreed", lambda r, t: r.plan_state == "agreed"),
+    ("Review overdue", lambda r, t: r.review_overdue(t)),
+    ("Review due within 14 days", lambda r, t: r.review_due_within(t, 14)),
+    ("72-hour follow-up due", lambda r, t: r.followup_pending(t)),
+    ("Needs attention (two versions to merge)", lambda r, t: r.needs_attention),
+)
+
+
+class CaseloadModel(QAbstractTableModel):
+    def __init__(self, today: Callable[[], date], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[CaseloadRow] = []
+        self._today = today
+
+    def set_rows(self, rows: list[CaseloadRow]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_rows([])
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.AccessibleTextRole:
+            return self._text(row, col)
+        if role == SORT_ROLE:
+            return self._sort_key(row, col)
+        return None
+
+    def _text(self, row: CaseloadRow, col: int) -> str:
+        p = row.patient.details
+        today = self._today()
+        if col == 0:
+            return p.display_name + ("  — needs attention" if row.needs_attention else "")
+        if col == 1:
+            return p.nhs_number_formatted
+        if col == 2:
+            return _day(p.date_of_birth)
+        if col == 3:
+            return row.plan_state_label
+        if col == 4:
+            return _day(row.plan_updated_at.date()) if row.plan_updated_at else ""
+        if col == 5:
+            if row.review_due is None:
+                return ""
+            return _day(row.review_due) + (" — overdue" if row.review_overdue(today) else "")
+        if col == 6:
+            if row.followup_due is None:
+                return ""
+            return _day(row.followup_due) + (" — due" if row.followup_pending(today) else "")
+        return ""
+
+    def _sort_key(self, row: CaseloadRow, col: int) -> Any:
+        p = row.patient.details
+        if col == 0:
+            return (p.family_name.casefold(), p.given_name.casefold())
+        if col == 1:
+            return p.nhs_number
+        if col == 2:
+            return p.date_of_birth.toordinal()
+        if col == 3:
+            return row.plan_state_label
+        if col == 4:
+            return row.plan_updated_at.timestamp() if row.plan_updated_at else _FAR
+        if col == 5:
+            return row.review_due.toordinal() if row.review_due else _FAR
+        if col == 6:
+            return row.followup_due.toordinal() if row.followup_due else _FAR
+        return 0
+
+
+class CaseloadFilter(QSortFilterProxyModel):
+    def __init__(self, today: Callable[[], date], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ids: set[str] | None = None
+        self._predicate = FILTERS[0][1]
+        self._today = today
+        self.setSortRole(SORT_ROLE)
+
+    def set_search_hits(self, ids: set[str] | None) -> None:
+        self.beginFilterChange()
+        self._ids = ids
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def set_filter(self, index: int) -> None:
+        self.beginFilterChange()
+        self._predicate = FILTERS[index][1]
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:  # noqa: N802 - Qt API
+        row = self.sourceModel().rows[source_row]  # type: ignore[attr-defined]
+        if self._ids is not None and row.patient.record_id not in self._ids:
+            return False
+        return self._predicate(row, self._today())
+
+    def lessThan(self, left: Index, right: Index) -> bool:  # noqa: N802 - Qt API
+        return left.data(SORT_ROLE) < right.data(SORT_ROLE)
+
+
+class CaseloadPage(QWidget):
+    """Search box, filter, table. `search` maps a query to matching record ids (core search)."""
+
+    open_patient = Signal(str)
+    new_patient = Signal()
+
+    def __init__(self, search: Callable[[str], set[str]], today: Callable[[], date],
+                 parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self._search = search
+        self.model = CaseloadModel(today, self)
+        self.proxy = CaseloadFilter(today, self)
+        self.proxy.setSourceModel(self.model)
+
+        self.search_box = QLineEdit(self)
+        self.search_box.setPlaceholderText("Name or NHS number")
+        self.search_box.setAccessibleName("Search patients by name or NHS number")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.textChanged.connect(self._on_search)
+        search_label = QLabel("Searc&h (Ctrl+F)", self)
+        search_label.setBuddy(self.search_box)
+        QShortcut(QKeySequence.StandardKey.Find, self, activated=self.focus_search)
+
+        self.filter_box = QComboBox(self)
+        self.filter_box.addItems([label for label, _ in FILTERS])
+        self.filter_box.setAccessibleName("Show patients")
+        self.filter_box.currentIndexChanged.connect(self._on_filter)
+        filter_label = QLabel("&Show", self)
+        filter_label.setBuddy(self.filter_box)
+
+        self.count = QLabel(self)
+        self.count.setAccessibleName("Number of patients shown")
+
+        self.table = QTableView(self)
+        self.table.setModel(self.proxy)
+        self.table.setAccessibleName("Caseload")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setAlternatingRowColors(True)
+        self.table.setTabKeyNavigation(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.activated.connect(self._open_index)
+        self.search_box.returnPressed.connect(self._open_first)
+
+        self.new_button = shortcut_button(
+            "&New patient", "Ctrl+N", self.new_patient.emit, self, name="new_patient", bind=False
+        )
+        self.open_button = shortcut_button("&Open", None, self._open_selected, self, name="open_patient")
+
+        top = QHBoxLayout()
+        top.addWidget(search_label)
+        top.addWidget(self.search_box, 3)
+        top.addWidget(filter_label)
+        top.addWidget(self.filter_box, 2)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.count, 1)
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.new_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading("Caseload", self))
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self._update_count()
+
+    # --- data -------------------------------------------------------------------------------------
+    def set_rows(self, rows: list[CaseloadRow]) -> None:
+        self.model.set_rows(rows)
+        self._on_search(self.search_box.text())
+        self.table.resizeColumnsToContents()
+
+    def clear(self) -> None:
+        """Drop every row (the app is locking)."""
+        self.model.clear()
+        self._update_count()
+
+    def focus_search(self) -> None:
+        self.search_box.setFocus()
+        self.search_box.selectAll()
+
+    # --- reactions --------------------------------------------------------------------------------
+    def _on_search(self, text: str) -> None:
+        self.proxy.set_search_hits(self._search(text) if text.strip() else None)
+        self._update_count()
+
+    def _on_filter(self, index: int) -> None:
+        self.proxy.set_filter(index)
+        self._update_count()
+
+    def _update_count(self) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.count.setText(f"Showing {shown:,} of {total:,} patients")
+
+    def _open_index(self, index: QModelIndex) -> None:
+        source = self.proxy.mapToSource(index)
+        if source.isValid():
+            self.open_patient.emit(self.model.rows[source.row()].record_id)
+
+    def _open_selected(self) -> None:
+        selected = self.table.selectionModel().selectedRows()
+        if selected:
+            self._open_index(selected[0])
+        elif self.proxy.rowCount():
+            self._open_index(self.proxy.index(0, 0))
+
+    def _open_first(self) -> None:
+        if self.proxy.rowCount() == 1:
+            self._open_index(self.proxy.index(0, 0))
+        elif self.proxy.rowCount():
+            self.table.setFocus()
+            self.table.selectRow(0)

@@ -1,0 +1,366 @@
+"""The window clinicians live in: sign-in, caseload, patient pages, admin; auto-lock over all of it.
+
+Widgets only call core services (Store, Session, caseload). Locking drops every shown patient detail
+at once (models emptied, labels cleared, dialogs closed, clipboard cleared); the title never names a
+patient. Unsaved form input stays in memory, hidden, and is back when the same user unlocks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QToolTip,
+    QWidget,
+)
+
+from .. import config
+from ..core.caseload import CaseloadRow, caseload
+from ..core.patients import PatientDetails
+from ..core.session import Session
+from ..core.store import Store
+from .caseload import CaseloadPage
+from .clipboard import ClipboardGuard
+from .idle import IdleWatcher
+from .login import LoginPage
+from .operation import Operations
+from .patient_form import PatientForm
+from .patient_page import PatientPage, history_rows
+from .theme import apply_theme
+
+SHORTCUTS = (
+    ("Ctrl+F", "Search the caseload"),
+    ("Ctrl+N", "New patient"),
+    ("Enter", "Open the selected patient"),
+    ("Ctrl+E", "Edit the patient's details"),
+    ("Ctrl+S", "Save"),
+    ("Esc", "Cancel editing"),
+    ("Alt+Left", "Back to the caseload"),
+    ("Ctrl+1", "Caseload"),
+    ("Ctrl+3", "Administration (administrators)"),
+    ("Ctrl+Shift+C", "Copy the NHS number (cleared from the clipboard after 30 seconds)"),
+    ("Ctrl+L", "Lock now"),
+    ("Ctrl+Shift+H", "High-contrast theme on/off"),
+    ("F1", "This list"),
+    ("Ctrl+Q", "Quit"),
+)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, store: Store, ops: Operations, settings: dict[str, object] | None = None,
+                 idle_clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        super().__init__()
+        self.store = store
+        self.ops = ops
+        self.settings = settings if settings is not None else {}
+        self.session: Session | None = None
+        self._return_to: QWidget | None = None
+        self._organisation = store.organisation
+        self.setWindowTitle(f"PerfectCare Desktop — {self._organisation}")
+        self.resize(1200, 800)
+
+        self.stack = QStackedWidget(self)
+        self.setCentralWidget(self.stack)
+        self.login_page = LoginPage(ops, self._attempt, self._organisation, self)
+        self.login_page.succeeded.connect(self._signed_in)
+        self.caseload_page = CaseloadPage(self._search_ids, self._today, self)
+        self.caseload_page.open_patient.connect(self.open_patient)
+        self.caseload_page.new_patient.connect(self.new_patient)
+        self.patient_page = PatientPage(self)
+        self.patient_page.back.connect(self.show_caseload)
+        self.patient_page.edit.connect(self.edit_patient)
+        self.form_page = PatientForm(ops, self._save_patient, self)
+        self.form_page.saved.connect(self._patient_saved)
+        self.form_page.cancelled.connect(self._form_cancelled)
+        self.admin_page: QWidget | None = None
+        for page in (self.login_page, self.caseload_page, self.patient_page, self.form_page):
+            self.stack.addWidget(page)
+
+        self.clipboard = ClipboardGuard(self)
+        self.idle = IdleWatcher(config.idle_lock_seconds(self.settings), idle_clock, self)
+        self.idle.idle.connect(self.lock)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.idle)
+        self.idle.start()
+
+        self._build_actions()
+        self._build_status_bar()
+        self._show_signed_out()
+
+    # --- chrome -----------------------------------------------------------------------------------
+    def _action(self, menu: Any, text: str, shortcut: str | QKeySequence.StandardKey | None,
+                slot: Callable[[], object], *, needs_session: bool = True) -> QAction:  # fmt: skip
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        action.setProperty("needs_session", needs_session)
+        menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.new_action = self._action(file_menu, "&New patient", "Ctrl+N", self.new_patient)
+        self.lock_action = self._action(file_menu, "&Lock", "Ctrl+L", self.lock)
+        self.sign_out_action = self._action(file_menu, "Sign &out", None, self.sign_out)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", "Ctrl+Q", self.close, needs_session=False)
+        go_menu = bar.addMenu("&Go")
+        self.caseload_action = self._action(go_menu, "&Caseload", "Ctrl+1", self.show_caseload)
+        self.admin_action = self._action(go_menu, "&Administration", "Ctrl+3", self.show_admin)
+        self.copy_action = self._action(go_menu, "Copy NHS &number", "Ctrl+Shift+C", self.copy_nhs_number)
+        view_menu = bar.addMenu("&View")
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name, label in (("light", "&Light theme"), ("high-contrast", "&High-contrast theme")):
+            action = self._action(view_menu, label, None, lambda n=name: self.set_theme(n), needs_session=False)
+            action.setCheckable(True)
+            group.addAction(action)
+            self.theme_actions[name] = action
+        self._action(view_menu, "Toggle high contrast", "Ctrl+Shift+H", self._toggle_theme, needs_session=False)
+        self.theme_actions[str(self.settings.get("theme", "light"))].setChecked(True)
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts, needs_session=False)
+
+    def _build_status_bar(self) -> None:
+        self.user_label = QLabel(self)
+        self.user_label.setAccessibleName("Signed-in user")
+        self.lock_label = QLabel(self)
+        self.lock_label.setAccessibleName("Lock state")
+        self.sync_label = QLabel("Sync: not set up (this PC keeps its own store)", self)
+        self.sync_label.setAccessibleName("Sync state")
+        status = self.statusBar()
+        status.addWidget(self.user_label)
+        status.addWidget(self.lock_label)
+        status.addPermanentWidget(self.sync_label)
+
+    def _set_session_actions(self, enabled: bool) -> None:
+        for action in self.actions():
+            if action.property("needs_session"):
+                action.setEnabled(enabled)
+        if enabled and self.session is not None:
+            self.admin_action.setEnabled(self.session.is_admin)
+
+    # --- signing in, locking ------------------------------------------------------------------------
+    def _attempt(self, username: str, password: str) -> Session | None:
+        """Runs in the background: sign in, or unlock the current session."""
+        if self.session is not None and self.session.locked:
+            self.session.unlock(password)
+            return None
+        return self.store.login(username, password)
+
+    def _signed_in(self, result: Session | None) -> None:
+        if result is not None:
+            self.session = result
+        assert self.session is not None
+        user = self.session.user
+        self.user_label.setText(f"Signed in: {user.display_name} ({user.role})")
+        self.lock_label.setText("Unlocked")
+        self._set_session_actions(True)
+        self.idle.touch()
+        target = self._return_to
+        self._return_to = None
+        self._reload_caseload()
+        if target is self.patient_page and self.patient_page.record_id:
+            self.open_patient(self.patient_page.record_id, audit=False)
+        elif target is self.form_page:
+            self.stack.setCurrentWidget(self.form_page)
+        elif target is not None and target is self.admin_page:
+            self.show_admin()
+        else:
+            self.show_caseload()
+
+    def lock(self) -> None:
+        """Hide every patient detail at once and ask for the password (Ctrl+L, or idle time)."""
+        if self.session is None or self.session.locked:
+            return
+        current = self.stack.currentWidget()
+        self._return_to = current if current is not self.login_page else None
+        self._hide_everything()
+        session = self.session
+        self.login_page.show_locked(session.user.username)
+        self.stack.setCurrentWidget(self.login_page)
+        self.lock_label.setText("Locked")
+        session.lock()  # forgets the key and decrypted details; audited
+
+    def sign_out(self) -> None:
+        if self.session is None:
+            return
+        if not self.session.locked:
+            self.session.lock()
+        self.session = None
+        self._return_to = None
+        self._hide_everything()
+        self.form_page.clear()
+        self._show_signed_out()
+
+    def _hide_everything(self) -> None:
+        QToolTip.hideText()
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QDialog) and widget.isVisible():
+                widget.reject()  # a confirmation naming a user or patient must not stay on screen
+        self.caseload_page.clear()
+        if self._return_to is not self.patient_page:
+            self.patient_page.record_id = None
+        self.patient_page.clear()  # keeps only record_id, a random id, to reopen after unlock
+        if self.admin_page is not None:
+            self.admin_page.clear()  # type: ignore[attr-defined]
+        self.clipboard.expire()
+        self._set_session_actions(False)
+
+    def _show_signed_out(self) -> None:
+        self.user_label.setText("Not signed in")
+        self.lock_label.setText("Locked")
+        self.login_page.show_login()
+        self.stack.setCurrentWidget(self.login_page)
+        self._set_session_actions(False)
+
+    # --- caseload ---------------------------------------------------------------------------------
+    def _today(self) -> date:
+        return self.store.clock.now().date()
+
+    def _search_ids(self, text: str) -> set[str]:
+        if self.session is None or self.session.locked:
+            return set()
+        return {s.record_id for s in self.session.search_patients(text, limit=None)}
+
+    def _reload_caseload(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        self.ops.run(lambda: caseload(session), self._caseload_loaded, self._show_error)
+
+    def _caseload_loaded(self, rows: list[CaseloadRow]) -> None:
+        if self.session is not None and not self.session.locked:
+            self.caseload_page.set_rows(rows)
+
+    def show_caseload(self) -> None:
+        if self.session is None or self.session.locked:
+            return
+        self.stack.setCurrentWidget(self.caseload_page)
+        self.caseload_page.focus_search()
+
+    # --- patients ---------------------------------------------------------------------------------
+    def open_patient(self, record_id: str, audit: bool = True) -> None:
+        session = self.session
+        if session is None or session.locked:
+            return
+
+        def load() -> tuple[Any, list[tuple[str, ...]]]:
+            summary = session.get_patient(record_id, audit_view=audit)
+            staff = session.staff_names()
+            records = [(kind, session.history(rid)) for rid, kind in session.records_of_patient(record_id)]
+            return summary, history_rows(records, staff)
+
+        def shown(result: tuple[Any, list[tuple[str, ...]]]) -> None:
+            if self.session is None or self.session.locked:
+                return
+            self.patient_page.show_patient(*result)
+            self.stack.setCurrentWidget(self.patient_page)
+            self.patient_page.edit_button.setFocus()
+
+        self.ops.run(load, shown, self._show_error)
+
+    def new_patient(self) -> None:
+        if self.session is None or self.session.locked:
+            return
+        self.form_page.start_new()
+        self.stack.setCurrentWidget(self.form_page)
+
+    def edit_patient(self, record_id: str) -> None:
+        session = self.session
+        if session is None or session.locked:
+            return
+        summary = session.get_patient(record_id, audit_view=False)
+        self.form_page.start_edit(record_id, summary.details)
+        self.stack.setCurrentWidget(self.form_page)
+
+    def _save_patient(self, record_id: str | None, details: PatientDetails) -> str:
+        session = self.session
+        if session is None or session.locked:
+            from ..errors import SessionLocked
+
+            raise SessionLocked("The session is locked: sign in again to save.")
+        if record_id is None:
+            return session.add_patient(details)
+        session.update_patient(record_id, details)
+        return record_id
+
+    def _patient_saved(self, record_id: str) -> None:
+        self._reload_caseload()
+        self.open_patient(record_id, audit=False)
+
+    def _form_cancelled(self) -> None:
+        if self.form_page.record_id is None or self.patient_page.record_id is None:
+            self.show_caseload()
+        else:
+            self.stack.setCurrentWidget(self.patient_page)
+
+    def copy_nhs_number(self) -> None:
+        if self.stack.currentWidget() is self.patient_page and self.patient_page.details["nhs"].text():
+            self.clipboard.copy(self.patient_page.details["nhs"].text())
+            self.statusBar().showMessage("NHS number copied; it leaves the clipboard in 30 seconds.", 5000)
+
+    # --- admin ------------------------------------------------------------------------------------
+    def show_admin(self) -> None:
+        session = self.session
+        if session is None or session.locked or not session.is_admin:
+            return
+        if self.admin_page is None:
+            from .admin_page import AdminPage
+
+            self.admin_page = AdminPage(session, self.ops, self)
+            self.stack.addWidget(self.admin_page)
+        else:
+            self.admin_page.session = session  # type: ignore[attr-defined]
+        self.admin_page.refresh()  # type: ignore[attr-defined]
+        self.stack.setCurrentWidget(self.admin_page)
+
+    # --- view -------------------------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, name)
+        self.theme_actions[name].setChecked(True)
+        self.settings["theme"] = name
+        config.save_user_settings(self.settings)
+
+    def _toggle_theme(self) -> None:
+        self.set_theme("light" if self.settings.get("theme") == "high-contrast" else "high-contrast")
+
+    def show_shortcuts(self) -> None:
+        text = "\n".join(f"{QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) or k}\t{what}"
+                         for k, what in SHORTCUTS)  # fmt: skip
+        QMessageBox.information(self, "Keyboard shortcuts", text)
+
+    def _show_error(self, error: BaseException) -> None:
+        from ..errors import PerfectCareError
+
+        if isinstance(error, PerfectCareError):
+            QMessageBox.warning(self, "PerfectCare Desktop", str(error))
+        else:
+            raise error
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.stack.currentWidget() is self.form_page and self.form_page.given.text():
+            answer = QMessageBox.question(self, "Quit", "The patient form has not been saved. Quit anyway?")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        if self.session is not None and not self.session.locked:
+            self.session.lock()
+        self.ops.wait()
+        event.accept()
