@@ -199,8 +199,8 @@ def verify(conn: Connection, dek: DataKey) -> list[str]:
     anchor = conn.execute(select(Meta.value).where(Meta.key == _ANCHOR)).scalar()
     last_seq = expected_seq - 1
     if last_seq == 0:
-        if anchor:
-            problems.append("the audit trail is empty but the store says it had entries")
+        # Every store's first entry records its creation: an empty trail was wiped.
+        problems.append("the audit trail is empty: its entries (at least the store's creation) were removed")
     elif anchor != _anchor(dek.audit_key, last_seq, prev):
         problems.append(f"the newest audit entries after {last_seq} are missing or the chain head was altered")
     return problems

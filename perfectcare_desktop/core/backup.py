@@ -10,10 +10,12 @@ data key, with the header as associated data: any flipped byte anywhere is refus
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 import sqlite3
 import struct
+import urllib.parse
 import uuid
 import zlib
 from collections.abc import Callable
@@ -126,11 +128,23 @@ def read_header(source: Path) -> tuple[dict, bytes, bytes]:
         raise BackupRejected(f"The backup {source} is damaged (its header cannot be read).") from exc
     if fmt != FORMAT:
         raise BackupRejected(f"The backup {source} was made by a newer PerfectCare (backup format {fmt}).")
+    complete = isinstance(header, dict) and isinstance(header.get("store_id"), str)
+    if not complete or not isinstance(header.get("wraps"), list):
+        raise BackupRejected(f"The backup {source} is damaged (its header is incomplete).")
     return header, header_bytes, body
 
 
 def _unwrap(header: dict, username: str | None, password: str | None, recovery_key: str | None) -> vault.DataKey:
-    for w in header.get("wraps", []):
+    try:
+        return _unwrap_checked(header, username, password, recovery_key)
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise BackupRejected("The backup is damaged: its key section cannot be read. Nothing was changed.") from exc
+
+
+def _unwrap_checked(
+    header: dict, username: str | None, password: str | None, recovery_key: str | None
+) -> vault.DataKey:
+    for w in header["wraps"]:
         wrap = vault.WrappedKey(w["key_id"], w["kdf"], base64.b64decode(w["salt"]), base64.b64decode(w["wrapped"]))
         try:
             if recovery_key and w["purpose"] == "recovery":
@@ -190,7 +204,7 @@ def restore_backup(
         if existing_id == _DAMAGED:
             _set_aside_damaged(target, clock)
         elif target.exists():
-            database.pre_migration_backup(target, "before-restore")
+            database.keep_copy(target, "before-restore")
         from .store import remove_store_files
 
         remove_store_files(data_dir)
@@ -222,23 +236,28 @@ def _set_aside_damaged(target: Path, clock: Clock) -> None:
     """Keep a damaged store's files (renamed, never deleted) for investigation."""
     folder = target.parent / database.BACKUP_DIR
     folder.mkdir(exist_ok=True)
-    stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
+    stamp = clock.now().strftime("%Y%m%dT%H%M%S.%fZ")
     for suffix in ("", "-wal", "-shm"):
         part = Path(str(target) + suffix)
         if part.exists():
             os.replace(part, folder / f"damaged-{stamp}.sqlite3{suffix}")
 
 
-def _existing_store_id(data_dir: Path) -> str | None:
+def _existing_store_id(data_dir: Path) -> str:
+    """The store id of the store already in the folder, or _DAMAGED; reads without changing a byte."""
+    path = database.db_path(data_dir)
+    # immutable=1 creates no -wal/-shm files; only when a WAL is already there must SQLite read it.
+    has_wal = Path(str(path) + "-wal").exists()
+    uri = "file:" + urllib.parse.quote(str(path)) + ("?mode=ro" if has_wal else "?mode=ro&immutable=1")
     try:
-        conn = sqlite3.connect(f"file:{database.db_path(data_dir)}?mode=ro", uri=True)
+        conn = sqlite3.connect(uri, uri=True)
         try:
             row = conn.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
         finally:
             conn.close()
     except sqlite3.DatabaseError:
         return _DAMAGED
-    return row[0] if row else None
+    return row[0] if row else _DAMAGED
 
 
 def _check_staged(path: Path, header: dict) -> None:

@@ -22,6 +22,19 @@ _LABELS = {
 }
 
 
+# Invisible format characters that real names and emoji need: joiners (emoji sequences, Persian/Urdu
+# spelling), direction marks and isolates (right-to-left names), and tag characters (the Welsh flag).
+_ALLOWED_FORMAT = frozenset("\u200c\u200d\u200e\u200f\u2066\u2067\u2068\u2069")
+
+
+def _forbidden(ch: str) -> bool:
+    """Control characters, and format characters that can disguise text (e.g. U+202E right-to-left override)."""
+    category = unicodedata.category(ch)
+    if category == "Cc":
+        return True
+    return category == "Cf" and ch not in _ALLOWED_FORMAT and not 0xE0020 <= ord(ch) <= 0xE007F
+
+
 @dataclass(frozen=True)
 class PatientDetails:
     given_name: str
@@ -68,7 +81,7 @@ def validated(details: PatientDetails, today: date) -> PatientDetails:
     clean: dict[str, Any] = {}
     for name, limit in _LIMITS.items():
         value = unicodedata.normalize("NFC", str(getattr(details, name) or "")).strip()
-        if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\u200c\u200d" for ch in value):
+        if any(_forbidden(ch) for ch in value):
             raise InvalidInput(f"{_LABELS[name]} contains control characters; retype it.")
         if len(value) > limit:
             raise InvalidInput(f"{_LABELS[name]} is too long ({len(value):,} characters; at most {limit}).")

@@ -27,7 +27,7 @@ def encode(payload: dict[str, Any]) -> bytes:
     data = json.dumps(_normalise(payload), ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
     if len(data) > MAX_PAYLOAD_BYTES:
         raise InvalidInput(
-            f"This record is too large to save ({len(data) // 1024:,} KiB; the limit is "
+            f"This record is too large to save ({-(-len(data) // 1024):,} KiB; the limit is "
             f"{MAX_PAYLOAD_BYTES // 1024:,} KiB). Shorten the longest text. Nothing was saved."
         )
     return data

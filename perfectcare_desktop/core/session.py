@@ -102,7 +102,11 @@ class Session:
         return self._now().date()
 
     def _require_admin(self) -> None:
-        if not self.is_admin:
+        # Checked against the store, not the role cached at sign-in: an admin disabled or demoted
+        # meanwhile (on another PC, say) loses admin powers at once.
+        with self.store.reading() as conn:
+            row = conn.execute(select(User.role, User.active).where(User.user_id == self.user.user_id)).one()
+        if row.role != "admin" or not row.active:
             raise NotAllowed("Only an administrator can do that.")
 
     # --- audit ---------------------------------------------------------------------------------
@@ -338,10 +342,13 @@ class Session:
             version_id = versions.append(
                 conn, dek, versions.NewVersion(record_id, PATIENT, clean.to_payload()), self.user.user_id, now
             )
-            conn.execute(
-                insert(BlindIndex.__table__).prefix_with("OR IGNORE"),
-                dict(kind="nhs", digest=digest, record_id=record_id),
-            )
+            indexed = conn.execute(
+                select(BlindIndex.record_id).where(
+                    BlindIndex.kind == "nhs", BlindIndex.digest == digest, BlindIndex.record_id == record_id
+                )
+            ).first()
+            if indexed is None:  # a changed NHS number: index the new one too (rows are never removed)
+                conn.execute(insert(BlindIndex.__table__), dict(kind="nhs", digest=digest, record_id=record_id))
             audit.append(
                 conn,
                 dek,

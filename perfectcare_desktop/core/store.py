@@ -7,6 +7,7 @@ clinical work goes through the session. The UI and the admin CLI both use exactl
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import unicodedata
 import uuid
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from .. import __version__
 from ..crypto import vault
-from ..crypto.kdf import KdfParams, default_params
+from ..crypto.kdf import KdfParams, default_params, derive_key, new_salt
 from ..errors import (
     AccountLocked,
     InvalidInput,
@@ -29,7 +30,7 @@ from ..errors import (
     StoreNotWritable,
 )
 from ..store import database
-from ..store.models import KeyWrap, Meta, User
+from ..store.models import KeyWrap, LoginThrottle, Meta, User
 from . import audit
 from .clock import Clock, SystemClock
 
@@ -198,8 +199,7 @@ class Store:
         with self.writing() as conn:
             user = self.user_by_name(conn, username) if username.strip() else None
             if user is None:
-                audit.record_pending(conn, now, "login_failed", None, "unknown user name")
-                failure = LoginFailed("The user name or password is not right.")
+                failure = None  # handled below, exactly as a wrong password would be
             elif not user.active:
                 audit.record_pending(conn, now, "login_failed", user.user_id, "account disabled")
                 failure = LoginFailed("This account has been disabled. Ask an administrator.")
@@ -210,7 +210,8 @@ class Store:
                 failure = None
         if failure is not None:  # raised only after the pending event has committed
             raise failure
-        assert user is not None
+        if user is None:
+            self._fail_unknown_name(username, now)
         wrap = self._user_wrap(user.user_id)
         try:
             dek = vault.unwrap_with_password(wrap, password, user.user_id)
@@ -225,6 +226,31 @@ class Store:
             audit.fold_pending(conn, dek)
             audit.append(conn, dek, now, action, user_id=user.user_id)
         return user.user_id, dek
+
+    def _fail_unknown_name(self, username: str, now: datetime) -> NoReturn:
+        """A name that is no account gets the same answers, delays and time cost as a wrong password,
+        so guessing cannot tell which user names exist."""
+        salt = (self.store_id or "perfectcare").encode()
+        name_hash = hashlib.sha256(salt + b"|" + unicodedata.normalize("NFC", username.strip()).casefold().encode())
+        key = name_hash.hexdigest()
+        with self.writing() as conn:
+            row = conn.execute(select(LoginThrottle.__table__).where(LoginThrottle.name_hash == key)).one_or_none()
+            if row is not None and row.locked_until and row.locked_until > now:
+                wait = int((row.locked_until - now).total_seconds() + 0.999)
+                raise AccountLocked(_locked_message(wait), wait)
+        derive_key(username, new_salt(), default_params())  # the time a real password check takes
+        with self.writing() as conn:
+            attempts = (row.failed_attempts if row is not None else 0) + 1
+            delay = lockout_delay(attempts)
+            locked_until = now + timedelta(seconds=delay) if delay else None
+            conn.execute(
+                insert(LoginThrottle.__table__).prefix_with("OR REPLACE"),
+                {"name_hash": key, "failed_attempts": attempts, "locked_until": locked_until},
+            )
+            audit.record_pending(conn, now, "login_failed", None, "not an account")
+        if delay:
+            raise AccountLocked("The user name or password is not right. " + _locked_message(delay), delay)
+        raise LoginFailed("The user name or password is not right.")
 
     def _user_wrap(self, user_id: str) -> vault.WrappedKey:
         with self.reading() as conn:

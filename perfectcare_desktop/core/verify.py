@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from ..crypto.aead import DecryptionError
-from ..store.models import Record, Version, VersionParent
+from ..crypto.vault import DataKey
+from ..store.models import BlindIndex, Record, Version, VersionParent
 from . import audit, versions
 from .session import Session
 
@@ -26,6 +27,23 @@ class VerifyReport:
         return not self.problems
 
 
+def _blind_index_problems(conn: Connection, dek: DataKey) -> list[str]:
+    """Each patient's current NHS number must be findable: a lost index row would hide the patient
+    from exact lookup and let the same number be registered twice."""
+    indexed = {(r.digest, r.record_id) for r in conn.execute(select(BlindIndex.digest, BlindIndex.record_id))}
+    problems = []
+    for row in versions.heads_of_kind(conn, "patient"):
+        if row.status == versions.ENTERED_IN_ERROR:
+            continue
+        try:
+            nhs = versions.decrypt_row(dek, row).get("nhs_number", "")
+        except DecryptionError:
+            continue  # already reported with the versions
+        if (dek.blind_index("nhs", nhs), row.record_id) not in indexed:
+            problems.append(f"patient record {row.record_id} is missing from the NHS-number index")
+    return problems
+
+
 def verify_store(session: Session, progress: Progress | None = None) -> VerifyReport:
     """Check everything; the report names each problem found. Records a 'verify' audit entry."""
     dek = session.dek
@@ -35,15 +53,19 @@ def verify_store(session: Session, progress: Progress | None = None) -> VerifyRe
         if integrity != ["ok"]:
             report.problems.append("database structure: " + "; ".join(integrity[:5]))
         total = conn.execute(select(func.count()).select_from(Version)).scalar_one()
-        q = select(Version.seq, Version.version_id, Version.record_id, Version.kind, Version.payload)
+        parents: dict[str, list[str]] = {}
+        for vp in conn.execute(select(VersionParent.version_id, VersionParent.parent_id)):
+            parents.setdefault(vp.version_id, []).append(vp.parent_id)
+        q = select(Version.__table__)
         for done, row in enumerate(conn.execute(q.order_by(Version.seq)), start=1):
             try:
-                data = dek.open(row.payload, versions.PAYLOAD_TABLE, row.record_id, row.version_id)
+                data = versions.open_payload(dek, row, parents.get(row.version_id, []))
                 versions.payloads.decode(data)
             except DecryptionError:
                 report.problems.append(
                     f"version {row.version_id} of record {row.record_id} ({row.kind}) does not authenticate: "
-                    "its ciphertext was altered or moved from another row"
+                    "its ciphertext or its metadata (signed, status, dates, parents) was altered, or it was "
+                    "moved from another row"
                 )
             except ValueError:
                 report.problems.append(f"version {row.version_id} decrypts but its content is not readable")
@@ -74,6 +96,7 @@ def verify_store(session: Session, progress: Progress | None = None) -> VerifyRe
         )
         for v in cross:
             report.problems.append(f"version {v} names a parent from another record")
+        report.problems.extend(_blind_index_problems(conn, dek))
         report.problems.extend(audit.verify(conn, dek))
         report.audit_entries_checked = audit.count(conn)
     detail = "intact" if report.ok else f"{len(report.problems)} problem(s)"

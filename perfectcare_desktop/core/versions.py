@@ -7,11 +7,12 @@ Two heads for one record (offline edits on two PCs) is a conflict that a merge v
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, insert, select
+from sqlalchemy import Connection, exists, func, insert, select
 
 from ..crypto.vault import DataKey
 from ..errors import NotFound
@@ -52,6 +53,21 @@ class NewVersion:
     followup_due: date | None = None
 
 
+def bound_metadata(row: Any, parents: Iterable[str]) -> tuple[object, ...]:
+    """The clear metadata sealed into a version's associated data: editing any of it in the file
+    (a faked signature, a changed status or due date, a re-parented version) fails authentication."""
+    return (
+        row.kind,
+        row.author_id,
+        row.created_at.isoformat(),
+        bool(row.signed),
+        row.status,
+        row.review_due.isoformat() if row.review_due else None,
+        row.followup_due.isoformat() if row.followup_due else None,
+        sorted(parents),
+    )
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -79,7 +95,8 @@ def append(
     if parents is None:
         parents = head_ids(conn, new.record_id)
     version_id = new_id()
-    sealed = dek.seal(data, PAYLOAD_TABLE, new.record_id, version_id)
+    meta = _Meta(new.kind, author_id, at, new.signed, new.status, new.review_due, new.followup_due)
+    sealed = dek.seal(data, PAYLOAD_TABLE, new.record_id, version_id, *bound_metadata(meta, parents))
     conn.execute(
         insert(Version.__table__),
         dict(
@@ -100,8 +117,24 @@ def append(
     return version_id
 
 
+@dataclass(frozen=True)
+class _Meta:
+    kind: str
+    author_id: str
+    created_at: datetime
+    signed: bool
+    status: str
+    review_due: date | None
+    followup_due: date | None
+
+
+def open_payload(dek: DataKey, row: Any, parents: Iterable[str]) -> bytes:
+    """Decrypt a version row's payload, checking its metadata and parents are the ones sealed."""
+    return dek.open(row.payload, PAYLOAD_TABLE, row.record_id, row.version_id, *bound_metadata(row, parents))
+
+
 def _info(dek: DataKey, row: Any, parents: tuple[str, ...]) -> VersionInfo:
-    data = dek.open(row.payload, PAYLOAD_TABLE, row.record_id, row.version_id)
+    data = open_payload(dek, row, parents)
     return VersionInfo(
         row.version_id,
         row.record_id,
@@ -164,6 +197,12 @@ def heads_of_kind(conn: Connection, kind: str) -> list[Any]:
             Version.review_due,
             Version.followup_due,
             Version.signed,
+            Version.author_id,
+            Version.kind,
+            select(func.group_concat(VersionParent.parent_id))
+            .where(VersionParent.version_id == Version.version_id)
+            .scalar_subquery()
+            .label("parents"),
         )
         .where(Version.kind == kind, ~exists(child))
         .order_by(Version.seq)
@@ -172,4 +211,6 @@ def heads_of_kind(conn: Connection, kind: str) -> list[Any]:
 
 
 def decrypt_row(dek: DataKey, row: Any) -> dict[str, Any]:
-    return payloads.decode(dek.open(row.payload, PAYLOAD_TABLE, row.record_id, row.version_id))
+    """Decrypt a row from heads_of_kind (which carries its parents as a comma-joined `parents`)."""
+    parents = row.parents.split(",") if row.parents else []
+    return payloads.decode(open_payload(dek, row, parents))

@@ -2,11 +2,13 @@
 
 Layout of a sealed value: MAGIC (2) | format (1) | key id (4, big endian) | nonce (12) | ciphertext+tag.
 The header is part of the associated data, so changing it (say, the key id) breaks authentication;
-so is the caller's context (table|record id|version id), so a ciphertext copied to another row fails.
+so is the caller's context (table, record id, version id and the row's clear metadata), so a
+ciphertext copied to another row fails, and so does a row whose metadata (signed, status...) was edited.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 
@@ -25,9 +27,11 @@ class DecryptionError(Exception):
     """A sealed value did not authenticate: wrong key, wrong row, or altered bytes."""
 
 
-def context(table: str, record_id: str, version_id: str) -> bytes:
-    """Associated data binding a ciphertext to one row."""
-    return f"{table}|{record_id}|{version_id}".encode()
+def context(table: str, record_id: str, version_id: str, *extra: object) -> bytes:
+    """Associated data binding a ciphertext to one row (and to that row's clear metadata, if given).
+
+    JSON, not a joined string, so no two different rows can ever produce the same bytes."""
+    return json.dumps([table, record_id, version_id, *extra], separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def seal(key: bytes | AESGCM, key_id: int, plaintext: bytes, aad: bytes) -> bytes:

@@ -71,11 +71,12 @@ class DataKey:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"perfectcare|" + label).derive(self._key)
 
     # --- payloads -----------------------------------------------------------------------------
-    def seal(self, plaintext: bytes, table: str, record_id: str, version_id: str) -> bytes:
-        return aead.seal(self._payload_key, self.key_id, plaintext, aead.context(table, record_id, version_id))
+    def seal(self, plaintext: bytes, table: str, record_id: str, version_id: str, *extra: object) -> bytes:
+        aad = aead.context(table, record_id, version_id, *extra)
+        return aead.seal(self._payload_key, self.key_id, plaintext, aad)
 
-    def open(self, sealed: bytes, table: str, record_id: str, version_id: str) -> bytes:
-        aad = aead.context(table, record_id, version_id)
+    def open(self, sealed: bytes, table: str, record_id: str, version_id: str, *extra: object) -> bytes:
+        aad = aead.context(table, record_id, version_id, *extra)
         if sealed[:7] == self._header_prefix and len(sealed) >= aead.HEADER_BYTES + aead.TAG_BYTES:
             # Fast path (10,000 of these at unlock): header already known good, decrypt directly.
             header = sealed[: aead.HEADER_BYTES]

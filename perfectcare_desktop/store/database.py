@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from ..errors import StoreDamaged, StoreNotFound, StoreNotWritable, StoreTooNew
@@ -29,13 +29,13 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself, so writers can take the lock up front.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=5000")
     # WAL with synchronous=FULL: a commit that returned survives a power cut, not only a crash.
     cur.execute("PRAGMA synchronous=FULL")
     # Sorts and temp tables stay in memory: no temp file can hold anything, even ciphertext.
     cur.execute("PRAGMA temp_store=MEMORY")
+    cur.execute("PRAGMA recursive_triggers=ON")  # REPLACE's implicit delete fires the delete guards too
     cur.close()
 
 
@@ -47,7 +47,8 @@ def _on_begin(conn: Connection) -> None:
 
 
 def make_engine(path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{path}")
+    # URL.create, not an f-string: a folder name with '?' or '#' must not become URL syntax.
+    engine = create_engine(URL.create("sqlite", database=str(path)))
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
     return engine
@@ -73,9 +74,20 @@ def is_known_revision(revision: str) -> bool:
 def create_schema(path: Path) -> Engine:
     """Create a new, empty store file at the newest schema."""
     engine = make_engine(path)
+    set_wal(engine)
     with engine.begin() as conn:
         command.upgrade(_alembic_config(conn), "head")
     return engine
+
+
+def set_wal(engine: Engine) -> None:
+    """Switch a checked store to WAL (persistent in the file). Never run on an unchecked file:
+    it rewrites header bytes, and a refused file must be left exactly as it was."""
+    raw = engine.raw_connection()  # outside any transaction: SQLite refuses the switch inside one
+    try:
+        raw.driver_connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        raw.close()
 
 
 def backup_file(source: Path, destination: Path) -> None:
@@ -113,6 +125,8 @@ def open_database(data_dir: Path, *, on_migrate: Callable[[str, str], None] | No
     if current is None:
         engine.dispose()
         raise StoreDamaged(_damaged(path, "it has no PerfectCare schema"))
+    if current == head or is_known_revision(current):
+        set_wal(engine)
     if current != head:
         if not is_known_revision(current):
             engine.dispose()
@@ -120,7 +134,7 @@ def open_database(data_dir: Path, *, on_migrate: Callable[[str, str], None] | No
                 f"This store was last used by a newer PerfectCare Desktop (schema {current}). "
                 "Install the newer version; this one has not changed the store."
             )
-        backup = pre_migration_backup(path, current)
+        backup = keep_copy(path, f"before-upgrade-from-{current}")
         if on_migrate:
             on_migrate(current, str(backup))
         with engine.begin() as conn:
@@ -128,11 +142,16 @@ def open_database(data_dir: Path, *, on_migrate: Callable[[str, str], None] | No
     return engine
 
 
-def pre_migration_backup(path: Path, revision: str) -> Path:
+def keep_copy(path: Path, label: str) -> Path:
+    """A consistent copy of the store in backups/, before an upgrade or a restore replaces it."""
     folder = path.parent / BACKUP_DIR
     folder.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = folder / f"before-upgrade-from-{revision}-{stamp}.sqlite3"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    target = folder / f"{label}-{stamp}.sqlite3"
+    n = 1
+    while target.exists():  # two in the same microsecond: each copy is kept
+        target = folder / f"{label}-{stamp}-{n}.sqlite3"
+        n += 1
     backup_file(path, target)
     return target
 

@@ -120,6 +120,16 @@ class AuditEntry(Base):
     mac: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class LoginThrottle(Base):
+    """Failed sign-ins under names that are not accounts, counted like real ones, so the lockout
+    answer never tells a guesser which user names exist. Keyed by a salted hash, not the name."""
+
+    __tablename__ = "login_throttle"
+    name_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_attempts: Mapped[int]
+    locked_until: Mapped[datetime | None]
+
+
 class PendingAuditEvent(Base):
     """Events seen while locked (failed logins): no key yet to chain them, so they wait in clear
     (a user name and a time only) and are folded into the chain at the next unlock."""

@@ -53,6 +53,7 @@ class Message(QLabel):
 
     def clear_message(self) -> None:
         self.setText("")
+        self.setAccessibleDescription("")  # it may have quoted a name or an NHS number
         self.hide()
 
 

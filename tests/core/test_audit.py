@@ -212,11 +212,6 @@ def test_verify_detects_a_removed_anchor(store: Store, session: Session, story: 
     assert len(_verify(store, session)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: audit.verify returns [] when every audit row AND the meta 'audit_head' anchor are deleted; a store "
-    "always has at least its 'store_created' entry, so an empty trail must be reported",
-)
 def test_verify_detects_a_wiped_trail(store: Store, session: Session, story: dict[str, str], data_dir: Path) -> None:
     _raw(data_dir, "DROP TRIGGER audit_no_delete", "DELETE FROM audit", "DELETE FROM meta WHERE key = 'audit_head'")
     with store.reading() as conn:
@@ -228,7 +223,9 @@ def test_verify_detects_a_wiped_trail_with_the_anchor_left(
     store: Store, session: Session, story: dict[str, str], data_dir: Path
 ) -> None:
     _raw(data_dir, "DROP TRIGGER audit_no_delete", "DELETE FROM audit")
-    assert _verify(store, session) == ["the audit trail is empty but the store says it had entries"]
+    assert _verify(store, session) == [
+        "the audit trail is empty: its entries (at least the store's creation) were removed"
+    ]
 
 
 def test_verify_with_another_stores_key_fails_everywhere(

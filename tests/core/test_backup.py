@@ -196,12 +196,6 @@ def test_restore_over_the_same_store_keeps_the_current_one_aside(
         store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: database.pre_migration_backup names the set-aside copy with a one-second timestamp "
-    "(before-upgrade-from-before-restore-<%Y%m%dT%H%M%SZ>.sqlite3) and backup_file overwrites an existing file, "
-    "so a second restore within the same second destroys the copy the first one kept aside",
-)
 def test_two_quick_restores_keep_both_set_aside_copies(
     filled: Session, backup_file: Path, data_dir: Path, clock: FakeClock
 ) -> None:
@@ -277,14 +271,6 @@ def test_flipped_byte_in_body_is_refused(
     assert_refused_everywhere(bad, data_dir, tmp_path, clock, "damaged|does not open")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: backup.read_header/_unwrap (core/backup.py) catch only struct.error/ValueError from json.loads "
-    "and WrongSecret: a flipped byte in the header's key wraps escapes as KeyError, json.JSONDecodeError "
-    "(from KdfParams.from_json), ValueError ('unsupported key derivation') or binascii.Error (base64) instead "
-    "of BackupRejected",
-)
 def test_flipped_byte_anywhere_in_header_is_refused(
     filled: Session, backup_file: Path, data_dir: Path, tmp_path: Path, clock: FakeClock
 ) -> None:
@@ -405,12 +391,6 @@ def test_backup_of_another_store_is_refused_over_a_different_store(
         store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: backup._existing_store_id opens the current store read-only (sqlite3 'mode=ro') to read its id; "
-    "on a closed WAL-mode store that creates perfectcare.sqlite3-wal and -shm, which a read-only connection "
-    "cannot remove, so a refused restore ('Nothing was changed') leaves two new files in the data folder",
-)
 def test_backup_of_another_store_refused_leaves_no_new_files(
     filled: Session, data_dir: Path, foreign_backup: Path, clock: FakeClock
 ) -> None:
@@ -418,12 +398,6 @@ def test_backup_of_another_store_refused_leaves_no_new_files(
     assert_refused(foreign_backup, data_dir, clock, "another store", username=ADMIN, password="other admin password")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: backup._existing_store_id opens f'file:{path}?mode=ro' as a URI without quoting the path, so in "
-    "a data folder whose path holds '#' (or '?', '%') the healthy store reads as damaged: another organisation's "
-    "backup then replaces it (the real store is renamed backups/damaged-*) instead of being refused",
-)
 def test_backup_of_another_store_is_refused_when_the_folder_name_has_a_hash(
     foreign_backup: Path, tmp_path: Path, clock: FakeClock
 ) -> None:

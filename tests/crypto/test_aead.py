@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 
@@ -140,9 +141,12 @@ def test_each_part_of_the_context_binds(other: tuple[str, str, str]) -> None:
         open_sealed(key, sealed, context(*other))
 
 
-def test_context_format() -> None:
-    assert context("versions", "r", "v") == b"versions|r|v"
-    assert context("audit", "Łódź", "x") == "audit|Łódź|x".encode()
+def test_context_format_is_unambiguous() -> None:
+    assert context("versions", "r", "v") == b'["versions","r","v"]'
+    assert context("versions", "r", "v", True, None, ["p"]) == b'["versions","r","v",true,null,["p"]]'
+    # A separator inside a part can no longer make two different rows look the same.
+    assert context("a|b", "c", "d") != context("a", "b|c", "d")
+    assert json.loads(context("audit", "Łódź", "x")) == ["audit", "Łódź", "x"]
 
 
 @given(plaintext=plaintexts, key=keys, other_key=keys)

@@ -301,11 +301,6 @@ def test_newest_audit_entry_deleted_is_detected(
     assert any(f"newest audit entries after {newest - 1} are missing" in p for p in report.problems), report.problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: audit.verify (core/audit.py, 'if last_seq == 0') accepts an empty audit trail when the "
-    "meta 'audit_head' anchor is deleted too, though every store starts with a 'store_created' entry",
-)
 def test_whole_audit_trail_deleted_with_its_anchor_is_detected(
     session: Session, populated: dict, raw: sqlite3.Connection
 ) -> None:
@@ -321,11 +316,6 @@ def test_whole_audit_trail_deleted_with_its_anchor_is_detected(
 # --- clear metadata and the blind index -------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: core/verify.py promises to check 'the blind index' but never looks at it: a deleted "
-    "blind_index row (which lets the same NHS number be registered twice) passes verification",
-)
 def test_deleted_blind_index_row_is_detected(session: Session, populated: dict, raw: sqlite3.Connection) -> None:
     drop_trigger(raw, "blind_index_no_delete")
     patient = next(iter(populated))
@@ -337,12 +327,6 @@ def test_deleted_blind_index_row_is_detected(session: Session, populated: dict, 
     assert not report.ok, "a patient missing from the NHS-number index passed verification"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a version's clear metadata (signed, status) is outside the AEAD associated data "
-    "(versions.append seals with table|record|version only) and verify_store does not cross-check it "
-    "with the audit trail, so faking a signature or withdrawing a version in the file goes unnoticed",
-)
 @pytest.mark.parametrize(
     ("column", "value"), [("signed", 1), ("status", "entered_in_error")], ids=["fake signature", "fake withdrawal"]
 )
@@ -353,7 +337,9 @@ def test_edited_version_metadata_is_detected(
     victim = populated[record_id][2]
     drop_trigger(raw, "versions_no_update")
     raw.execute(f"UPDATE versions SET {column} = ? WHERE version_id = ?", (value, victim))
-    assert getattr(session.history(record_id)[-1], column) in (True, "entered_in_error")  # the change is visible
+    # The metadata is sealed into the ciphertext's associated data: the edited row no longer opens.
+    with pytest.raises(DecryptionError):
+        session.history(record_id)
 
     report = verify_store(session)
 

@@ -95,11 +95,6 @@ def test_mutable_tables_are_not_locked(session: Session, data_dir: Path) -> None
         con.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: INSERT OR REPLACE silently deletes and rewrites a version: REPLACE's implicit delete does "
-    "not fire the versions_no_delete trigger (recursive_triggers is off), so the append-only guarantee has a hole",
-)
 def test_insert_or_replace_cannot_overwrite_a_version(store: Store, session: Session) -> None:
     _populate(session)
     with store.reading() as conn:
@@ -228,11 +223,6 @@ def test_sqlite_file_without_our_schema_is_refused(data_dir: Path) -> None:
     assert "no PerfectCare schema" in str(err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _on_connect runs PRAGMA journal_mode=WAL before any check, so opening another program's "
-    "(rollback-journal) SQLite file rewrites its header to WAL, while StoreDamaged says 'Nothing has been changed'",
-)
 def test_foreign_rollback_journal_database_is_not_modified(data_dir: Path) -> None:
     data_dir.mkdir()
     con = sqlite3.connect(db_path(data_dir))

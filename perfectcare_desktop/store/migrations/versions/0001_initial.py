@@ -15,6 +15,13 @@ depends_on = None
 # Clinical history and the audit trail are append-only: the database itself refuses changes,
 # so a bug (or a hand-run UPDATE) cannot overwrite a clinical version.
 APPEND_ONLY = ("records", "versions", "version_parents", "blind_index", "audit")
+APPEND_ONLY_KEYS = {
+    "records": ("record_id",),
+    "versions": ("version_id",),
+    "version_parents": ("version_id", "parent_id"),
+    "blind_index": ("kind", "digest", "record_id"),
+    "audit": ("seq",),
+}
 
 
 def upgrade() -> None:
@@ -97,6 +104,12 @@ def upgrade() -> None:
         sa.Column("mac", sa.LargeBinary, nullable=False),
     )
     op.create_table(
+        "login_throttle",
+        sa.Column("name_hash", sa.String(64), primary_key=True),
+        sa.Column("failed_attempts", sa.Integer, nullable=False),
+        sa.Column("locked_until", sa.DateTime),
+    )
+    op.create_table(
         "pending_audit",
         sa.Column("pending_id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("at", sa.DateTime, nullable=False),
@@ -110,3 +123,10 @@ def upgrade() -> None:
                 f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
                 f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
             )
+        # INSERT OR REPLACE deletes the old row without firing delete triggers: refuse a clashing key.
+        clash = " AND ".join(f"{c} = NEW.{c}" for c in APPEND_ONLY_KEYS[table])
+        op.execute(
+            f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
+            f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {clash}) "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: that key exists'); END"
+        )
