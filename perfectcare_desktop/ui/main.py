@@ -35,9 +35,10 @@ def run_app(data_dir: Path, argv: list[str]) -> int:
             from .setup_wizard import SetupWizard
 
             wizard = SetupWizard(data_dir, ops)
-            if not wizard.exec() or wizard.store is None:
+            wizard.exec()
+            if wizard.store is None:  # cancelled before the store was made
                 return 0
-            wizard.store.close()
+            wizard.store.close()  # made (even if the key page was closed early): go on to sign-in
         try:
             store = Store.open(data_dir)
         except PerfectCareError as exc:

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QWidget,
+)
 
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.store import Store
@@ -271,23 +279,35 @@ def test_second_instance_on_the_same_store_is_refused(data_dir: Path, store: Sto
         pass
 
 
-def test_screenshots_at_double_text_size(qtbot, window) -> None:
-    """200% text scaling: nothing clipped on the main screens (screenshots kept for review)."""
-    win, _ = window
+def test_double_text_size_clips_nothing(qtbot, seeded: Store, tmp_path: Path, monkeypatch) -> None:
+    """200% text: every visible label and button gets at least the room its text needs."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     app = QApplication.instance()
-    font = app.font()
-    font.setPointSizeF(font.pointSizeF() * 2)
-    app.setFont(font)
+    normal = app.font()
+    big = app.font()
+    big.setPointSizeF(normal.pointSizeF() * 2)
+    app.setFont(big)
     try:
-        win.resize(1400, 900)
+        win = MainWindow(seeded, Operations(synchronous=True), {}, idle_clock=IdleClock())
+        qtbot.addWidget(win)
+        win.resize(1600, 1000)
+        win.show()
+        qtbot.waitExposed(win)
         sign_in(qtbot, win)
         shots = Path("/tmp/shots")
         shots.mkdir(exist_ok=True)
-        win.grab().save(str(shots / "caseload_200pc.png"))
-        win.new_patient()
-        win.grab().save(str(shots / "form_200pc.png"))
-        assert win.form_page.save_button.isVisible()
-        assert win.form_page.save_button.width() >= win.form_page.save_button.sizeHint().width()
+        for name, show in (
+            ("caseload", win.show_caseload),
+            ("patient", lambda: win.open_patient(win.caseload_page.model.rows[0].record_id)),
+            ("form", win.new_patient),
+            ("admin", win.show_admin),
+        ):
+            show()
+            qtbot.wait(10)
+            win.grab().save(str(shots / f"{name}_200pc.png"))
+            for w in win.findChildren(QLabel) + win.findChildren(QPushButton):
+                if w.isVisible() and w.text() and not (isinstance(w, QLabel) and w.wordWrap()):
+                    assert w.width() >= w.sizeHint().width() - 1, f"{name}: {w.text()!r} is clipped"
     finally:
-        font.setPointSizeF(font.pointSizeF() / 2)
-        app.setFont(font)
+        app.setFont(normal)
