@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from ..errors import InvalidInput
@@ -127,3 +127,18 @@ def parse_date(text: str, label: str = "Date of birth") -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise InvalidInput(f"{label} '{text}' is not a date; use DD/MM/YYYY or YYYY-MM-DD.") from exc
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """One caseload row: enough to list and search, decrypted in memory only."""
+
+    record_id: str
+    details: PatientDetails
+    version_id: str
+    updated_at: datetime
+    needs_attention: bool  # two heads after offline edits: a clinician must merge
+
+    @property
+    def display_name(self) -> str:
+        return self.details.display_name

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from ..crypto import vault
 from ..errors import InvalidInput, LoginFailed, NotAllowed, NotFound, SessionLocked
 from ..store.models import BlindIndex, KeyWrap, Record, User, Version
-from . import audit, versions
-from .patients import PatientDetails, validated
+from . import audit, patient_snapshot, versions
+from .patients import PatientDetails, PatientSummary, validated
 from .search_index import PatientIndex
 from .store import Store, add_user_row, check_new_password, set_password
 
@@ -36,21 +36,6 @@ class UserInfo:
     active: bool
     created_at: datetime
     last_login_at: datetime | None
-
-
-@dataclass(frozen=True)
-class PatientSummary:
-    """One caseload row: enough to list and search, decrypted in memory only."""
-
-    record_id: str
-    details: PatientDetails
-    version_id: str
-    updated_at: datetime
-    needs_attention: bool  # two heads after offline edits: a clinician must merge
-
-    @property
-    def display_name(self) -> str:
-        return self.details.display_name
 
 
 class Session:
@@ -273,7 +258,9 @@ class Session:
             q = select(Record.record_id, Record.kind).where(Record.patient_id == patient_id)
             if kind:
                 q = q.where(Record.kind == kind)
-            return [tuple(r) for r in conn.execute(q.order_by(Record.created_at, Record.record_id))]
+            # The patient's own details first, then their records in the order they were made.
+            order = (Record.kind != PATIENT, Record.created_at, Record.record_id)
+            return [tuple(r) for r in conn.execute(q.order_by(*order))]
 
     def _record(self, conn: Connection, record_id: str) -> Record:
         record = conn.execute(select(Record.__table__).where(Record.record_id == record_id)).one_or_none()
@@ -437,12 +424,32 @@ class Session:
     def _load_all_patients_now(self) -> None:
         dek = self.dek
         with self.store.reading() as conn:
-            rows = versions.heads_of_kind(conn, PATIENT)
+            upto = conn.execute(select(func.max(Version.seq))).scalar() or 0
+            snap = patient_snapshot.read(conn, dek)
+            if snap is not None:
+                changed = conn.execute(
+                    select(Version.record_id).where(Version.kind == PATIENT, Version.seq > snap[0]).distinct()
+                ).scalars().all()  # fmt: skip
+            else:
+                rows = versions.heads_of_kind(conn, PATIENT)
+        self._summaries = {}
+        self._index.clear()
+        if snap is not None:
+            for summary in snap[1]:
+                self._put_summary(summary)
+            for record_id in changed:  # saved since the snapshot, here or by sync: read from the record
+                self._refresh_patient(record_id)
+        else:
+            self._load_from_heads(rows)
+        if snap is None or changed:
+            with self.store.writing() as conn:
+                patient_snapshot.write(conn, dek, upto, list(self._summaries.values()))
+
+    def _load_from_heads(self, rows: list[Any]) -> None:
+        dek = self.dek
         by_record: dict[str, list[Any]] = {}
         for row in rows:
             by_record.setdefault(row.record_id, []).append(row)
-        self._summaries = {}
-        self._index.clear()
         for record_id, heads in by_record.items():
             head = heads[-1]
             if head.status == versions.ENTERED_IN_ERROR:

@@ -130,6 +130,15 @@ class LoginThrottle(Base):
     locked_until: Mapped[datetime | None]
 
 
+class Snapshot(Base):
+    """Derived, encrypted caches (the caseload's patient summaries): rebuilt from records at will."""
+
+    __tablename__ = "snapshots"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    upto_seq: Mapped[int]
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class PendingAuditEvent(Base):
     """Events seen while locked (failed logins): no key yet to chain them, so they wait in clear
     (a user name and a time only) and are folded into the chain at the next unlock."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from PySide6.QtCore import QEvent
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -333,6 +334,8 @@ class MainWindow(QMainWindow):
     def set_theme(self, name: str) -> None:
         app = QApplication.instance()
         if isinstance(app, QApplication):
+            # Finish pending deletions first: restyling a half-deleted dialog crashes Qt.
+            QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
             apply_theme(app, name)
         self.theme_actions[name].setChecked(True)
         self.settings["theme"] = name

@@ -19,7 +19,10 @@ QLabel[role="ok"] {{ color: {ok}; }}
 def apply_theme(app: QApplication, name: str) -> None:
     if name not in THEMES:
         name = "light"
-    app.setStyle("Fusion")  # the same look on every PC, and honours the palette fully
+    # Fusion: the same look on every PC, and it honours the palette fully. Set it once only: replacing
+    # the style under widgets that have style sheets leaves them pointing at a deleted style (a crash).
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")
     palette = QPalette()
     if name == "high-contrast":
         colours = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,11 +45,14 @@ def test_self_test_fails_clearly_for_an_unusable_data_folder(tmp_path: Path) -> 
 
 
 @pytest.fixture
-def messages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+def messages(qapp, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[str]]:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     shown: list[str] = []
     monkeypatch.setattr(QMessageBox, "critical", lambda _parent, _title, text, *a: shown.append(text))
-    return shown
+    palette, sheet = qapp.palette(), qapp.styleSheet()  # run_app applies the theme to the shared app
+    yield shown
+    qapp.setStyleSheet(sheet)
+    qapp.setPalette(palette)
 
 
 def test_a_second_instance_on_the_same_store_is_refused(qtbot, store: Store, data_dir: Path, messages) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, QWizard
@@ -60,6 +60,9 @@ def make_wizard(qtbot, clock, themed):
         if wizard.store is not None:
             wizard.store.close()
         wizard.deleteLater()
+    # Delete now, not at some later event-loop pass: re-applying a style sheet (the next test's
+    # theme) while a half-deleted dialog is still queued crashes Qt.
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def shot(qtbot, wizard: SetupWizard, name: str) -> None:

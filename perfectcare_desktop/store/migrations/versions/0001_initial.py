@@ -110,6 +110,12 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.DateTime),
     )
     op.create_table(
+        "snapshots",
+        sa.Column("name", sa.String(32), primary_key=True),
+        sa.Column("upto_seq", sa.Integer, nullable=False),
+        sa.Column("payload", sa.LargeBinary, nullable=False),
+    )
+    op.create_table(
         "pending_audit",
         sa.Column("pending_id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("at", sa.DateTime, nullable=False),

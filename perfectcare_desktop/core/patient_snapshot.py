@@ -1,0 +1,56 @@
+"""An encrypted snapshot of every patient's current details, so unlock need not decrypt 10,000 rows.
+
+Derived data only (a cache): one sealed blob holding the caseload's patient summaries and the local
+version sequence it is complete up to. At unlock it is read, then any patient version saved after
+it (here, or pulled by sync) is applied from the records themselves. A damaged or foreign snapshot
+is ignored and rebuilt; it never decides what a record says.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+from sqlalchemy import Connection, delete, insert, select
+
+from ..crypto.aead import DecryptionError
+from ..crypto.vault import DataKey
+from ..store.models import Snapshot
+from .patients import PatientDetails, PatientSummary
+
+NAME = "patients"
+FORMAT = 1
+
+
+def _row(s: PatientSummary) -> list[object]:
+    d = s.details
+    return [
+        s.record_id, s.version_id, s.updated_at.isoformat(), s.needs_attention, d.given_name, d.family_name,
+        d.date_of_birth.isoformat(), d.nhs_number, d.local_id, d.preferred_name, d.preferred_language,
+        list(d.access_needs),
+    ]  # fmt: skip
+
+
+def _summary(r: list) -> PatientSummary:
+    details = PatientDetails(r[4], r[5], date.fromisoformat(r[6]), r[7], r[8], r[9], r[10], tuple(r[11]))
+    return PatientSummary(r[0], details, r[1], datetime.fromisoformat(r[2]), bool(r[3]))
+
+
+def read(conn: Connection, dek: DataKey) -> tuple[int, list[PatientSummary]] | None:
+    row = conn.execute(select(Snapshot.upto_seq, Snapshot.payload).where(Snapshot.name == NAME)).first()
+    if row is None:
+        return None
+    try:
+        data = json.loads(dek.open(row.payload, "snapshots", NAME, str(row.upto_seq)))
+        if data.get("format") != FORMAT:
+            return None
+        return row.upto_seq, [_summary(r) for r in data["rows"]]
+    except (DecryptionError, ValueError, KeyError, TypeError, IndexError):
+        return None  # rebuilt from the records
+
+
+def write(conn: Connection, dek: DataKey, upto_seq: int, summaries: list[PatientSummary]) -> None:
+    data = json.dumps({"format": FORMAT, "rows": [_row(s) for s in summaries]}, ensure_ascii=False).encode()
+    sealed = dek.seal(data, "snapshots", NAME, str(upto_seq))
+    conn.execute(delete(Snapshot).where(Snapshot.name == NAME))
+    conn.execute(insert(Snapshot.__table__), {"name": NAME, "upto_seq": upto_seq, "payload": sealed})
