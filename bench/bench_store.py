@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> None:
             f"list {ms(med['list_s']):.0f} ms, open+list excl. KDF {ms(med['open_list_s']):.0f} ms"
         )
         n = results[-1]["patients"]
-        rows.append(("3 Store.open (incl. quick_check)", f"median {ms(med['open_s']):.0f} ms", "(no target)", ""))
+        rows.append(("3 Store.open (header checks)", f"median {ms(med['open_s']):.0f} ms", "(no target)", ""))
         rows.append(("3 login (fast KDF store)", f"median {ms(med['login_s']):.0f} ms", "(no target)", ""))
         rows.append(
             (

@@ -430,7 +430,11 @@ class Session:
                 changed = conn.execute(
                     select(Version.record_id).where(Version.kind == PATIENT, Version.seq > snap[0]).distinct()
                 ).scalars().all()  # fmt: skip
-            else:
+                # Reading a record's chain costs far more than one row of the bulk read: past a few
+                # hundred changes (an import, a first sync), start again from the heads.
+                if len(changed) > 200:
+                    snap = None
+            if snap is None:
                 rows = versions.heads_of_kind(conn, PATIENT)
         self._summaries = {}
         self._index.clear()
