@@ -18,9 +18,9 @@ from ..crypto.vault import DataKey
 from ..errors import NotFound
 from ..store.models import Record, Version, VersionParent
 from . import payloads
+from .statuses import ENTERED_IN_ERROR
 
 PAYLOAD_TABLE = "versions"
-ENTERED_IN_ERROR = "entered_in_error"
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,9 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from ..errors import StoreDamaged, StoreNotFound, StoreNotWritable, StoreTooNew
+from ..paths import BACKUP_DIR, db_path
 
-DB_NAME = "perfectcare.sqlite3"
-BACKUP_DIR = "backups"
 _MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def db_path(data_dir: Path) -> Path:
-    return Path(data_dir) / DB_NAME
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:

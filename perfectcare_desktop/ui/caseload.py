@@ -1,6 +1,6 @@
 """The caseload: every patient of the team in one model/view table, searchable as you type.
 
-One model holds the rows; a proxy filters (search hits, plan state, dates due) and sorts. Nothing here
+One model holds the rows, filters them (search hits, plan state, dates due) and sorts them. Nothing here
 sorts, colours or filters by any notion of risk: there is none in the data, by design.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,11 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.caseload import CaseloadRow
 from .widgets import heading, shortcut_button
 
+if TYPE_CHECKING:
+    from ..core.caseload import CaseloadRow
+
 Index = QModelIndex | QPersistentModelIndex
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+_TEXT_ROLES = frozenset({int(Qt.ItemDataRole.DisplayRole.value), int(Qt.ItemDataRole.AccessibleTextRole.value)})
 COLUMNS = ("Name", "NHS number", "Date of birth", "Safety plan", "Plan updated", "Review due", "72-hour follow-up")
 _FAR = 10**9  # sorts "no date" after every real date
 
@@ -52,18 +54,69 @@ FILTERS: tuple[tuple[str, Callable[[CaseloadRow, date], bool]], ...] = (
 
 
 class CaseloadModel(QAbstractTableModel):
+    """All rows, and the visible ones: filtered and sorted here in Python in one pass each, because
+    a proxy model calling back into Python per row and per comparison is far too slow at 10,000."""
+
     def __init__(self, today: Callable[[], date], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.rows: list[CaseloadRow] = []
+        self.all_rows: list[CaseloadRow] = []
+        self.rows: list[CaseloadRow] = []  # visible, in display order
         self._today = today
+        self._ids: set[str] | None = None
+        self._predicate = FILTERS[0][1]
+        self._sort = (0, Qt.SortOrder.AscendingOrder)
+        self._position: dict[str, int] = {}  # record id -> index in all_rows
 
     def set_rows(self, rows: list[CaseloadRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
+        self.all_rows = rows
+        self._sort_all()
+        self._refilter()
 
     def clear(self) -> None:
-        self.set_rows([])
+        self.all_rows = []
+        self._position = {}
+        self._refilter()
+
+    def total(self) -> int:
+        return len(self.all_rows)
+
+    def set_search_hits(self, ids: set[str] | None) -> None:
+        self._ids = ids
+        self._refilter()
+
+    def set_filter(self, index: int) -> None:
+        self._predicate = FILTERS[index][1]
+        self._refilter()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort = (column, order)
+        self.layoutAboutToBeChanged.emit()
+        self._sort_all()
+        self.rows = [r for r in self.all_rows if self._accepts(r)]
+        self.layoutChanged.emit()
+
+    def _sort_all(self) -> None:
+        column, order = self._sort
+        self.all_rows.sort(key=lambda r: self._sort_key(r, column),
+                           reverse=order == Qt.SortOrder.DescendingOrder)  # fmt: skip
+        self._position = {r.patient.record_id: i for i, r in enumerate(self.all_rows)}
+
+    def _accepts(self, row: CaseloadRow) -> bool:
+        if self._ids is not None and row.patient.record_id not in self._ids:
+            return False
+        return self._predicate(row, self._today())
+
+    def _refilter(self) -> None:
+        self.beginResetModel()
+        today = self._today()
+        ids, predicate = self._ids, self._predicate
+        if ids is None:
+            rows = self.all_rows
+        else:  # hits back in display order, without walking all 10,000 rows
+            pos = self._position
+            rows = [self.all_rows[i] for i in sorted(pos[r] for r in ids if r in pos)]
+        self.rows = rows[:] if predicate is FILTERS[0][1] else [r for r in rows if predicate(r, today)]
+        self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
         return 0 if parent.isValid() else len(self.rows)
@@ -77,19 +130,16 @@ class CaseloadModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        # The view asks for many roles per cell; answer the ones we do not use before anything else
+        # (an int set lookup: comparing with the enum members costs a Python call each time).
+        if role not in _TEXT_ROLES:
+            return None
         if not index.isValid():
             return None
-        row = self.rows[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.AccessibleTextRole:
-            return self._text(row, col)
-        if role == SORT_ROLE:
-            return self._sort_key(row, col)
-        return None
+        return self._text(self.rows[index.row()], index.column())
 
     def _text(self, row: CaseloadRow, col: int) -> str:
         p = row.patient.details
-        today = self._today()
         if col == 0:
             return p.display_name + ("  — needs attention" if row.needs_attention else "")
         if col == 1:
@@ -103,11 +153,11 @@ class CaseloadModel(QAbstractTableModel):
         if col == 5:
             if row.review_due is None:
                 return ""
-            return _day(row.review_due) + (" — overdue" if row.review_overdue(today) else "")
+            return _day(row.review_due) + (" — overdue" if row.review_overdue(self._today()) else "")
         if col == 6:
             if row.followup_due is None:
                 return ""
-            return _day(row.followup_due) + (" — due" if row.followup_pending(today) else "")
+            return _day(row.followup_due) + (" — due" if row.followup_pending(self._today()) else "")
         return ""
 
     def _sort_key(self, row: CaseloadRow, col: int) -> Any:
@@ -129,34 +179,6 @@ class CaseloadModel(QAbstractTableModel):
         return 0
 
 
-class CaseloadFilter(QSortFilterProxyModel):
-    def __init__(self, today: Callable[[], date], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._ids: set[str] | None = None
-        self._predicate = FILTERS[0][1]
-        self._today = today
-        self.setSortRole(SORT_ROLE)
-
-    def set_search_hits(self, ids: set[str] | None) -> None:
-        self.beginFilterChange()
-        self._ids = ids
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def set_filter(self, index: int) -> None:
-        self.beginFilterChange()
-        self._predicate = FILTERS[index][1]
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:  # noqa: N802 - Qt API
-        row = self.sourceModel().rows[source_row]  # type: ignore[attr-defined]
-        if self._ids is not None and row.patient.record_id not in self._ids:
-            return False
-        return self._predicate(row, self._today())
-
-    def lessThan(self, left: Index, right: Index) -> bool:  # noqa: N802 - Qt API
-        return left.data(SORT_ROLE) < right.data(SORT_ROLE)
-
-
 class CaseloadPage(QWidget):
     """Search box, filter, table. `search` maps a query to matching record ids (core search)."""
 
@@ -168,8 +190,6 @@ class CaseloadPage(QWidget):
         super().__init__(parent)
         self._search = search
         self.model = CaseloadModel(today, self)
-        self.proxy = CaseloadFilter(today, self)
-        self.proxy.setSourceModel(self.model)
 
         self.search_box = QLineEdit(self)
         self.search_box.setPlaceholderText("Name or NHS number")
@@ -191,13 +211,17 @@ class CaseloadPage(QWidget):
         self.count.setAccessibleName("Number of patients shown")
 
         self.table = QTableView(self)
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
         self.table.setAccessibleName("Caseload")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        header = self.table.horizontalHeader()
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        header.sortIndicatorChanged.connect(self.model.sort)
+        header.setResizeContentsPrecision(200)  # size columns from the first rows, not all 10,000
         self.table.setAlternatingRowColors(True)
         self.table.setTabKeyNavigation(False)
         self.table.verticalHeader().setVisible(False)
@@ -229,8 +253,9 @@ class CaseloadPage(QWidget):
 
     # --- data -------------------------------------------------------------------------------------
     def set_rows(self, rows: list[CaseloadRow]) -> None:
+        self.model._ids = self._search(self.search_box.text()) if self.search_box.text().strip() else None
         self.model.set_rows(rows)
-        self._on_search(self.search_box.text())
+        self._update_count()
         self.table.resizeColumnsToContents()
 
     def clear(self) -> None:
@@ -244,32 +269,31 @@ class CaseloadPage(QWidget):
 
     # --- reactions --------------------------------------------------------------------------------
     def _on_search(self, text: str) -> None:
-        self.proxy.set_search_hits(self._search(text) if text.strip() else None)
+        self.model.set_search_hits(self._search(text) if text.strip() else None)
         self._update_count()
 
     def _on_filter(self, index: int) -> None:
-        self.proxy.set_filter(index)
+        self.model.set_filter(index)
         self._update_count()
 
     def _update_count(self) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        shown, total = self.model.rowCount(), self.model.total()
         self.count.setText(f"Showing {shown:,} of {total:,} patients")
 
     def _open_index(self, index: QModelIndex) -> None:
-        source = self.proxy.mapToSource(index)
-        if source.isValid():
-            self.open_patient.emit(self.model.rows[source.row()].record_id)
+        if index.isValid():
+            self.open_patient.emit(self.model.rows[index.row()].record_id)
 
     def _open_selected(self) -> None:
         selected = self.table.selectionModel().selectedRows()
         if selected:
             self._open_index(selected[0])
-        elif self.proxy.rowCount():
-            self._open_index(self.proxy.index(0, 0))
+        elif self.model.rowCount():
+            self._open_index(self.model.index(0, 0))
 
     def _open_first(self) -> None:
-        if self.proxy.rowCount() == 1:
-            self._open_index(self.proxy.index(0, 0))
-        elif self.proxy.rowCount():
+        if self.model.rowCount() == 1:
+            self._open_index(self.model.index(0, 0))
+        elif self.model.rowCount():
             self.table.setFocus()
             self.table.selectRow(0)

@@ -65,6 +65,17 @@ class LoginPage(QWidget):
         outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
         outer.addStretch(2)
 
+    def set_organisation(self, name: str) -> None:
+        self.org.setText(name)
+
+    def set_waiting(self, text: str | None) -> None:
+        """While the store opens: say so, and keep Sign in disabled (typing may already start)."""
+        self.sign_in.setEnabled(text is None)
+        if text:
+            self.message.show_ok(text)
+        else:
+            self.message.clear_message()
+
     def show_login(self) -> None:
         self.title.setText("Sign in")
         self.explain.setText("")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import config
 from ..core.instance_lock import InstanceLock
 from ..errors import PerfectCareError
-from ..store.database import db_path
+from ..paths import db_path
+
+if TYPE_CHECKING:
+    from ..core.store import Store
 
 
 def run_app(data_dir: Path, argv: list[str]) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from ..core.store import Store
     from .main_window import MainWindow
     from .operation import Operations
     from .theme import apply_theme
@@ -39,16 +42,18 @@ def run_app(data_dir: Path, argv: list[str]) -> int:
             if wizard.store is None:  # cancelled before the store was made
                 return 0
             wizard.store.close()  # made (even if the key page was closed early): go on to sign-in
-        try:
-            store = Store.open(data_dir)
-        except PerfectCareError as exc:
-            QMessageBox.critical(None, "PerfectCare Desktop", str(exc))
-            return 1
-        window = MainWindow(store, ops, settings)
+
+        def open_store() -> Store:
+            from ..core.store import Store  # loads the database libraries, off the GUI thread
+
+            return Store.open(data_dir)
+
+        window = MainWindow(None, ops, settings, open_store=open_store)
         window.show()
         code = app.exec()
         ops.wait()
-        store.close()
+        if window.store is not None:
+            window.store.close()
         return code
     finally:
         lock.release()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -26,18 +26,18 @@ from PySide6.QtWidgets import (
 )
 
 from .. import config
-from ..core.caseload import CaseloadRow, caseload
 from ..core.patients import PatientDetails
-from ..core.session import Session
-from ..core.store import Store
-from .caseload import CaseloadPage
+from ..errors import PerfectCareError
 from .clipboard import ClipboardGuard
 from .idle import IdleWatcher
 from .login import LoginPage
 from .operation import Operations
-from .patient_form import PatientForm
-from .patient_page import PatientPage, history_rows
 from .theme import apply_theme
+
+if TYPE_CHECKING:  # the store stack loads in the background, after the window is up
+    from ..core.caseload import CaseloadRow
+    from ..core.session import Session
+    from ..core.store import Store
 
 SHORTCUTS = (
     ("Ctrl+F", "Search the caseload"),
@@ -58,34 +58,27 @@ SHORTCUTS = (
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, store: Store, ops: Operations, settings: dict[str, object] | None = None,
-                 idle_clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(self, store: Store | None, ops: Operations, settings: dict[str, object] | None = None,
+                 idle_clock: Callable[[], float] = time.monotonic,
+                 open_store: Callable[[], Store] | None = None) -> None:  # fmt: skip
+        """Give either an open `store`, or `open_store` to open it in the background once the window
+        is up (the database libraries take longer to load than the window takes to show)."""
         super().__init__()
-        self.store = store
+        self.store: Store | None = store
         self.ops = ops
         self.settings = settings if settings is not None else {}
         self.session: Session | None = None
         self._return_to: QWidget | None = None
-        self._organisation = store.organisation
-        self.setWindowTitle(f"PerfectCare Desktop — {self._organisation}")
+        self.setWindowTitle("PerfectCare Desktop")
         self.resize(1200, 800)
 
         self.stack = QStackedWidget(self)
         self.setCentralWidget(self.stack)
-        self.login_page = LoginPage(ops, self._attempt, self._organisation, self)
+        self.login_page = LoginPage(ops, self._attempt, "", self)
         self.login_page.succeeded.connect(self._signed_in)
-        self.caseload_page = CaseloadPage(self._search_ids, self._today, self)
-        self.caseload_page.open_patient.connect(self.open_patient)
-        self.caseload_page.new_patient.connect(self.new_patient)
-        self.patient_page = PatientPage(self)
-        self.patient_page.back.connect(self.show_caseload)
-        self.patient_page.edit.connect(self.edit_patient)
-        self.form_page = PatientForm(ops, self._save_patient, self)
-        self.form_page.saved.connect(self._patient_saved)
-        self.form_page.cancelled.connect(self._form_cancelled)
+        self.stack.addWidget(self.login_page)
         self.admin_page: QWidget | None = None
-        for page in (self.login_page, self.caseload_page, self.patient_page, self.form_page):
-            self.stack.addWidget(page)
+        self._pages_built = False  # the clinical pages are made at first sign-in: a faster first window
 
         self.clipboard = ClipboardGuard(self)
         self.idle = IdleWatcher(config.idle_lock_seconds(self.settings), idle_clock, self)
@@ -98,6 +91,30 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status_bar()
         self._show_signed_out()
+        # Make the clinical pages while the person types their password, not after.
+        QTimer.singleShot(0, self._build_pages)
+        if store is not None:
+            self._store_ready(store)
+        else:
+            assert open_store is not None
+            self.login_page.set_waiting("Opening the store…")
+            # Start once the window is on screen: loading the database libraries competes for the
+            # interpreter, and the person should see the window (and start typing) first.
+            QTimer.singleShot(0, lambda: self.ops.run(open_store, self._store_ready, self._store_failed))
+
+    def _store_ready(self, store: Store) -> None:
+        self.store = store
+        self.setWindowTitle(f"PerfectCare Desktop — {store.organisation}")
+        self.login_page.set_organisation(store.organisation)
+        self.login_page.set_waiting(None)
+
+    def _store_failed(self, error: BaseException) -> None:
+        if not isinstance(error, PerfectCareError):
+            raise error
+        QMessageBox.critical(self, "PerfectCare Desktop", str(error))
+        app = QApplication.instance()
+        if app is not None:
+            app.exit(1)
 
     # --- chrome -----------------------------------------------------------------------------------
     def _action(self, menu: Any, text: str, shortcut: str | QKeySequence.StandardKey | None,
@@ -161,9 +178,32 @@ class MainWindow(QMainWindow):
         if self.session is not None and self.session.locked:
             self.session.unlock(password)
             return None
+        assert self.store is not None
         return self.store.login(username, password)
 
+    def _build_pages(self) -> None:
+        if self._pages_built:
+            return
+        from .caseload import CaseloadPage
+        from .patient_form import PatientForm
+        from .patient_page import PatientPage
+
+        self.caseload_page = CaseloadPage(self._search_ids, self._today, self)
+        self.caseload_page.open_patient.connect(self.open_patient)
+        self.caseload_page.new_patient.connect(self.new_patient)
+        self.patient_page = PatientPage(self)
+        self.patient_page.back.connect(self.show_caseload)
+        self.patient_page.edit.connect(self.edit_patient)
+        self.form_page = PatientForm(self.ops, self._save_patient, self)
+        self.form_page.saved.connect(self._patient_saved)
+        self.form_page.cancelled.connect(self._form_cancelled)
+        for page in (self.caseload_page, self.patient_page, self.form_page):
+            self.stack.addWidget(page)
+        self._pages_built = True
+
     def _signed_in(self, result: Session | None) -> None:
+        if not self._pages_built:
+            self._build_pages()
         if result is not None:
             self.session = result
         assert self.session is not None
@@ -231,7 +271,7 @@ class MainWindow(QMainWindow):
 
     # --- caseload ---------------------------------------------------------------------------------
     def _today(self) -> date:
-        return self.store.clock.now().date()
+        return self.store.clock.now().date() if self.store is not None else date.today()
 
     def _search_ids(self, text: str) -> set[str]:
         if self.session is None or self.session.locked:
@@ -239,6 +279,8 @@ class MainWindow(QMainWindow):
         return {s.record_id for s in self.session.search_patients(text, limit=None)}
 
     def _reload_caseload(self) -> None:
+        from ..core.caseload import caseload
+
         session = self.session
         if session is None:
             return
@@ -259,6 +301,8 @@ class MainWindow(QMainWindow):
         session = self.session
         if session is None or session.locked:
             return
+
+        from .patient_page import history_rows
 
         def load() -> tuple[Any, list[tuple[str, ...]]]:
             summary = session.get_patient(record_id, audit_view=audit)
@@ -350,15 +394,13 @@ class MainWindow(QMainWindow):
         QMessageBox.information(self, "Keyboard shortcuts", text)
 
     def _show_error(self, error: BaseException) -> None:
-        from ..errors import PerfectCareError
-
         if isinstance(error, PerfectCareError):
             QMessageBox.warning(self, "PerfectCare Desktop", str(error))
         else:
             raise error
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        if self.stack.currentWidget() is self.form_page and self.form_page.given.text():
+        if self._pages_built and self.stack.currentWidget() is self.form_page and self.form_page.given.text():
             answer = QMessageBox.question(self, "Quit", "The patient form has not been saved. Quit anyway?")
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence
@@ -19,9 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.session import PatientSummary
-from ..core.versions import ENTERED_IN_ERROR, VersionInfo
+from ..core.patients import PatientSummary
+from ..core.statuses import ENTERED_IN_ERROR
 from .widgets import heading, shortcut_button
+
+if TYPE_CHECKING:
+    from ..core.versions import VersionInfo
 
 Index = QModelIndex | QPersistentModelIndex
 HISTORY_COLUMNS = ("When", "By", "Record", "Status", "What changed")

@@ -14,7 +14,7 @@ from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.errors import LoginFailed, NotFound
-from perfectcare_desktop.store.database import db_path
+from perfectcare_desktop.paths import db_path
 
 CLIN = "clin1"
 CLIN_PASSWORD = "clinician password 1"

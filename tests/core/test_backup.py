@@ -23,7 +23,7 @@ from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.core.verify import verify_store
 from perfectcare_desktop.errors import BackupRejected, NotAllowed, StoreDamaged, StoreNotWritable
-from perfectcare_desktop.store.database import BACKUP_DIR, DB_NAME, db_path
+from perfectcare_desktop.paths import BACKUP_DIR, DB_NAME, db_path
 
 HEADER_START = len(backup.MAGIC) + struct.calcsize(">BI")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
-from perfectcare_desktop.store.database import db_path
+from perfectcare_desktop.paths import db_path
 
 ADMIN, PASSWORD = "admin1", "correct horse battery"
 

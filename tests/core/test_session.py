@@ -28,7 +28,7 @@ from perfectcare_desktop.errors import (
     NotFound,
     SessionLocked,
 )
-from perfectcare_desktop.store.database import db_path
+from perfectcare_desktop.paths import db_path
 
 NHS_A = "9434765919"
 NHS = list(itertools.islice(test_range_numbers(random.Random(2026)), 20))

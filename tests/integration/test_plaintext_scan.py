@@ -26,7 +26,7 @@ from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.errors import LoginFailed
-from perfectcare_desktop.store.database import BACKUP_DIR, db_path
+from perfectcare_desktop.paths import BACKUP_DIR, db_path
 
 MIN_LENGTH = 6
 # Content keys whose values are generic vocabulary, not details about a person ("sister",

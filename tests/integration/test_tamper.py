@@ -20,7 +20,7 @@ from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.core.verify import verify_store
 from perfectcare_desktop.crypto.aead import HEADER_BYTES, NONCE_BYTES, TAG_BYTES, DecryptionError
-from perfectcare_desktop.store.database import db_path
+from perfectcare_desktop.paths import db_path
 
 PLAN = "safety_plan"
 

@@ -25,8 +25,8 @@ from perfectcare_desktop.errors import (
     StoreNotWritable,
     StoreTooNew,
 )
+from perfectcare_desktop.paths import db_path
 from perfectcare_desktop.store import database
-from perfectcare_desktop.store.database import db_path
 
 APPEND_ONLY = ("records", "versions", "version_parents", "blind_index", "audit")
 
