@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -101,13 +100,11 @@ def _crypto() -> str:
 
 def _data_dir(data_dir: Path) -> Callable[[], str]:
     def check() -> str:
-        from .store.database import db_path
+        from .core.files import ensure_writable_folder
+        from .paths import db_path
 
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            probe = data_dir / f".self-test-{uuid.uuid4().hex}"
-            probe.write_bytes(b"")
-            probe.unlink()
+            ensure_writable_folder(data_dir)
         except OSError as exc:
             raise RuntimeError(f"cannot create or write {data_dir}: {exc.strerror or exc}") from exc
         db = db_path(data_dir)

@@ -25,3 +25,14 @@ def atomic_write(destination: Path, data: bytes) -> None:
         raise StoreNotWritable(f"Cannot write {destination}: {exc.strerror or exc}. Nothing was written.") from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def ensure_writable_folder(folder: Path) -> None:
+    """Create the folder if needed and prove a file can be written in it (raises OSError if not).
+
+    os.access is not enough: it says yes to root, and knows nothing of full disks or network shares."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".write-test-{uuid.uuid4().hex}"
+    probe.write_bytes(b"")
+    probe.unlink()

@@ -33,6 +33,7 @@ from ..store import database
 from ..store.models import KeyWrap, LoginThrottle, Meta, User
 from . import audit
 from .clock import Clock, SystemClock
+from .files import ensure_writable_folder
 
 if TYPE_CHECKING:
     from .session import Session
@@ -108,10 +109,7 @@ class Store:
         if path.exists():
             raise StoreAlreadyExists(f"There is already a store in {data_dir}; it has not been changed.")
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            probe = data_dir / f".write-test-{uuid.uuid4().hex}"
-            probe.write_bytes(b"")
-            probe.unlink()
+            ensure_writable_folder(data_dir)
         except OSError as exc:
             raise StoreNotWritable(f"Cannot create a store in {data_dir}: {exc.strerror or exc}.") from exc
 
