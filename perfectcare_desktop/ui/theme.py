@@ -64,5 +64,9 @@ def apply_theme(app: QApplication, name: str) -> None:
         sheet = _FOCUS.format(focus="#ffb81c", error="#b00020", ok="#006b3c")
     for role, colour in colours.items():
         palette.setColor(role, QColor(colour))
+    # Disabled controls must look disabled (setColor above paints every state alike).
+    disabled = "#8a8a8a" if name == "high-contrast" else "#8c8c8c"
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(disabled))
     app.setPalette(palette)
     app.setStyleSheet(sheet)
