@@ -69,3 +69,15 @@ def test_a_damaged_store_is_explained_not_crashed(qtbot, tmp_path: Path, message
     (data_dir / "perfectcare.sqlite3").write_bytes(b"SQLite format 3\x00" + b"\x01" * 200)
     assert run_app(data_dir, ["perfectcare-desktop"]) == 1
     assert "damaged" in messages[0] and "restore" in messages[0]
+
+
+def test_a_read_only_store_folder_is_explained(
+    qtbot, store: Store, data_dir: Path, messages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests run as root, who can write anything: the read-only check itself is what is faked here."""
+    import perfectcare_desktop.store.database as database
+
+    store.close()
+    monkeypatch.setattr(database, "_is_writable", lambda _path: False)
+    assert run_app(data_dir, ["perfectcare-desktop"]) == 1
+    assert "cannot be written" in messages[0] and "read-only" in messages[0]
