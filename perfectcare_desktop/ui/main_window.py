@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from .. import config
-from ..core.patients import PatientDetails
 from ..errors import PerfectCareError
 from .clipboard import ClipboardGuard
 from .idle import IdleWatcher
@@ -36,6 +35,7 @@ from .theme import apply_theme
 
 if TYPE_CHECKING:  # the store stack loads in the background, after the window is up
     from ..core.caseload import CaseloadRow
+    from ..core.patients import PatientDetails
     from ..core.session import Session
     from ..core.store import Store
 
