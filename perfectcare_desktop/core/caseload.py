@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from ..store.models import Record, Version, VersionParent
+from . import patient_snapshot
 from .session import PatientSummary, Session
 
 PLAN_KIND = "safety_plan"
@@ -70,26 +71,71 @@ class _PlanHead:
     followup_due: date | None
 
 
+PLAN_SNAPSHOT = "plan_heads"
+_BULK = 200  # past this many changed plans, one full read is cheaper than reading each
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
 def _plan_heads(session: Session) -> tuple[dict[str, _PlanHead], set[str]]:
-    """Newest plan head per patient, and patients whose plan has two heads (needs attention)."""
+    """Newest plan head per patient, and patients whose plan has two heads (needs attention).
+
+    Read from a snapshot of every plan record's heads, updated with the plans saved since."""
     child = select(VersionParent.version_id).where(VersionParent.parent_id == Version.version_id)
     q = (
-        select(Record.patient_id, Version.record_id, Version.status, Version.created_at, Version.review_due,
-               Version.followup_due)
+        select(Record.patient_id, Version.record_id, Version.seq, Version.status, Version.created_at,
+               Version.review_due, Version.followup_due)
         .join(Record, Record.record_id == Version.record_id)
         .where(Version.kind == PLAN_KIND, ~exists(child))
         .order_by(Version.seq)
     )  # fmt: skip
-    heads: dict[str, _PlanHead] = {}
-    per_record: dict[str, int] = {}
-    conflicted: set[str] = set()
-    session.dek  # noqa: B018 - refuses when locked
+    dek = session.dek
+    changed: list[str] = []
     with session.store.reading() as conn:
-        for row in conn.execute(q):
-            per_record[row.record_id] = per_record.get(row.record_id, 0) + 1
-            if per_record[row.record_id] > 1:
-                conflicted.add(row.patient_id)
-            heads[row.patient_id] = _PlanHead(row.status, row.created_at, row.review_due, row.followup_due)
+        upto = conn.execute(select(func.max(Version.seq))).scalar() or 0
+        cached = patient_snapshot.read_blob(conn, dek, PLAN_SNAPSHOT)
+        records: dict[str, list] = {}
+        if cached is not None and isinstance(cached[1], dict):
+            records = cached[1]
+            changed = list(
+                conn.execute(
+                    select(Version.record_id).where(Version.kind == PLAN_KIND, Version.seq > cached[0]).distinct()
+                ).scalars()
+            )
+            if len(changed) > _BULK:
+                cached = None
+        else:
+            cached = None
+        if cached is None:
+            records = {}
+            rows = list(conn.execute(q))
+        else:
+            rows = list(conn.execute(q.where(Version.record_id.in_(changed)))) if changed else []
+            for record_id in changed:
+                records.pop(record_id, None)
+    for row in rows:
+        entry = records.setdefault(row.record_id, [row.patient_id, []])
+        entry[1].append([row.seq, row.status, row.created_at.isoformat(), _iso(row.review_due), _iso(row.followup_due)])
+    if cached is None or changed:
+        with session.store.writing() as conn:
+            patient_snapshot.write_blob(conn, dek, PLAN_SNAPSHOT, upto, records)
+    heads: dict[str, _PlanHead] = {}
+    newest: dict[str, int] = {}
+    conflicted: set[str] = set()
+    for patient_id, record_heads in records.values():
+        if len(record_heads) > 1:
+            conflicted.add(patient_id)
+        for seq, status, created, review, followup in record_heads:
+            if seq > newest.get(patient_id, -1):
+                newest[patient_id] = seq
+                heads[patient_id] = _PlanHead(
+                    status,
+                    datetime.fromisoformat(created),
+                    date.fromisoformat(review) if review else None,
+                    date.fromisoformat(followup) if followup else None,
+                )
     return heads, conflicted
 
 

@@ -1,4 +1,5 @@
-"""An encrypted snapshot of every patient's current details, so unlock need not decrypt 10,000 rows.
+"""Encrypted snapshots (caches): every patient's current details, so unlock need not decrypt 10,000
+rows; and the caseload's plan heads, so it need not walk 40,000 plan versions.
 
 Derived data only (a cache): one sealed blob holding the caseload's patient summaries and the local
 version sequence it is complete up to. At unlock it is read, then any patient version saved after
@@ -19,7 +20,7 @@ from ..store.models import Snapshot
 from .patients import PatientDetails, PatientSummary
 
 NAME = "patients"
-FORMAT = 1
+FORMAT = 2  # 2: {format, data}; older snapshots are simply rebuilt
 
 
 def _row(s: PatientSummary) -> list[object]:
@@ -36,21 +37,36 @@ def _summary(r: list) -> PatientSummary:
     return PatientSummary(r[0], details, r[1], datetime.fromisoformat(r[2]), bool(r[3]))
 
 
-def read(conn: Connection, dek: DataKey) -> tuple[int, list[PatientSummary]] | None:
-    row = conn.execute(select(Snapshot.upto_seq, Snapshot.payload).where(Snapshot.name == NAME)).first()
+def read_blob(conn: Connection, dek: DataKey, name: str) -> tuple[int, object] | None:
+    """(upto_seq, data) of a sealed JSON snapshot, or None when absent, damaged or of another format."""
+    row = conn.execute(select(Snapshot.upto_seq, Snapshot.payload).where(Snapshot.name == name)).first()
     if row is None:
         return None
     try:
-        data = json.loads(dek.open(row.payload, "snapshots", NAME, str(row.upto_seq)))
-        if data.get("format") != FORMAT:
-            return None
-        return row.upto_seq, [_summary(r) for r in data["rows"]]
-    except (DecryptionError, ValueError, KeyError, TypeError, IndexError):
+        data = json.loads(dek.open(row.payload, "snapshots", name, str(row.upto_seq)))
+    except (DecryptionError, ValueError):
         return None  # rebuilt from the records
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return None
+    return row.upto_seq, data.get("data")
+
+
+def write_blob(conn: Connection, dek: DataKey, name: str, upto_seq: int, data: object) -> None:
+    sealed = dek.seal(json.dumps({"format": FORMAT, "data": data}, ensure_ascii=False).encode(),
+                      "snapshots", name, str(upto_seq))  # fmt: skip
+    conn.execute(delete(Snapshot).where(Snapshot.name == name))
+    conn.execute(insert(Snapshot.__table__), {"name": name, "upto_seq": upto_seq, "payload": sealed})
+
+
+def read(conn: Connection, dek: DataKey) -> tuple[int, list[PatientSummary]] | None:
+    found = read_blob(conn, dek, NAME)
+    if found is None:
+        return None
+    try:
+        return found[0], [_summary(r) for r in found[1]]  # type: ignore[union-attr]
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
 
 
 def write(conn: Connection, dek: DataKey, upto_seq: int, summaries: list[PatientSummary]) -> None:
-    data = json.dumps({"format": FORMAT, "rows": [_row(s) for s in summaries]}, ensure_ascii=False).encode()
-    sealed = dek.seal(data, "snapshots", NAME, str(upto_seq))
-    conn.execute(delete(Snapshot).where(Snapshot.name == NAME))
-    conn.execute(insert(Snapshot.__table__), {"name": NAME, "upto_seq": upto_seq, "payload": sealed})
+    write_blob(conn, dek, NAME, upto_seq, [_row(s) for s in summaries])

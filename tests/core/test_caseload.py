@@ -1,0 +1,45 @@
+"""The caseload's plan states and dates, through the plan-heads snapshot and the changes after it."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+from perfectcare_desktop.core.caseload import caseload
+from perfectcare_desktop.core.patients import PatientDetails
+from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.paths import db_path
+
+ADMIN, PASSWORD = "admin1", "correct horse battery"
+
+
+def states(session: Session) -> dict[str, tuple]:
+    return {
+        r.patient.details.given_name: (r.plan_state, r.review_due, r.followup_due, r.needs_attention)
+        for r in caseload(session)
+    }
+
+
+def test_plan_changes_after_the_snapshot_show_up(store: Store, session: Session, data_dir: Path) -> None:
+    ann = session.add_patient(PatientDetails("Ann", "Smith", date(1980, 1, 1), "943 476 5919"))
+    session.add_patient(PatientDetails("Bob", "Jones", date(1981, 1, 1), "999 000 0018"))
+    plan, first = session.create_record("safety_plan", ann, {"schema": "x"}, status="draft")
+    assert states(store.login(ADMIN, PASSWORD)) == {
+        "Ann": ("draft", None, None, False),
+        "Bob": ("none", None, None, False),
+    }  # snapshot written
+    other = store.login(ADMIN, PASSWORD)
+    other.append_version(plan, {"schema": "x"}, status="agreed", signed=True, review_due=date(2027, 2, 27),
+                         followup_due=date(2026, 11, 30))  # fmt: skip
+    assert states(store.login(ADMIN, PASSWORD))["Ann"] == ("agreed", date(2027, 2, 27), date(2026, 11, 30), False)
+    # Two PCs edited the same draft offline: two heads, flagged, never merged silently.
+    other.append_version(plan, {"schema": "y"}, status="draft", parents=[first])
+    assert states(store.login(ADMIN, PASSWORD))["Ann"][3] is True
+    # A damaged snapshot is rebuilt from the records, with the same answer.
+    conn = sqlite3.connect(db_path(data_dir))
+    conn.execute("UPDATE snapshots SET payload = x'00' WHERE name = 'plan_heads'")
+    conn.commit()
+    conn.close()
+    assert states(store.login(ADMIN, PASSWORD))["Ann"][3] is True
