@@ -472,6 +472,12 @@ class Session:
         assert self._summaries is not None
         return [self._summaries[r] for r in self._index.search(query, limit)]
 
+    def search_patient_ids(self, query: str) -> list[str]:
+        """Like search_patients, as record ids only (the caseload filters its own rows with them)."""
+        if self._summaries is None:
+            self._load_all_patients()
+        return self._index.search(query)
+
     def find_by_nhs_number(self, nhs_number: str) -> PatientSummary | None:
         """Exact lookup through the keyed blind index: no plaintext NHS number in the store."""
         from .nhs_number import InvalidNhsNumber, normalise_nhs_number

@@ -276,7 +276,7 @@ class MainWindow(QMainWindow):
     def _search_ids(self, text: str) -> set[str]:
         if self.session is None or self.session.locked:
             return set()
-        return {s.record_id for s in self.session.search_patients(text, limit=None)}
+        return set(self.session.search_patient_ids(text))
 
     def _reload_caseload(self) -> None:
         from ..core.caseload import caseload

@@ -327,3 +327,14 @@ def test_window_shows_before_the_store_opens(qtbot, seeded: Store, tmp_path: Pat
     assert win.windowTitle() == f"PerfectCare Desktop — {seeded.organisation}"
     sign_in(qtbot, win)
     assert win.stack.currentWidget() is win.caseload_page
+
+
+def test_search_starts_at_two_letters_or_three_digits(qtbot, window) -> None:
+    win, _ = window
+    sign_in(qtbot, win)
+    page = win.caseload_page
+    for query, shown in (("g", 2), ("gw", 1), ("94", 2), ("943", 1)):
+        page.search_box.setText(query)
+        assert page.model.rowCount() == shown, query
+    page.search_box.setText("g")
+    assert "type at least 2 letters or 3 digits" in page.count.text()
