@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .cli_terminal import Progress, Secrets
@@ -39,10 +40,18 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-def _signed_in(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--user", default=os.environ.get("PERFECTCARE_USER"), help="your user name (default: $PERFECTCARE_USER)"
+def _command(sub: Any, name: str, handler: Handler, help_text: str, secrets: str, common: argparse.ArgumentParser,
+             signed_in: bool = True) -> argparse.ArgumentParser:  # fmt: skip
+    """One subcommand: the common options, the secrets it reads (in --help), and --user if it signs in."""
+    parser = sub.add_parser(
+        name, parents=[common], help=help_text, description=f"{help_text[0].upper()}{help_text[1:]}. {secrets}"
     )
+    if signed_in:
+        parser.add_argument(
+            "--user", default=os.environ.get("PERFECTCARE_USER"), help="your user name (default: $PERFECTCARE_USER)"
+        )
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,119 +63,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    your_password = "Secret: line 1 your password."
 
-    p = sub.add_parser(
-        "init",
-        parents=[common],
-        help="create a new store and its first administrator",
-        description="Create a new store. Secret (stdin line 1): the new administrator's password. "
-        "The recovery key is printed ONCE: print it or write it down and keep it safe.",
-    )
+    p = _command(sub, "init", cmd_init, "create a new store and its first administrator",
+                 "Secret (stdin line 1): the new administrator's password. The recovery key is printed ONCE: "
+                 "print it or write it down and keep it safe.", common, signed_in=False)  # fmt: skip
     p.add_argument("--org", required=True, help="the organisation's name, e.g. 'Mersey Care NHS Foundation Trust'")
     p.add_argument("--admin", required=True, help="user name of the first administrator")
     p.add_argument("--display-name", default="", help="the administrator's full name")
-    p.set_defaults(handler=cmd_init)
-
-    p = sub.add_parser("info", parents=[common], help="what store this is (needs no password)")
-    p.set_defaults(handler=cmd_info)
+    _command(sub, "info", cmd_info, "what store this is", "No secret is needed.", common, signed_in=False)
 
     user = sub.add_parser("user", parents=[common], help="add, list, disable, enable users; reset passwords")
     usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
-    p = usub.add_parser(
-        "add",
-        parents=[common],
-        help="add a user",
-        description="Secrets: line 1 your password, line 2 the new user's password.",
-    )
-    _signed_in(p)
+    p = _command(usub, "add", cmd_user_add, "add a user",
+                 "Secrets: line 1 your password, line 2 the new user's password.", common)  # fmt: skip
     p.add_argument("username")
     p.add_argument("--role", choices=("clinician", "admin"), default="clinician")
     p.add_argument("--display-name", default="")
-    p.set_defaults(handler=cmd_user_add)
-    p = usub.add_parser("list", parents=[common], help="list users", description="Secret: line 1 your password.")
-    _signed_in(p)
-    p.set_defaults(handler=cmd_user_list)
-    p = usub.add_parser(
-        "disable",
-        parents=[common],
-        help="stop a user signing in (everything they wrote is kept)",
-        description="Secret: line 1 your password.",
-    )
-    _signed_in(p)
+    _command(usub, "list", cmd_user_list, "list users", your_password, common)
+    p = _command(usub, "disable", cmd_user_disable, "stop a user signing in (everything they wrote is kept)",
+                 your_password, common)  # fmt: skip
     p.add_argument("username")
-    p.set_defaults(handler=cmd_user_disable)
-    p = usub.add_parser(
-        "enable",
-        parents=[common],
-        help="let a disabled user sign in again, with a new password",
-        description="Secrets: line 1 your password, line 2 the user's new password.",
-    )
-    _signed_in(p)
+    p = _command(usub, "enable", cmd_user_enable, "let a disabled user sign in again, with a new password",
+                 "Secrets: line 1 your password, line 2 the user's new password.", common)  # fmt: skip
     p.add_argument("username")
-    p.set_defaults(handler=cmd_user_enable)
-    p = usub.add_parser(
-        "reset-password",
-        parents=[common],
-        help="set a new password for a user with the organisation's recovery key",
-        description="Secrets: line 1 the new password, line 2 the recovery key.",
-    )
+    p = _command(usub, "reset-password", cmd_user_reset,
+                 "set a new password for a user with the organisation's recovery key",
+                 "Secrets: line 1 the new password, line 2 the recovery key.", common, signed_in=False)  # fmt: skip
     p.add_argument("username")
-    p.set_defaults(handler=cmd_user_reset)
 
-    p = sub.add_parser(
-        "demo-data",
-        parents=[common],
-        help="add synthetic patients (999 test-range NHS numbers) for training and tests",
-        description="Secret: line 1 your password. Refuses a store that holds real patients.",
-    )
-    _signed_in(p)
+    p = _command(sub, "demo-data", cmd_demo_data,
+                 "add synthetic patients (999 test-range NHS numbers) for training and tests",
+                 your_password + " Refuses a store that holds real patients.", common)  # fmt: skip
     p.add_argument("--patients", type=_positive_int, required=True)
     p.add_argument("--seed", type=int, default=1)
-    p.set_defaults(handler=cmd_demo_data)
-
-    p = sub.add_parser(
-        "export",
-        parents=[common],
-        help="decrypted copy of patients' records with every version (subject access, migration)",
-        description="Secret: line 1 your password. The output holds patient details in clear: keep it on "
-        "encrypted storage and delete it when done.",
-    )
-    _signed_in(p)
+    p = _command(sub, "export", cmd_export,
+                 "decrypted copy of patients' records with every version (subject access, migration)",
+                 your_password + " The output holds patient details in clear: keep it on encrypted storage and "
+                 "delete it when done.", common)  # fmt: skip
     p.add_argument("--format", choices=("json",), default="json")
     p.add_argument("--patient", metavar="NHSNUMBER", help="only this patient (default: all)")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
-    p.set_defaults(handler=cmd_export)
-
-    p = sub.add_parser(
-        "verify",
-        parents=[common],
-        help="check every ciphertext and the audit chain",
-        description="Secret: line 1 your password. Exit 0 when intact; 1 with each problem named.",
-    )
-    _signed_in(p)
-    p.set_defaults(handler=cmd_verify)
-
-    p = sub.add_parser(
-        "backup",
-        parents=[common],
-        help="write an encrypted single-file backup",
-        description="Secret: line 1 your password (an administrator's).",
-    )
-    _signed_in(p)
+    _command(sub, "verify", cmd_verify, "check every ciphertext and the audit chain",
+             your_password + " Exit 0 when intact; 1 with each problem named.", common)  # fmt: skip
+    p = _command(sub, "backup", cmd_backup, "write an encrypted single-file backup",
+                 "Secret: line 1 your password (an administrator's).", common)  # fmt: skip
     p.add_argument("file")
-    p.set_defaults(handler=cmd_backup)
-
-    p = sub.add_parser(
-        "restore",
-        parents=[common],
-        help="restore a backup into an empty folder or over the same store",
-        description="Secret: line 1 the password of --user as it was when the backup was taken, or with "
-        "--recovery-key the organisation's recovery key. The current store is kept aside in backups/.",
-    )
+    p = _command(sub, "restore", cmd_restore, "restore a backup into an empty folder or over the same store",
+                 "Secret: line 1 the password of --user as it was when the backup was taken, or with "
+                 "--recovery-key the organisation's recovery key. The current store is kept aside in backups/.",
+                 common)  # fmt: skip
     p.add_argument("file")
-    p.add_argument("--user", default=os.environ.get("PERFECTCARE_USER"))
     p.add_argument("--recovery-key", action="store_true", help="unlock the backup with the recovery key")
-    p.set_defaults(handler=cmd_restore)
     return parser
 
 

@@ -26,7 +26,6 @@ def resolve_data_dir(cli_value: str | os.PathLike[str] | None) -> Path:
 
 # --- user settings (no patient detail is ever stored here) -------------------------------------------
 DEFAULT_IDLE_LOCK_MINUTES = 5
-DEFAULT_REVIEW_MONTHS = 3
 
 
 def user_settings_path() -> Path:

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 
-from ..store.models import Record, Version, VersionParent
-from . import patient_snapshot
-from .session import PatientSummary, Session
+from ..store.models import Record, Version
+from . import patient_snapshot, versions
+from .patients import PatientSummary
+from .session import Session
 
 PLAN_KIND = "safety_plan"
-FOLLOWUP_HOURS = 72
 
 # Plan states as a clinician reads them; "none" means no plan was offered or written yet.
 PLAN_STATE_LABELS = {
@@ -83,12 +83,11 @@ def _plan_heads(session: Session) -> tuple[dict[str, _PlanHead], set[str]]:
     """Newest plan head per patient, and patients whose plan has two heads (needs attention).
 
     Read from a snapshot of every plan record's heads, updated with the plans saved since."""
-    child = select(VersionParent.version_id).where(VersionParent.parent_id == Version.version_id)
     q = (
         select(Record.patient_id, Version.record_id, Version.seq, Version.status, Version.created_at,
                Version.review_due, Version.followup_due)
         .join(Record, Record.record_id == Version.record_id)
-        .where(Version.kind == PLAN_KIND, ~exists(child))
+        .where(Version.kind == PLAN_KIND, versions.is_head())
         .order_by(Version.seq)
     )  # fmt: skip
     dek = session.dek

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +27,10 @@ class _Entry:
 
 
 class PatientIndex:
+    """Thread-safe: the app fills it on its background worker while the search box reads it."""
+
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         # The last query and every entry it matched: typing one more letter can only narrow that set,
         # so the next keystroke searches the previous matches instead of the whole caseload.
@@ -34,22 +38,29 @@ class PatientIndex:
 
     def put(self, record_id: str, names: list[str], nhs_digits: str) -> None:
         key = " " + fold(" ".join(names)) + " "
-        self._entries[record_id] = _Entry(record_id, key, nhs_digits)
-        self._last = None
+        with self._lock:
+            self._entries[record_id] = _Entry(record_id, key, nhs_digits)
+            self._last = None
 
     def remove(self, record_id: str) -> None:
-        self._entries.pop(record_id, None)
-        self._last = None
+        with self._lock:
+            self._entries.pop(record_id, None)
+            self._last = None
 
     def clear(self) -> None:
-        self._entries.clear()
-        self._last = None
+        with self._lock:
+            self._entries.clear()
+            self._last = None
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def search(self, query: str, limit: int | None = None) -> list[str]:
         """Record ids matching a name fragment (every word must match) or NHS digits (spaces ignored)."""
+        with self._lock:
+            return self._search(query, limit)
+
+    def _search(self, query: str, limit: int | None) -> list[str]:
         q = query.strip()
         if not q:
             return []

@@ -280,20 +280,12 @@ class Store:
     # --- recovery --------------------------------------------------------------------------------
     def reset_password_with_recovery(self, recovery_key: str, username: str, new_password: str) -> None:
         """Set a new password for any user with the organisation's recovery key."""
-        try:
-            secret = vault.parse_recovery_key(recovery_key)
-        except vault.MalformedRecoveryKey as exc:
-            raise InvalidInput(str(exc)) from exc
         with self.reading() as conn:
             user = self.user_by_name(conn, username)
-            row = conn.execute(select(KeyWrap.__table__).where(KeyWrap.purpose == "recovery")).one()
         if user is None:
             raise NotFound(f"There is no user called {username!r}.")
         check_new_password(new_password, user.username)
-        try:
-            dek = vault.unwrap_with_recovery(vault.WrappedKey(row.key_id, row.kdf, row.salt, row.wrapped), secret)
-        except vault.WrongSecret as exc:
-            raise LoginFailed("That recovery key does not belong to this store.") from exc
+        dek = self.unlock_with_recovery(recovery_key)
         now = self.clock.now()
         with self.writing() as conn:
             set_password(conn, dek, user.user_id, new_password, now)
@@ -302,7 +294,7 @@ class Store:
             audit.append(conn, dek, now, "password_reset", target_id=user.user_id, detail="with the recovery key")
 
     def unlock_with_recovery(self, recovery_key: str) -> vault.DataKey:
-        """The data key from the recovery key (for restore and emergency export by an admin)."""
+        """The data key from the recovery key; a typo or another store's key is refused clearly."""
         try:
             secret = vault.parse_recovery_key(recovery_key)
         except vault.MalformedRecoveryKey as exc:

@@ -10,9 +10,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, exists, func, insert, select
+from sqlalchemy import ColumnElement, Connection, exists, func, insert, select
 
 from ..crypto.vault import DataKey
 from ..errors import NotFound
@@ -81,9 +82,13 @@ def create_record(conn: Connection, kind: str, patient_id: str | None, author_id
     return record_id
 
 
+def is_head() -> ColumnElement[bool]:
+    """SQL condition: no other version names this one as its parent."""
+    return ~exists(select(VersionParent.version_id).where(VersionParent.parent_id == Version.version_id))
+
+
 def head_ids(conn: Connection, record_id: str) -> list[str]:
-    child = select(VersionParent.version_id).where(VersionParent.parent_id == Version.version_id)
-    q = select(Version.version_id).where(Version.record_id == record_id, ~exists(child)).order_by(Version.seq)
+    q = select(Version.version_id).where(Version.record_id == record_id, is_head()).order_by(Version.seq)
     return list(conn.execute(q).scalars())
 
 
@@ -95,37 +100,24 @@ def append(
     if parents is None:
         parents = head_ids(conn, new.record_id)
     version_id = new_id()
-    meta = _Meta(new.kind, author_id, at, new.signed, new.status, new.review_due, new.followup_due)
-    sealed = dek.seal(data, PAYLOAD_TABLE, new.record_id, version_id, *bound_metadata(meta, parents))
-    conn.execute(
-        insert(Version.__table__),
-        dict(
-            version_id=version_id,
-            record_id=new.record_id,
-            kind=new.kind,
-            author_id=author_id,
-            created_at=at,
-            signed=new.signed,
-            status=new.status,
-            review_due=new.review_due,
-            followup_due=new.followup_due,
-            payload=sealed,
-        ),
+    values = dict(
+        version_id=version_id,
+        record_id=new.record_id,
+        kind=new.kind,
+        author_id=author_id,
+        created_at=at,
+        signed=new.signed,
+        status=new.status,
+        review_due=new.review_due,
+        followup_due=new.followup_due,
     )
+    sealed = dek.seal(
+        data, PAYLOAD_TABLE, new.record_id, version_id, *bound_metadata(SimpleNamespace(**values), parents)
+    )
+    conn.execute(insert(Version.__table__), {**values, "payload": sealed})
     if parents:
         conn.execute(insert(VersionParent.__table__), [{"version_id": version_id, "parent_id": p} for p in parents])
     return version_id
-
-
-@dataclass(frozen=True)
-class _Meta:
-    kind: str
-    author_id: str
-    created_at: datetime
-    signed: bool
-    status: str
-    review_due: date | None
-    followup_due: date | None
 
 
 def open_payload(dek: DataKey, row: Any, parents: Iterable[str]) -> bytes:
@@ -184,7 +176,6 @@ def current(versions: list[VersionInfo]) -> VersionInfo | None:
 
 def heads_of_kind(conn: Connection, kind: str) -> list[Any]:
     """Head version rows of every record of a kind, in one query (the caseload's main read)."""
-    child = select(VersionParent.version_id).where(VersionParent.parent_id == Version.version_id)
     # Version.kind repeats its record's kind, so no join with records is needed here.
     q = (
         select(
@@ -204,7 +195,7 @@ def heads_of_kind(conn: Connection, kind: str) -> list[Any]:
             .scalar_subquery()
             .label("parents"),
         )
-        .where(Version.kind == kind, ~exists(child))
+        .where(Version.kind == kind, is_head())
         .order_by(Version.seq)
     )
     return list(conn.execute(q))

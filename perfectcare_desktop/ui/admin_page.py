@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -43,6 +43,7 @@ from ..core.session import Session, UserInfo
 from ..core.verify import VerifyReport, verify_store
 from ..errors import NotFound, PerfectCareError
 from .operation import Operations
+from .table_model import RowsModel
 from .widgets import Message, heading, shortcut_button
 
 AUDIT_LIMIT = 1000  # newest entries shown; the filters narrow the rest
@@ -74,46 +75,7 @@ def _chars(widget: QWidget, n: int) -> int:
 
 
 # --- models ------------------------------------------------------------------------------------------
-class _RowsModel(QAbstractTableModel):
-    """Rows of ready-made strings; nothing else is held, so `clear()` really forgets them."""
-
-    def __init__(self, headers: tuple[str, ...], tip_columns: tuple[int, ...] = (), parent: QObject | None = None):
-        super().__init__(parent)
-        self._headers = headers
-        self._tip_columns = tip_columns
-        self._rows: list[tuple[str, ...]] = []
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._headers)
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = _ROW.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        value = self._rows[index.row()][index.column()]
-        if role in (_ROW.DisplayRole, _ROW.AccessibleTextRole):
-            return value
-        if role == _ROW.ToolTipRole and index.column() in self._tip_columns and value:
-            return value  # long details are elided in the cell
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _ROW.DisplayRole) -> Any:  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role in (_ROW.DisplayRole, _ROW.AccessibleTextRole):
-            return self._headers[section]
-        return None
-
-    def set_rows(self, rows: list[tuple[str, ...]]) -> None:
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
-
-    def clear(self) -> None:
-        self.set_rows([])
-
-
-class UsersModel(_RowsModel):
+class UsersModel(RowsModel):
     HEADERS = ("User name", "Name", "Role", "Status", "Last sign-in")
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -143,7 +105,7 @@ class UsersModel(_RowsModel):
         return next((i for i, u in enumerate(self.users) if u.username == username), -1)
 
 
-class AuditModel(_RowsModel):
+class AuditModel(RowsModel):
     HEADERS = ("Time", "User", "Action", "Patient", "Detail")
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -495,7 +457,7 @@ class AdminPage(QWidget):
         check.toggled.connect(edit.setEnabled)
         return check, edit
 
-    def _table(self, model: _RowsModel, name: str, parent: QWidget, stretch: int) -> QTableView:
+    def _table(self, model: RowsModel, name: str, parent: QWidget, stretch: int) -> QTableView:
         table = QTableView(parent)
         table.setModel(model)
         table.setAccessibleName(name)

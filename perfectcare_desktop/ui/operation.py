@@ -31,10 +31,9 @@ class _Relay(QObject):
         on_done, on_error, after = callbacks
         try:
             if error is not None:
-                if on_error is not None:
-                    on_error(error)
-                else:
+                if on_error is None:
                     raise error
+                on_error(error)
             elif on_done is not None:
                 on_done(value)
         finally:
@@ -55,8 +54,6 @@ class _Job(QRunnable):
 
 
 class Operations(QObject):
-    busy_changed = Signal(bool)
-
     def __init__(self, synchronous: bool = False, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.synchronous = synchronous
@@ -67,13 +64,12 @@ class Operations(QObject):
 
     @property
     def busy(self) -> bool:
+        """Work queued or running whose callbacks have not been delivered yet."""
         return self._pending > 0
 
     def run(self, fn: Callable[[], Any], on_done: Done | None = None, on_error: Failed | None = None) -> None:
         """Run `fn` off the GUI thread; then `on_done(result)` or `on_error(exception)` on the GUI thread."""
         self._pending += 1
-        if self._pending == 1:
-            self.busy_changed.emit(True)
         callbacks = (on_done, on_error, self._finished_one)
         if self.synchronous:
             try:
@@ -86,8 +82,6 @@ class Operations(QObject):
 
     def _finished_one(self) -> None:
         self._pending -= 1
-        if self._pending == 0:
-            self.busy_changed.emit(False)
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until queued work is done (shutdown and tests)."""

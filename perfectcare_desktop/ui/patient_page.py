@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -21,12 +20,12 @@ from PySide6.QtWidgets import (
 
 from ..core.patients import PatientSummary
 from ..core.statuses import ENTERED_IN_ERROR
+from .table_model import RowsModel
 from .widgets import heading, shortcut_button
 
 if TYPE_CHECKING:
     from ..core.versions import VersionInfo
 
-Index = QModelIndex | QPersistentModelIndex
 HISTORY_COLUMNS = ("When", "By", "Record", "Status", "What changed")
 _KIND_LABELS = {"patient": "Details", "safety_plan": "Safety plan", "formulation": "Safety formulation"}
 _FIELD_LABELS = {
@@ -51,33 +50,6 @@ def describe_changes(previous: dict[str, Any] | None, current: VersionInfo) -> s
         changed = [label for key, label in _FIELD_LABELS.items() if previous.get(key) != current.payload.get(key)]
         return "Changed " + ", ".join(changed) if changed else "Saved without changes"
     return "Saved a new version"
-
-
-class HistoryModel(QAbstractTableModel):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[tuple[str, ...]] = []
-
-    def set_rows(self, rows: list[tuple[str, ...]]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
-        return 0 if parent.isValid() else len(HISTORY_COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return HISTORY_COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if index.isValid() and role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return self.rows[index.row()][index.column()]
-        return None
 
 
 def history_rows(records: list[tuple[str, list[VersionInfo]]], staff: dict[str, str]) -> list[tuple[str, ...]]:
@@ -142,7 +114,7 @@ class PatientPage(QWidget):
         self.formulation_tab = self._placeholder(
             "The structured safety formulation is recorded here. It arrives in a later release."
         )
-        self.history_model = HistoryModel(self)
+        self.history_model = RowsModel(HISTORY_COLUMNS, tip_columns=(4,), parent=self)
         self.history = QTableView(self)
         self.history.setModel(self.history_model)
         self.history.setAccessibleName("Version history")
@@ -195,6 +167,3 @@ class PatientPage(QWidget):
     def _edit(self) -> None:
         if self.record_id:
             self.edit.emit(self.record_id)
-
-
-HistoryLoader = Callable[[str], list[tuple[str, ...]]]
