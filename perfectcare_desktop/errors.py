@@ -58,3 +58,7 @@ class SessionLocked(PerfectCareError):
 
 class BackupRejected(PerfectCareError):
     pass
+
+
+class LayoutInvalid(InvalidInput):
+    """A plan or formulation layout file (or the crisis directory) that cannot be used as it is."""

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from ..store.models import Record, Version
 from . import patient_snapshot, versions
+from .discharge import DISCHARGE_KIND
 from .patients import PatientSummary
+from .plans import PLAN_KIND
 from .session import Session
-
-PLAN_KIND = "safety_plan"
 
 # Plan states as a clinician reads them; "none" means no plan was offered or written yet.
 PLAN_STATE_LABELS = {
@@ -27,6 +27,7 @@ PLAN_STATE_LABELS = {
     "agreed": "Agreed",
     "superseded": "Superseded",
     "ended": "Ended",
+    "revision": "Agreed, revision in draft",
     "current": "Draft",
 }
 
@@ -71,36 +72,36 @@ class _PlanHead:
     followup_due: date | None
 
 
-PLAN_SNAPSHOT = "plan_heads"
-_BULK = 200  # past this many changed plans, one full read is cheaper than reading each
+HEADS_SNAPSHOT = "caseload_heads"
+_KINDS = (PLAN_KIND, DISCHARGE_KIND)
+_BULK = 200  # past this many changed records, one full read is cheaper than reading each
 
 
 def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
 
 
-def _plan_heads(session: Session) -> tuple[dict[str, _PlanHead], set[str]]:
-    """Newest plan head per patient, and patients whose plan has two heads (needs attention).
-
-    Read from a snapshot of every plan record's heads, updated with the plans saved since."""
+def _read_heads(session: Session) -> dict[str, list]:
+    """record id -> [patient id, kind, [[seq, status, created, review, followup], ...]] for every
+    plan and discharge record's heads: from a snapshot, updated with the records saved since."""
     q = (
-        select(Record.patient_id, Version.record_id, Version.seq, Version.status, Version.created_at,
+        select(Record.patient_id, Version.record_id, Version.kind, Version.seq, Version.status, Version.created_at,
                Version.review_due, Version.followup_due)
         .join(Record, Record.record_id == Version.record_id)
-        .where(Version.kind == PLAN_KIND, versions.is_head())
+        .where(Version.kind.in_(_KINDS), versions.is_head())
         .order_by(Version.seq)
     )  # fmt: skip
     dek = session.dek
     changed: list[str] = []
     with session.store.reading() as conn:
         upto = conn.execute(select(func.max(Version.seq))).scalar() or 0
-        cached = patient_snapshot.read_blob(conn, dek, PLAN_SNAPSHOT)
+        cached = patient_snapshot.read_blob(conn, dek, HEADS_SNAPSHOT)
         records: dict[str, list] = {}
         if cached is not None and isinstance(cached[1], dict):
             records = cached[1]
             changed = list(
                 conn.execute(
-                    select(Version.record_id).where(Version.kind == PLAN_KIND, Version.seq > cached[0]).distinct()
+                    select(Version.record_id).where(Version.kind.in_(_KINDS), Version.seq > cached[0]).distinct()
                 ).scalars()
             )
             if len(changed) > _BULK:
@@ -115,41 +116,53 @@ def _plan_heads(session: Session) -> tuple[dict[str, _PlanHead], set[str]]:
             for record_id in changed:
                 records.pop(record_id, None)
     for row in rows:
-        entry = records.setdefault(row.record_id, [row.patient_id, []])
-        entry[1].append([row.seq, row.status, row.created_at.isoformat(), _iso(row.review_due), _iso(row.followup_due)])
+        entry = records.setdefault(row.record_id, [row.patient_id, row.kind, []])
+        entry[2].append([row.seq, row.status, row.created_at.isoformat(), _iso(row.review_due), _iso(row.followup_due)])
     if cached is None or changed:
         with session.store.writing() as conn:
-            patient_snapshot.write_blob(conn, dek, PLAN_SNAPSHOT, upto, records)
+            patient_snapshot.write_blob(conn, dek, HEADS_SNAPSHOT, upto, records)
+    return records
+
+
+def _plan_heads(session: Session) -> tuple[dict[str, _PlanHead], set[str], dict[str, date | None]]:
+    """Newest plan head per patient, patients whose plan has two heads (needs attention), and the
+    follow-up due from each patient's discharge record."""
     heads: dict[str, _PlanHead] = {}
-    newest: dict[str, int] = {}
+    newest: dict[tuple[str, str], int] = {}
     conflicted: set[str] = set()
-    for patient_id, record_heads in records.values():
+    followups: dict[str, date | None] = {}
+    for patient_id, kind, record_heads in _read_heads(session).values():
         if len(record_heads) > 1:
             conflicted.add(patient_id)
         for seq, status, created, review, followup in record_heads:
-            if seq > newest.get(patient_id, -1):
-                newest[patient_id] = seq
+            if seq <= newest.get((patient_id, kind), -1):
+                continue
+            newest[(patient_id, kind)] = seq
+            if kind == DISCHARGE_KIND:
+                followups[patient_id] = date.fromisoformat(followup) if followup else None
+            else:
                 heads[patient_id] = _PlanHead(
                     status,
                     datetime.fromisoformat(created),
                     date.fromisoformat(review) if review else None,
                     date.fromisoformat(followup) if followup else None,
                 )
-    return heads, conflicted
+    return heads, conflicted, followups
 
 
 def caseload(session: Session) -> list[CaseloadRow]:
-    heads, conflicted = _plan_heads(session)
+    heads, conflicted, followups = _plan_heads(session)
     rows = []
     for p in session.list_patients():
         h = heads.get(p.record_id)
+        followup = followups.get(p.record_id, h.followup_due if h else None)
         rows.append(
             CaseloadRow(
                 patient=p,
                 plan_state=h.status if h else "none",
                 plan_updated_at=h.created_at if h else None,
                 review_due=h.review_due if h else None,
-                followup_due=h.followup_due if h else None,
+                followup_due=followup,
                 needs_attention=p.needs_attention or p.record_id in conflicted,
             )
         )

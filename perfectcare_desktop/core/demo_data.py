@@ -16,13 +16,45 @@ from ..errors import NotAllowed
 from .demo_text import SECTION_KEYS, DemoPlanText, demo_people, demo_plan_text
 from .nhs_number import is_test_range
 from .patients import PatientDetails
+from .plan_content import SCHEMA
+from .plan_layout import DEFAULT_LAYOUT_ID
+from .plans import PLAN_KIND
 from .session import Session
 from .versions import NewVersion
 
-PLAN_KIND = "safety_plan"
+DEMO_DIRECTORY = {"id": "uk-national", "version": "2026-11-01", "checked_on": "2026-11-01"}
 PLAN_VERSIONS = 4
 BATCH = 250
 Progress = Callable[[int, int], None]
+
+
+def _entry(section: str, text: str) -> dict[str, str]:
+    """Demo text as an entry of the default layout's section kinds."""
+    if section == "professionals" and ": " in text:
+        name, phone = text.rsplit(": ", 1)
+        return {"name": name, "phone": phone}
+    if section in ("people_to_ask", "professionals"):
+        return {"name": text}
+    if section == "making_safer":
+        return {"steps": text}
+    return {"text": text}
+
+
+def plan_payload(text: DemoPlanText, shown: tuple[str, ...] | list[str], with_contacts: bool) -> dict:
+    """A `safety_plan/1` payload holding the given sections of the demo text."""
+    sections: dict[str, dict] = {}
+    for key in shown:
+        entries = [_entry(key, t) for t in text.sections[key]]
+        if key == "people_to_ask":
+            entries = ([dict(c) for c in text.contacts] if with_contacts else []) + entries
+        sections[key] = {"entries": entries, "state": "", "reason": ""}
+    return {
+        "schema": SCHEMA,
+        "layout": {"id": DEFAULT_LAYOUT_ID, "version": 1},
+        "directory": DEMO_DIRECTORY,
+        "sections": sections,
+        "clinician_notes": "",
+    }
 
 
 def plan_chain(text: DemoPlanText, rng: random.Random, today: date) -> list[NewVersion]:
@@ -30,22 +62,21 @@ def plan_chain(text: DemoPlanText, rng: random.Random, today: date) -> list[NewV
     section by section over PLAN_VERSIONS saves, often agreed at the last, some after a discharge."""
     roll = rng.random()
     if roll < 0.08:
-        declined = {"schema": "safety_plan_draft/0", "declined_reason": "Did not want a written plan today"}
-        return [NewVersion("", PLAN_KIND, declined, status="offered_declined")] * PLAN_VERSIONS
+        declined = plan_payload(text, (), False) | {
+            "declined": {"offered_on": today.isoformat(), "reason": "Did not want a written plan today"}
+        }
+        return [NewVersion("", PLAN_KIND, declined, status="offered_declined", signed=True)] * PLAN_VERSIONS
     chain = []
     for step in range(1, PLAN_VERSIONS + 1):
         shown = SECTION_KEYS[: round(len(SECTION_KEYS) * step / PLAN_VERSIONS)]
-        payload = {
-            "schema": "safety_plan_draft/0",
-            "sections": {k: text.sections[k] for k in shown},
-            "contacts": text.contacts if step > 1 else [],
-        }
+        payload = plan_payload(text, shown, step > 1)
         chain.append(NewVersion("", PLAN_KIND, payload, status="draft"))
     if roll < 0.55:  # agreed: signed, with a review date (some overdue) and sometimes a discharge
         review = today + timedelta(days=rng.randint(-30, 90))
         followup = today + timedelta(days=rng.randint(-1, 3)) if rng.random() < 0.12 else None
+        agreed = chain[-1].payload | {"agreed_with_person": True, "agreed_on": today.isoformat()}
         chain[-1] = dataclasses.replace(
-            chain[-1], status="agreed", signed=True, review_due=review, followup_due=followup
+            chain[-1], payload=agreed, status="agreed", signed=True, review_due=review, followup_due=followup
         )
     return chain
 

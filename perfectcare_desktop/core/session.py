@@ -251,6 +251,12 @@ class Session:
         with self.store.reading() as conn:
             return versions.history(conn, dek, record_id)
 
+    def head_ids(self, record_id: str) -> list[str]:
+        """The record's head versions (two or more: edits on two PCs that sync must reconcile)."""
+        self.dek  # noqa: B018 - refuses when locked
+        with self.store.reading() as conn:
+            return versions.head_ids(conn, record_id)
+
     def records_of_patient(self, patient_id: str, kind: str | None = None) -> list[tuple[str, str]]:
         """(record_id, kind) of every record about a patient, oldest first."""
         self.dek  # noqa: B018 - refuses when locked

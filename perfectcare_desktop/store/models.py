@@ -139,6 +139,20 @@ class Snapshot(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class Autosave(Base):
+    """A draft being typed (plan, formulation), sealed; replaced on each autosave and removed when
+    the draft is saved as a version. A working copy, not clinical history (migration 0002)."""
+
+    __tablename__ = "autosaves"
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_id: Mapped[str | None] = mapped_column(String(36))
+    base_version_id: Mapped[str | None] = mapped_column(String(36))
+    saved_at: Mapped[datetime]
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class PendingAuditEvent(Base):
     """Events seen while locked (failed logins): no key yet to chain them, so they wait in clear
     (a user name and a time only) and are folded into the chain at the next unlock."""

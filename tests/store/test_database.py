@@ -388,6 +388,36 @@ def test_writing_takes_the_write_lock_up_front(store: Store, data_dir: Path) -> 
 
 
 def test_schema_is_at_head(store: Store) -> None:
-    assert database.schema_revision(store.engine) == database.head_revision() == "0001"
+    assert database.schema_revision(store.engine) == database.head_revision() == "0002"
     assert database.is_known_revision("0001")
     assert not database.is_known_revision("ffff9999")
+
+
+def test_an_older_store_is_copied_to_backups_then_upgraded(data_dir: Path, clock: FakeClock) -> None:
+    """A store written by the previous release (schema 0001, before autosaves) opens in this one:
+    a copy goes to backups/ first, then the migration runs, and every record is still there."""
+    store, _ = Store.create(data_dir, ORG, ADMIN, ADMIN_PASSWORD, clock=clock)
+    session = store.login(ADMIN, ADMIN_PASSWORD)
+    pid = session.add_patient(PatientDetails("Ffion", "Hughes", date(1990, 5, 1), "9434765919"))
+    store.close()
+    engine = database.make_engine(db_path(data_dir))
+    with engine.begin() as conn:
+        database.command.downgrade(database._alembic_config(conn), "0001")
+    engine.dispose()
+
+    seen: list[tuple[str, str]] = []
+    engine = database.open_database(data_dir, on_migrate=lambda old, copy: seen.append((old, copy)))
+    assert database.schema_revision(engine) == "0002"
+    engine.dispose()
+    assert seen and seen[0][0] == "0001"
+    kept = Path(seen[0][1])
+    assert kept.parent == data_dir / "backups" and kept.exists()
+    copy = sqlite3.connect(kept)
+    try:
+        assert copy.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert copy.execute("SELECT count(*) FROM sqlite_master WHERE name = 'autosaves'").fetchone() == (0,)
+    finally:
+        copy.close()
+    reopened = Store.open(data_dir, clock=clock)
+    assert reopened.login(ADMIN, ADMIN_PASSWORD).get_patient(pid).details.given_name == "Ffion"
+    reopened.close()

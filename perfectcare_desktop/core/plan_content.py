@@ -1,0 +1,182 @@
+"""What a safety plan says: sections of entries in the person's own words, a per-section
+"discussed — not applicable" or "declined", and notes for clinicians only.
+
+Plain data, no store and no Qt: the editor edits it, the store saves it as a version payload
+(schema `safety_plan/1`), present mode and the patient's copy read it through `person_view`, which
+is the one place that decides what the person sees (never the clinician notes).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidInput
+from .plan_layout import FIELD_LABELS, FIELDS, PlanLayout, Section
+
+SCHEMA = "safety_plan/1"
+NOT_APPLICABLE = "not_applicable"
+DECLINED = "declined"
+SECTION_STATES = {NOT_APPLICABLE: "Discussed — not applicable", DECLINED: "Discussed — declined"}
+# An entry is a few lines in a session; 4,000 characters is several paragraphs, far past that,
+# yet keeps a pasted document out of the plan the person carries.
+MAX_FIELD_CHARS = 4000
+MAX_NOTES_CHARS = 20000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+
+
+def clean_text(value: str, *, multiline: bool = True) -> str:
+    """Plain text as typed or pasted: NFC, no control characters or zero-width junk, no rich text
+    (widgets accept plain text only), line ends unified, trailing spaces trimmed."""
+    text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n").replace("\u2029", "\n")
+    text = _CONTROL.sub("", text)
+    if not multiline:
+        text = " ".join(text.split("\n"))
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+
+
+@dataclass
+class SectionContent:
+    entries: list[dict[str, str]] = field(default_factory=list)
+    state: str = ""  # "", NOT_APPLICABLE or DECLINED
+    reason: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.entries and not self.state
+
+
+@dataclass
+class PlanContent:
+    layout: dict[str, Any]  # {"id", "version"} of the layout it was written in
+    directory: dict[str, str]  # {"id", "version", "checked_on"} of the crisis contacts used
+    sections: dict[str, SectionContent] = field(default_factory=dict)
+    clinician_notes: str = ""  # never shown to the person or printed on their copy
+
+    @classmethod
+    def blank(cls, layout: PlanLayout, directory_ref: dict[str, str]) -> PlanContent:
+        return cls(dict(layout.ref), dict(directory_ref), {s.key: SectionContent() for s in layout.sections})
+
+    def section(self, key: str) -> SectionContent:
+        return self.sections.setdefault(key, SectionContent())
+
+    def copy(self) -> PlanContent:
+        return copy.deepcopy(self)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "layout": self.layout,
+            "directory": self.directory,
+            "sections": {
+                key: {"entries": s.entries, "state": s.state, "reason": s.reason}
+                for key, s in self.sections.items()
+                if not s.is_empty or s.reason
+            },
+            "clinician_notes": self.clinician_notes,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> PlanContent:
+        sections: dict[str, SectionContent] = {}
+        raw_sections = payload.get("sections") or {}
+        for key, raw in raw_sections.items():
+            if isinstance(raw, list):  # the early draft format: a list of strings per section
+                sections[key] = SectionContent([{"text": str(t)} for t in raw])
+            elif isinstance(raw, dict):
+                entries = [{k: str(v) for k, v in e.items()} for e in raw.get("entries", []) if isinstance(e, dict)]
+                sections[key] = SectionContent(entries, str(raw.get("state", "")), str(raw.get("reason", "")))
+        if payload.get("contacts") and "people_to_ask" not in sections:  # early draft format
+            sections["people_to_ask"] = SectionContent([dict(c) for c in payload["contacts"]])
+        elif payload.get("contacts"):
+            people = sections["people_to_ask"]
+            if all("name" not in e for e in people.entries):
+                people.entries = [dict(c) for c in payload["contacts"]]
+        layout = payload.get("layout") or {"id": "perfectcare-default", "version": 1}
+        notes = str(payload.get("clinician_notes", ""))
+        return cls(dict(layout), dict(payload.get("directory") or {}), sections, notes)
+
+    def has_content(self) -> bool:
+        return any(not s.is_empty for s in self.sections.values()) or bool(self.clinician_notes.strip())
+
+
+def clean_entry(section: Section, entry: dict[str, str]) -> dict[str, str]:
+    """An entry with only its section's fields, as plain text, checked for length."""
+    out: dict[str, str] = {}
+    for name in section.fields:
+        value = clean_text(entry.get(name, ""), multiline=name in ("text", "steps", "notes", "access"))
+        if len(value) > MAX_FIELD_CHARS:
+            raise InvalidInput(
+                f"'{section.title}': {FIELD_LABELS[name].lower()} is {len(value):,} characters; the limit is "
+                f"{MAX_FIELD_CHARS:,}. Shorten it, or split it into two entries."
+            )
+        out[name] = value
+    return out
+
+
+def validated(layout: PlanLayout, content: PlanContent) -> PlanContent:
+    """A clean copy ready to save: plain text, known sections, no empty entries, lengths checked."""
+    clean = content.copy()
+    for key, section_content in list(clean.sections.items()):
+        section = layout.section(key)
+        if section is None:
+            continue  # kept as written: a section of another layout version is never dropped
+        entries = [clean_entry(section, e) for e in section_content.entries]
+        section_content.entries = [e for e in entries if any(e.values())]
+        if section_content.state not in ("", *SECTION_STATES):
+            raise InvalidInput(f"'{section.title}': unknown section state {section_content.state!r}.")
+        section_content.reason = clean_text(section_content.reason)
+        if len(section_content.reason) > MAX_FIELD_CHARS:
+            raise InvalidInput(f"'{section.title}': the reason is longer than {MAX_FIELD_CHARS:,} characters.")
+    clean.clinician_notes = clean_text(clean.clinician_notes)
+    if len(clean.clinician_notes) > MAX_NOTES_CHARS:
+        raise InvalidInput(f"The clinician notes are longer than {MAX_NOTES_CHARS:,} characters; shorten them.")
+    return clean
+
+
+def entry_text(section: Section, entry: dict[str, str]) -> str:
+    """One line for lists, history and comparison: the entry as the person would read it."""
+    if section.kind == "contacts":
+        who = entry.get("name", "")
+        if entry.get("relationship"):
+            who += f" ({entry['relationship']})"
+        parts = [who.strip(), entry.get("phone", ""), entry.get("notes", "")]
+        return " — ".join(p for p in parts if p)
+    if section.kind == "means":
+        parts = [entry.get("method", "")]
+        for name in ("access", "steps", "helper"):
+            if entry.get(name):
+                parts.append(f"{FIELD_LABELS[name]}: {entry[name]}")
+        return " — ".join(p for p in parts if p)
+    return entry.get("text", "")
+
+
+@dataclass(frozen=True)
+class PersonSection:
+    key: str
+    title: str
+    lines: tuple[str, ...]
+    note: str = ""  # e.g. "We talked about this; it does not apply to me right now."
+
+
+def person_view(layout: PlanLayout, content: PlanContent) -> list[PersonSection]:
+    """What the person reads, in layout order: their entries, or a plain note for a section that was
+    discussed and set aside. Clinician notes and the reason a section was declined stay out."""
+    out = []
+    for section in layout.sections:
+        sc = content.sections.get(section.key) or SectionContent()
+        note = ""
+        if sc.state == NOT_APPLICABLE and not sc.entries:
+            note = "We talked about this. It does not apply to me right now."
+        elif sc.state == DECLINED and not sc.entries:
+            note = "We talked about this. I chose not to fill it in for now."
+        lines = tuple(t for t in (entry_text(section, e) for e in sc.entries) if t.strip())
+        out.append(PersonSection(section.key, section.title, lines, note))
+    return out
+
+
+def fields_of(kind: str) -> tuple[str, ...]:
+    return FIELDS[kind]

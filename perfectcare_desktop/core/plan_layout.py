@@ -1,0 +1,222 @@
+"""Plan layouts as data: which sections a safety plan has, their titles and the question to ask.
+
+A layout is a JSON file (`resources/plan_layouts/*.json`, format `perfectcare.plan_layout/1`); a
+trust can add its own beside the default. Each plan records the layout id and version it used, so
+an old plan is always shown with the sections it was written in. A malformed file is refused with
+a message naming the file and the field, and the default layout is still offered.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import LayoutInvalid
+from .resources import resources_dir
+
+FORMAT = "perfectcare.plan_layout/1"
+DEFAULT_LAYOUT_ID = "perfectcare-default"
+
+# What an entry holds in each kind of section. "means": one method discussed, how the person could
+# get to it, the steps agreed to make it harder, and who helps.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "entries": ("text",),
+    "contacts": ("name", "relationship", "phone", "notes"),
+    "means": ("method", "access", "steps", "helper"),
+}
+FIELD_LABELS = {
+    "text": "Entry",
+    "name": "Name",
+    "relationship": "Who they are",
+    "phone": "Phone",
+    "notes": "Notes (hours, address)",
+    "method": "Method discussed",
+    "access": "Access",
+    "steps": "Agreed steps",
+    "helper": "Who will help",
+}
+_KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    kind: str  # a key of FIELDS
+    title: str  # the person's heading, on their copy
+    ask: str  # the question the clinician asks (shown in the editor only)
+    example: str = ""
+    crisis_directory: bool = False  # the national and trust crisis numbers are printed here
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return FIELDS[self.kind]
+
+
+@dataclass(frozen=True)
+class PlanLayout:
+    layout_id: str
+    version: int
+    title: str
+    intro: str
+    sections: tuple[Section, ...]
+    source: str = ""  # file it came from, for messages
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
+
+    @property
+    def ref(self) -> dict[str, Any]:
+        return {"id": self.layout_id, "version": self.version}
+
+
+def _text(data: dict[str, Any], name: str, where: str, *, required: bool = True, limit: int = 1000) -> str:
+    value = data.get(name, "")
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise LayoutInvalid(f"{where}: '{name}' must be {'non-empty ' if required else ''}text.")
+    if len(value) > limit:
+        raise LayoutInvalid(f"{where}: '{name}' is longer than {limit} characters.")
+    return value.strip()
+
+
+def parse_layout(data: object, source: str) -> PlanLayout:
+    """Check a layout's structure; the message names the file and the field at fault."""
+    if not isinstance(data, dict):
+        raise LayoutInvalid(f"{source}: a plan layout must be a JSON object.")
+    if data.get("format") != FORMAT:
+        raise LayoutInvalid(f"{source}: 'format' must be \"{FORMAT}\" (found {data.get('format')!r}).")
+    layout_id = _text(data, "id", source, limit=64)
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise LayoutInvalid(f"{source}: 'version' must be a whole number from 1 (found {version!r}).")
+    raw_sections = data.get("sections")
+    if not isinstance(raw_sections, list) or not raw_sections:
+        raise LayoutInvalid(f"{source}: 'sections' must be a non-empty list.")
+    sections: list[Section] = []
+    for n, raw in enumerate(raw_sections, start=1):
+        where = f"{source}: section {n}"
+        if not isinstance(raw, dict):
+            raise LayoutInvalid(f"{where} must be a JSON object.")
+        key = _text(raw, "key", where, limit=40)
+        if not set(key) <= _KEY_CHARS:
+            raise LayoutInvalid(f"{where}: 'key' may use only a-z, 0-9 and _ (found {key!r}).")
+        if any(s.key == key for s in sections):
+            raise LayoutInvalid(f"{where}: the key {key!r} is used twice.")
+        kind = raw.get("kind")
+        if kind not in FIELDS:
+            raise LayoutInvalid(f"{where} ({key}): 'kind' must be one of {', '.join(FIELDS)} (found {kind!r}).")
+        unknown = set(raw) - {"key", "kind", "title", "ask", "example", "crisis_directory"}
+        if unknown:
+            raise LayoutInvalid(f"{where} ({key}): unknown field(s) {', '.join(sorted(unknown))}.")
+        directory = raw.get("crisis_directory", False)
+        if not isinstance(directory, bool):
+            raise LayoutInvalid(f"{where} ({key}): 'crisis_directory' must be true or false.")
+        sections.append(
+            Section(
+                key,
+                kind,
+                _text(raw, "title", f"{where} ({key})", limit=200),
+                _text(raw, "ask", f"{where} ({key})"),
+                _text(raw, "example", f"{where} ({key})", required=False),
+                directory,
+            )
+        )
+    unknown = set(data) - {"format", "id", "version", "title", "intro", "sections"}
+    if unknown:
+        raise LayoutInvalid(f"{source}: unknown field(s) {', '.join(sorted(unknown))}.")
+    return PlanLayout(
+        layout_id,
+        version,
+        _text(data, "title", source, limit=200),
+        _text(data, "intro", source, required=False),
+        tuple(sections),
+        source,
+    )
+
+
+def load_layout(path: Path) -> PlanLayout:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LayoutInvalid(f"{path.name}: the layout file cannot be read ({exc.strerror or exc}).") from exc
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise LayoutInvalid(f"{path.name}: the file is not UTF-8 text.") from exc
+    except json.JSONDecodeError as exc:
+        raise LayoutInvalid(f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from exc
+    return parse_layout(data, path.name)
+
+
+@dataclass(frozen=True)
+class LayoutCatalogue:
+    """Every usable layout by (id, version), and a message for each file that was refused."""
+
+    layouts: dict[tuple[str, int], PlanLayout]
+    problems: tuple[str, ...]
+
+    def latest(self, layout_id: str = DEFAULT_LAYOUT_ID) -> PlanLayout:
+        found = [v for (i, _), v in self.layouts.items() if i == layout_id]
+        if not found:
+            return self.latest(DEFAULT_LAYOUT_ID) if layout_id != DEFAULT_LAYOUT_ID else BUILTIN_FALLBACK
+        return max(found, key=lambda layout: layout.version)
+
+    def for_plan(self, ref: dict[str, Any] | None) -> PlanLayout:
+        """The layout a saved plan was written in (or the newest of its id, or the default)."""
+        if isinstance(ref, dict):
+            exact = self.layouts.get((str(ref.get("id")), ref.get("version")))  # type: ignore[arg-type]
+            if exact is not None:
+                return exact
+            return self.latest(str(ref.get("id")))
+        return self.latest()
+
+
+def load_catalogue(folders: list[Path] | None = None) -> LayoutCatalogue:
+    """The shipped layouts plus any in the given folders (a trust's own), later folders winning."""
+    folders = folders if folders is not None else [resources_dir() / "plan_layouts"]
+    layouts: dict[tuple[str, int], PlanLayout] = {}
+    problems: list[str] = []
+    for folder in folders:
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            try:
+                layout = load_layout(path)
+            except LayoutInvalid as exc:
+                problems.append(str(exc))
+                continue
+            layouts[(layout.layout_id, layout.version)] = layout
+    if not any(i == DEFAULT_LAYOUT_ID for i, _ in layouts):
+        layouts[(DEFAULT_LAYOUT_ID, BUILTIN_FALLBACK.version)] = BUILTIN_FALLBACK
+    return LayoutCatalogue(layouts, tuple(problems))
+
+
+# Used only when the shipped default file is missing or broken, so a plan can always be written.
+# The wording matches resources/plan_layouts/default.json (a test keeps them in step).
+BUILTIN_FALLBACK = PlanLayout(
+    DEFAULT_LAYOUT_ID,
+    1,
+    "My safety plan",
+    "",
+    (
+        Section("warning_signs", "entries", "When to use this plan: my warning signs",
+                "What tells you a crisis may be building?"),
+        Section("coping_alone", "entries", "Things I can do on my own",
+                "What can you do by yourself to get through the next few minutes or hours?"),
+        Section("distractions", "entries", "People and places that take my mind off things",
+                "Who could you be with, or where could you go, that takes your mind off things?"),
+        Section("people_to_ask", "contacts", "People I can ask for help",
+                "Who could you ask for help? Write their name and number."),
+        Section("professionals", "contacts", "Professionals and services I can contact",
+                "Which professionals and services can you contact, in the day and out of hours?",
+                crisis_directory=True),
+        Section("making_safer", "means", "Making my situation safer",
+                "For each method discussed: access, agreed steps, and who will help."),
+        Section("reasons_for_living", "entries", "What matters most to me",
+                "What matters most to you?"),
+        Section("where_plan_kept", "entries", "Where I keep this plan and who has a copy",
+                "Where will you keep the plan? Who else should have a copy?"),
+        Section("using_plan", "entries", "Using this plan",
+                "How likely are you to use this plan? What might get in the way?"),
+    ),
+    "built-in",
+)  # fmt: skip
