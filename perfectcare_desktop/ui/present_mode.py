@@ -85,9 +85,10 @@ def person_html(title: str, sections: Iterable[PersonSection], directory: Crisis
     if directory is not None:
         parts.append(_block("h2", CRISIS_HEADING))
         parts.append("<ul>")
-        for c in directory.contacts:  # what to do in bold: the part to find at a glance
+        for c in directory.contacts:  # who, then what to do in bold (the part to find at a glance), then when
             when = f" — {_text(c.when)}" if c.when else ""
-            parts.append(f'<li dir="{direction(c.how + c.when)}"><b>{_text(c.how)}</b>{when}</li>')
+            text = f"{_text(c.name)}: <b>{_text(c.how)}</b>{when}"
+            parts.append(f'<li dir="{direction(c.name + c.how + c.when)}">{text}</li>')
         parts.append("</ul>")
         parts.append(_block("p", f"Numbers checked on {long_date(directory.checked_on)}"))
     if footer:
@@ -153,7 +154,10 @@ class PresentWindow(QWidget):
         self._html = text
 
     def clear(self) -> None:
-        """Forget the plan (the app is locking): the text and the cached copy of it."""
+        """Forget the plan and put the window away (the app is locking): the text and the cached copy of
+        it go, and no blank full-screen window is left on the second screen. Not a user close: `closed`
+        is not emitted."""
+        self.hide()
         self.browser.clear()
         self._html = ""
 

@@ -74,7 +74,7 @@ def test_shows_the_persons_words_and_the_crisis_numbers_never_the_clinician_note
     for section in layout.sections:
         assert section.title in text
     for contact in directory.contacts:
-        assert contact.how in text and contact.when in text
+        assert f"{contact.name}: {contact.how} — {contact.when}" in text
     assert "If you are in crisis now" in text
     assert "Numbers checked on 1 November 2026" in text
     assert "Agreed 12 November 2026" in text
@@ -167,13 +167,15 @@ def test_hiding_it_from_the_app_is_not_a_user_close(qtbot, window: PresentWindow
         window.hide()
 
 
-def test_clear_forgets_the_plan(
-    window: PresentWindow, layout: PlanLayout, content: PlanContent, directory: CrisisDirectory
+def test_clear_forgets_the_plan_and_hides_the_window(
+    qtbot, window: PresentWindow, layout: PlanLayout, content: PlanContent, directory: CrisisDirectory
 ) -> None:
     view = person_view(layout, content)
     window.show_plan(TITLE, view, directory)
-    window.clear()
-    assert window.plain_text().strip() == ""
+    window.show()
+    with qtbot.assertNotEmitted(window.closed):
+        window.clear()  # the app locks
+    assert window.plain_text().strip() == "" and not window.isVisible()
     window.show_plan(TITLE, view, directory)  # the same plan again after unlocking is shown again
     assert "I stop answering my phone" in window.plain_text()
 
