@@ -61,3 +61,13 @@ def idle_lock_seconds(settings: dict[str, object]) -> int:
     value = settings.get("idle_lock_minutes", DEFAULT_IDLE_LOCK_MINUTES)
     minutes = value if isinstance(value, int | float) and 1 <= value <= 60 else DEFAULT_IDLE_LOCK_MINUTES
     return int(minutes * 60)
+
+
+DEFAULT_REVIEW_MONTHS = 3
+
+
+def review_interval_months(settings: dict[str, object]) -> int:
+    """Months from signing a plan to its review date (the sign dialog's default; the clinician may change it)."""
+    value = settings.get("review_interval_months", DEFAULT_REVIEW_MONTHS)
+    ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 24
+    return value if ok else DEFAULT_REVIEW_MONTHS  # type: ignore[return-value]

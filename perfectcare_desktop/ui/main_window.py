@@ -7,6 +7,7 @@ patient. Unsaved form input stays in memory, hidden, and is back when the same u
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import date
@@ -44,8 +45,14 @@ SHORTCUTS = (
     ("Ctrl+N", "New patient"),
     ("Enter", "Open the selected patient"),
     ("Ctrl+E", "Edit the patient's details"),
-    ("Ctrl+S", "Save"),
+    ("Ctrl+S", "Save (the patient form; the plan as a draft version)"),
     ("Esc", "Cancel editing"),
+    ("Ctrl+PgDown / Ctrl+PgUp", "Plan: next / previous section"),
+    ("Enter", "Plan: add the entry typed (in a field); edit the selected entry (in the list)"),
+    ("Delete, Alt+Up, Alt+Down", "Plan: remove, move up, move down the selected entry"),
+    ("Ctrl+Z / Ctrl+Shift+Z", "Plan: undo / redo"),
+    ("Ctrl+Shift+S", "Plan: sign as agreed with the person"),
+    ("F5", "Plan: present mode for the person on/off"),
     ("Alt+Left", "Back to the caseload"),
     ("Ctrl+1", "Caseload"),
     ("Ctrl+3", "Administration (administrators)"),
@@ -191,8 +198,9 @@ class MainWindow(QMainWindow):
         self.caseload_page = CaseloadPage(self._search_ids, self._today, self)
         self.caseload_page.open_patient.connect(self.open_patient)
         self.caseload_page.new_patient.connect(self.new_patient)
-        self.patient_page = PatientPage(self)
-        self.patient_page.back.connect(self.show_caseload)
+        self.patient_page = PatientPage(self._build_plan_tab(), self)
+        self.patient_page.back.connect(self._leave_patient)
+        self.patient_page.mark_error.connect(self._mark_entered_in_error)
         self.patient_page.edit.connect(self.edit_patient)
         self.form_page = PatientForm(self.ops, self._save_patient, self)
         self.form_page.saved.connect(self._patient_saved)
@@ -200,6 +208,19 @@ class MainWindow(QMainWindow):
         for page in (self.caseload_page, self.patient_page, self.form_page):
             self.stack.addWidget(page)
         self._pages_built = True
+
+    def _build_plan_tab(self) -> QWidget:
+        from ..core.crisis_directory import load_directory
+        from ..core.plan_layout import load_catalogue
+        from .plan_tab import PlanTab
+
+        catalogue = load_catalogue()
+        for problem in catalogue.problems:  # the default layout is still offered
+            self.statusBar().showMessage(f"A plan layout was not loaded: {problem}", 30000)
+        tab = PlanTab(self.ops, lambda: self.session, catalogue, load_directory(),
+                      config.review_interval_months(self.settings), self)  # fmt: skip
+        tab.saved.connect(self._plan_saved)
+        return tab
 
     def _signed_in(self, result: Session | None) -> None:
         if not self._pages_built:
@@ -216,7 +237,7 @@ class MainWindow(QMainWindow):
         self._return_to = None
         self._reload_caseload()
         if target is self.patient_page and self.patient_page.record_id:
-            self.open_patient(self.patient_page.record_id, audit=False)
+            self.open_patient(self.patient_page.record_id, audit=False, resume=True)
         elif target is self.form_page:
             self.stack.setCurrentWidget(self.form_page)
         elif target is not None and target is self.admin_page:
@@ -230,6 +251,7 @@ class MainWindow(QMainWindow):
             return
         current = self.stack.currentWidget()
         self._return_to = current if current is not self.login_page else None
+        self._autosave_plan()  # sealed before the key is forgotten; restored at unlock
         self._hide_everything()
         session = self.session
         self.login_page.show_locked(session.user.username)
@@ -237,9 +259,16 @@ class MainWindow(QMainWindow):
         self.lock_label.setText("Locked")
         session.lock()  # forgets the key and decrypted details; audited
 
+    def _autosave_plan(self) -> None:
+        if self._pages_built:
+            # Never block a lock: the last background autosave is a few seconds old at most.
+            with contextlib.suppress(PerfectCareError):
+                self.patient_page.plan_tab.autosave_now()
+
     def sign_out(self) -> None:
         if self.session is None:
             return
+        self._autosave_plan()
         if not self.session.locked:
             self.session.lock()
         self.session = None
@@ -297,27 +326,65 @@ class MainWindow(QMainWindow):
         self.caseload_page.focus_search()
 
     # --- patients ---------------------------------------------------------------------------------
-    def open_patient(self, record_id: str, audit: bool = True) -> None:
+    def open_patient(self, record_id: str, audit: bool = True, resume: bool = False) -> None:
+        """Show a patient; `resume` (after unlock) brings back unsaved plan edits without asking."""
         session = self.session
         if session is None or session.locked:
             return
 
         from .patient_page import history_rows
+        from .plan_tab import load_for_patient
 
-        def load() -> tuple[Any, list[tuple[str, ...]]]:
+        if self.patient_page.record_id not in (None, record_id):
+            self.patient_page.plan_tab.save_on_leave()
+        self.patient_page.plan_tab.clear()
+
+        def load() -> tuple[Any, Any, Any]:
             summary = session.get_patient(record_id, audit_view=audit)
-            staff = session.staff_names()
+            plan = load_for_patient(session, record_id, audit)
             records = [(kind, session.history(rid)) for rid, kind in session.records_of_patient(record_id)]
-            return summary, history_rows(records, staff)
+            return summary, history_rows(records, plan.staff), plan
 
-        def shown(result: tuple[Any, list[tuple[str, ...]]]) -> None:
+        def shown(result: tuple[Any, Any, Any]) -> None:
             if self.session is None or self.session.locked:
                 return
-            self.patient_page.show_patient(*result)
+            summary, history, plan = result
+            self.patient_page.show_patient(summary, history)
+            self.patient_page.plan_tab.show_plan(record_id, plan, resume=resume)
             self.stack.setCurrentWidget(self.patient_page)
-            self.patient_page.edit_button.setFocus()
+            if not resume:
+                self.patient_page.edit_button.setFocus()
 
         self.ops.run(load, shown, self._show_error)
+
+    def _leave_patient(self) -> None:
+        self.patient_page.plan_tab.save_on_leave()
+        self.show_caseload()
+
+    def _plan_saved(self) -> None:
+        """A plan or discharge version was written: refresh the history and the caseload."""
+        session, record_id = self.session, self.patient_page.record_id
+        if session is None or session.locked or record_id is None:
+            return
+        from .patient_page import history_rows
+
+        def load() -> Any:
+            records = [(kind, session.history(rid)) for rid, kind in session.records_of_patient(record_id)]
+            return history_rows(records, session.staff_names())
+
+        def shown(rows: Any) -> None:
+            if self.patient_page.record_id == record_id and self.session is not None and not self.session.locked:
+                self.patient_page.set_history(rows)
+
+        self.ops.run(load, shown, self._show_error)
+        self._reload_caseload()
+
+    def _mark_entered_in_error(self, version_id: str, reason: str) -> None:
+        session, record_id = self.session, self.patient_page.record_id
+        if session is None or session.locked or record_id is None:
+            return
+        self.ops.run(lambda: session.mark_entered_in_error(version_id, reason),
+                     lambda _v: self.open_patient(record_id, audit=False), self._show_error)  # fmt: skip
 
     def new_patient(self) -> None:
         if self.session is None or self.session.locked:
@@ -406,6 +473,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         if self.session is not None and not self.session.locked:
+            self._autosave_plan()
             self.session.lock()
         self.ops.wait()
         event.accept()

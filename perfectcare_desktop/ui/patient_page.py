@@ -11,7 +11,9 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
+    QMessageBox,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -25,6 +27,7 @@ from .widgets import heading, shortcut_button
 
 if TYPE_CHECKING:
     from ..core.versions import VersionInfo
+    from .plan_tab import PlanTab
 
 HISTORY_COLUMNS = ("When", "By", "Record", "Status", "What changed")
 _KIND_LABELS = {"patient": "Details", "safety_plan": "Safety plan", "formulation": "Safety formulation"}
@@ -49,12 +52,22 @@ def describe_changes(previous: dict[str, Any] | None, current: VersionInfo) -> s
     if current.kind == "patient":
         changed = [label for key, label in _FIELD_LABELS.items() if previous.get(key) != current.payload.get(key)]
         return "Changed " + ", ".join(changed) if changed else "Saved without changes"
-    return "Saved a new version"
+    return _PLAN_EVENTS.get(current.status, "Saved a new version")
 
 
-def history_rows(records: list[tuple[str, list[VersionInfo]]], staff: dict[str, str]) -> list[tuple[str, ...]]:
-    """Newest first, across every record of the patient."""
-    out: list[tuple[Any, tuple[str, ...]]] = []
+_PLAN_EVENTS = {
+    "agreed": "Signed as agreed with the person",
+    "offered_declined": "Recorded that a plan was offered and declined",
+    "ended": "Ended the plan",
+    "revision": "Saved a revision of the agreed plan",
+    "draft": "Saved a draft",
+}
+
+
+def history_rows(records: list[tuple[str, list[VersionInfo]]],
+                 staff: dict[str, str]) -> list[tuple[VersionInfo, tuple[str, ...]]]:  # fmt: skip
+    """Newest first, across every record of the patient: each version with its row of text."""
+    out: list[tuple[Any, tuple[VersionInfo, tuple[str, ...]]]] = []
     for kind, versions in records:
         previous: dict[str, Any] | None = None
         for v in versions:
@@ -68,20 +81,22 @@ def history_rows(records: list[tuple[str, list[VersionInfo]]], staff: dict[str, 
                 status,
                 describe_changes(previous, v),
             )
-            out.append(((v.created_at, len(out)), text))  # ties (same second) keep save order
+            out.append(((v.created_at, len(out)), (v, text)))  # ties (same second) keep save order
             if v.status != ENTERED_IN_ERROR:
                 previous = v.payload
     out.sort(key=lambda item: item[0], reverse=True)
-    return [text for _, text in out]
+    return [row for _, row in out]
 
 
 class PatientPage(QWidget):
     back = Signal()
     edit = Signal(str)
+    mark_error = Signal(str, str)  # version id, reason
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, plan_tab: PlanTab, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.record_id: str | None = None
+        self.history_versions: list[VersionInfo] = []
         self.name = heading("", self)
         self.name.setAccessibleName("Patient name")
         self.details = {key: QLabel(self) for key in ("nhs", "dob", "local_id", "language", "needs")}
@@ -107,10 +122,7 @@ class PatientPage(QWidget):
 
         self.tabs = QTabWidget(self)
         self.tabs.setAccessibleName("Patient record")
-        self.plan_tab = self._placeholder(
-            "Safety plans are written here with the person. The plan editor arrives in the next release; "
-            "nothing is lost meanwhile — plans already in the store are listed under History."
-        )
+        self.plan_tab = plan_tab
         self.formulation_tab = self._placeholder(
             "The structured safety formulation is recorded here. It arrives in a later release."
         )
@@ -123,9 +135,21 @@ class PatientPage(QWidget):
         self.history.verticalHeader().setVisible(False)
         self.history.horizontalHeader().setStretchLastSection(True)
         self.history.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.history.doubleClicked.connect(lambda _i: self.view_version())
+        self.view_button = shortcut_button("&View version", None, self.view_version, self, name="view_version")
+        self.compare_button = shortcut_button("&Compare plan versions…", None, self.compare, self, name="compare")
+        self.error_button = shortcut_button("Mark entered in e&rror…", None, self._mark_error, self, name="mark_error")
+        history_page = QWidget(self)
+        history_buttons = QHBoxLayout()
+        for b in (self.view_button, self.compare_button, self.error_button):
+            history_buttons.addWidget(b)
+        history_buttons.addStretch(1)
+        hl = QVBoxLayout(history_page)
+        hl.addLayout(history_buttons)
+        hl.addWidget(self.history, 1)
         self.tabs.addTab(self.plan_tab, "Safety &plan")
         self.tabs.addTab(self.formulation_tab, "Safety &formulation")
-        self.tabs.addTab(self.history, "Histor&y")
+        self.tabs.addTab(history_page, "Histor&y")
 
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
@@ -143,7 +167,7 @@ class PatientPage(QWidget):
         layout.addStretch(1)
         return page
 
-    def show_patient(self, summary: PatientSummary, history: list[tuple[str, ...]]) -> None:
+    def show_patient(self, summary: PatientSummary, history: list[tuple[VersionInfo, tuple[str, ...]]]) -> None:
         d = summary.details
         self.record_id = summary.record_id
         name = d.display_name
@@ -155,14 +179,75 @@ class PatientPage(QWidget):
         self.details["local_id"].setText(d.local_id or "—")
         self.details["language"].setText(d.preferred_language or "—")
         self.details["needs"].setText(", ".join(d.access_needs) or "None recorded")
-        self.history_model.set_rows(history)
+        self.set_history(history)
+
+    def set_history(self, history: list[tuple[VersionInfo, tuple[str, ...]]]) -> None:
+        self.history_versions = [v for v, _ in history]
+        self.history_model.set_rows([text for _, text in history])
 
     def clear(self) -> None:
         """Forget everything shown (the app is locking)."""
         self.name.clear()
         for label in self.details.values():
             label.clear()
+        self.history_versions = []
         self.history_model.set_rows([])
+        self.plan_tab.clear()
+
+    # --- history: view, compare, entered in error ----------------------------------------------------
+    def _selected_version(self) -> VersionInfo | None:
+        rows = self.history.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.history_versions):
+            return None
+        return self.history_versions[rows[0].row()]
+
+    def _plan_versions(self) -> list[VersionInfo]:
+        from ..core.plans import PLAN_KIND
+
+        return [v for v in reversed(self.history_versions) if v.kind == PLAN_KIND and v.status != ENTERED_IN_ERROR]
+
+    def view_version(self) -> None:
+        v = self._selected_version()
+        if v is None or v.status == ENTERED_IN_ERROR:
+            return
+        if v.kind != "safety_plan":
+            QMessageBox.information(self, "Version", "Details versions are compared in the list itself.")
+            return
+        from ..core.plan_content import PlanContent, person_view
+        from .plan_history import VersionDialog
+
+        content = PlanContent.from_payload(v.payload)
+        layout = self.plan_tab.catalogue.for_plan(content.layout)
+        row = self.history_versions.index(v)
+        meta = " · ".join(self.history_model.rows[row][:2]) + " · " + self.history_model.rows[row][3]
+        VersionDialog("Safety plan version", meta, person_view(layout, content), content.clinician_notes, self).exec()
+
+    def compare(self) -> None:
+        versions = self._plan_versions()
+        if len(versions) < 2:
+            QMessageBox.information(self, "Compare", "There is only one version of the plan so far.")
+            return
+        from ..core.plan_content import PlanContent
+        from .plan_history import CompareDialog
+
+        labels = {v.version_id: self.history_model.rows[i] for i, v in enumerate(self.history_versions)}
+        choices = [(f"{labels[v.version_id][0]} · {labels[v.version_id][3]} · {labels[v.version_id][1]}",
+                    PlanContent.from_payload(v.payload)) for v in versions]  # fmt: skip
+        catalogue = self.plan_tab.catalogue
+        CompareDialog(choices, lambda c: catalogue.for_plan(c.layout), self, left=len(choices) - 2).exec()
+
+    def _mark_error(self) -> None:
+        v = self._selected_version()
+        if v is None:
+            return
+        if v.status == ENTERED_IN_ERROR:
+            QMessageBox.information(self, "Entered in error", "That line is itself an 'entered in error' note.")
+            return
+        reason, ok = QInputDialog.getText(
+            self, "Mark entered in error", "Why was this entered in error? (kept with the record; the version stays)"
+        )
+        if ok:
+            self.mark_error.emit(v.version_id, reason)
 
     def _edit(self) -> None:
         if self.record_id:

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QAbstractListModel, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -79,7 +79,8 @@ def visible_texts(root: QWidget) -> list[str]:
             texts.append(w.text())
         if isinstance(w, QAbstractItemView) and w.model() is not None:
             m = w.model()
-            texts += [str(m.index(r, c).data()) for r in range(m.rowCount()) for c in range(m.columnCount())]
+            columns = 1 if isinstance(m, QAbstractListModel) else m.columnCount()
+            texts += [str(m.index(r, c).data()) for r in range(m.rowCount()) for c in range(columns)]
     return texts
 
 
