@@ -33,6 +33,7 @@ from .idle import IdleWatcher
 from .login import LoginPage
 from .operation import Operations
 from .theme import apply_theme
+from .widgets import after_first_paint
 
 if TYPE_CHECKING:  # the store stack loads in the background, after the window is up
     from ..core.caseload import CaseloadRow
@@ -98,16 +99,28 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status_bar()
         self._show_signed_out()
-        # Make the clinical pages while the person types their password, not after.
-        QTimer.singleShot(0, self._build_pages)
+        self._open_store = open_store
         if store is not None:
             self._store_ready(store)
         else:
             assert open_store is not None
             self.login_page.set_waiting("Opening the store…")
-            # Start once the window is on screen: loading the database libraries competes for the
-            # interpreter, and the person should see the window (and start typing) first.
-            QTimer.singleShot(0, lambda: self.ops.run(open_store, self._store_ready, self._store_failed))
+        # Start once the window is on screen: loading the database libraries competes for the
+        # interpreter, and the person should see the window (and start typing) first.
+        after_first_paint(self, self._start_in_background)
+
+    def _start_in_background(self) -> None:
+        """Open the store off the GUI thread, then make the clinical pages while the person types
+        their password. The pages import the store stack: made after it has loaded, they do not
+        block the GUI thread on those imports."""
+        if self.store is not None:
+            self._build_pages()
+        elif self._open_store is not None:
+            self.ops.run(self._open_store, self._store_opened, self._store_failed)
+
+    def _store_opened(self, store: Store) -> None:
+        self._store_ready(store)
+        QTimer.singleShot(0, self._build_pages)  # let Sign in show as enabled first
 
     def _store_ready(self, store: Store) -> None:
         self.store = store
@@ -340,9 +353,11 @@ class MainWindow(QMainWindow):
         self.patient_page.plan_tab.clear()
 
         def load() -> tuple[Any, Any, Any]:
-            summary = session.get_patient(record_id, audit_view=audit)
-            plan = load_for_patient(session, record_id, audit)
-            records = [(kind, session.history(rid)) for rid, kind in session.records_of_patient(record_id)]
+            summary = session.get_patient(record_id, audit_view=audit)  # the one 'view' entry for the page
+            plan = load_for_patient(session, record_id, audit=False)
+            known = {plan.state.record_id: list(plan.state.history)} if plan.state.record_id else {}
+            records = [(kind, known.get(rid) or session.history(rid))
+                       for rid, kind in session.records_of_patient(record_id)]  # fmt: skip
             return summary, history_rows(records, plan.staff), plan
 
         def shown(result: tuple[Any, Any, Any]) -> None:
