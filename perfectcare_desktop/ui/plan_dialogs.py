@@ -72,8 +72,9 @@ class SignDialog(_FormDialog):
             intro = QLabel("Before signing, check these (you may sign anyway):", self)
             self.checklist = QListWidget(self)
             self.checklist.setAccessibleName("Checklist before signing")
-            self.checklist.addItems(prompts)
+            self.checklist.addItems([f"• {p}" for p in prompts])
             self.checklist.setWordWrap(True)
+            self.checklist.setSpacing(3)
             self.body.insertWidget(0, intro)
             self.body.insertWidget(1, self.checklist)
         else:

@@ -66,6 +66,10 @@ class PlanEditor(QWidget):
 
         self.nav = QListWidget(self)
         self.nav.setAccessibleName("Plan sections")
+        self.nav.setWordWrap(True)  # section titles are sentences: wrap rather than cut them off
+        self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.nav.setMinimumWidth(em(self, 14))
+        self.nav.setSpacing(2)
         self.nav.currentRowChanged.connect(self._show_section)
 
         self.title = QLabel(self)

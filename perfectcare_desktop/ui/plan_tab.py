@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from ..core import autosave, plans
 from ..core.crisis_directory import CrisisDirectory
@@ -120,16 +120,24 @@ class PlanTab(QWidget):
         self.undo_button.setEnabled(False)
         self.redo_button.setEnabled(False)
 
-        self.prompts = QListWidget(self)
+        # A wrapped label, not a list view: list views cut long wrapped items short ("…").
+        self.prompts = QLabel(self)
         self.prompts.setAccessibleName("Checklist for the clinician")
         self.prompts.setWordWrap(True)
+        self.prompts.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.prompts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
+                                             | Qt.TextInteractionFlag.TextSelectableByMouse)  # fmt: skip
+        self.prompt_texts: list[str] = []
+        prompts_scroll = QScrollArea(self)
+        prompts_scroll.setWidgetResizable(True)
+        prompts_scroll.setWidget(self.prompts)
         prompts_box = QWidget(self)
         pl = QVBoxLayout(prompts_box)
         pl.setContentsMargins(0, 0, 0, 0)
         prompts_title = QLabel("Check before signing (for you, never on the person's copy):", prompts_box)
         prompts_title.setWordWrap(True)
         pl.addWidget(prompts_title)
-        pl.addWidget(self.prompts, 1)
+        pl.addWidget(prompts_scroll, 1)
         prompts_box.setMinimumWidth(em(self, 14))
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
@@ -262,9 +270,10 @@ class PlanTab(QWidget):
             self._render_present()
 
     def _refresh_prompts(self) -> None:
-        self.prompts.clear()
+        self.prompt_texts = []
         if self.layout_ is not None and self.editor.content is not None:
-            self.prompts.addItems([p.text for p in plan_prompts(self.layout_, self.editor.content)])
+            self.prompt_texts = [p.text for p in plan_prompts(self.layout_, self.editor.content)]
+        self.prompts.setText("\n\n".join(f"• {t}" for t in self.prompt_texts) or "Nothing to check.")
 
     def _working_payload(self) -> dict[str, Any] | None:
         content = self.editor.content_with_pending()
@@ -487,6 +496,7 @@ class PlanTab(QWidget):
         self.autosave_timer.stop()
         self.editor.clear()
         self.prompts.clear()
+        self.prompt_texts = []
         self.status.clear()
         self.discharge_label.clear()
         self.autosave_label.clear()

@@ -124,7 +124,7 @@ def test_write_a_full_plan_by_keyboard_sign_it_revise_it_and_compare(qtbot, win:
         {"name": "Dafydd", "relationship": "brother", "phone": "07700 900123", "notes": ""}
     ]
     assert [e["text"] for e in content.section("warning_signs").entries] == [e[0] for e in PLAN["warning_signs"]]
-    assert tab.prompts.count() == 0  # every section filled: nothing to check
+    assert tab.prompt_texts == [] and tab.prompts.text() == "Nothing to check."  # every section filled
 
     sign_by_keyboard(qtbot, win)
     session = win.session
@@ -241,7 +241,7 @@ def test_a_section_can_be_recorded_as_discussed_not_applicable(qtbot, win: MainW
     _, pid = patient_store
     tab = win.patient_page.plan_tab
     tab.editor.set_section_state("making_safer", "not_applicable", "No access to means discussed; none at home")
-    assert not any("making the situation safer" in tab.prompts.item(i).text() for i in range(tab.prompts.count()))
+    assert not any("making the situation safer" in t for t in tab.prompt_texts)
     qtbot.keyClick(win, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: "Draft saved" in tab.message.text())
     saved = PlanContent.from_payload(load_plan(win.session, pid, audit_view=False).current.payload)
@@ -257,8 +257,7 @@ def test_a_phone_number_in_a_wrong_format_is_warned_and_kept(qtbot, win: MainWin
     assert editor.phone_note.isVisible() and "11 digits" in editor.phone_note.text()
     qtbot.keyClick(editor.fields["phone"], Qt.Key.Key_Return)
     assert editor.content.section("people_to_ask").entries[0]["phone"] == "0151 12"
-    prompts = win.patient_page.plan_tab.prompts
-    assert any("phone number may be wrong" in prompts.item(i).text() for i in range(prompts.count()))
+    assert any("phone number may be wrong" in t for t in win.patient_page.plan_tab.prompt_texts)
 
 
 def test_lock_autosaves_hides_the_plan_and_unlock_brings_it_back(qtbot, win: MainWindow, patient_store) -> None:
