@@ -70,10 +70,16 @@ def history_rows(records: list[tuple[str, list[VersionInfo]]],
     out: list[tuple[Any, tuple[VersionInfo, tuple[str, ...]]]] = []
     for kind, versions in records:
         previous: dict[str, Any] | None = None
+        withdrawn = {v.payload.get("marks") for v in versions if v.status == ENTERED_IN_ERROR}
+        agreed = [v.version_id for v in versions if v.status == "agreed" and v.version_id not in withdrawn]
         for v in versions:
             status = "entered in error" if v.status == ENTERED_IN_ERROR else v.status.replace("_", " ")
             if v.signed:
                 status += ", signed"
+            if v.version_id in agreed[:-1]:
+                status += ", superseded"  # a later agreed version replaced it; it stays readable
+            if v.version_id in withdrawn:
+                status += " (withdrawn: entered in error)"
             text = (
                 v.created_at.strftime("%d %b %Y %H:%M"),
                 staff.get(v.author_id, "unknown user"),

@@ -160,6 +160,67 @@ def test_write_a_full_plan_by_keyboard_sign_it_revise_it_and_compare(qtbot, win:
     on_dialog(check)
     page.compare_button.click()
     assert ("Things I can do on my own", "", "Listen to the Manics, loud", "added") in seen
+    statuses = [row[3] for row in page.history_model.rows if row[2] == "Safety plan"]
+    assert statuses == ["revision", "agreed, signed"]
+
+
+def test_pasted_rich_text_is_kept_as_plain_text_and_scripts_survive(qtbot, win: MainWindow, patient_store) -> None:
+    from PySide6.QtCore import QMimeData
+
+    _, pid = patient_store
+    editor = win.patient_page.plan_tab.editor
+    mime = QMimeData()
+    mime.setHtml("<b style='color:red'>Ring</b> <i>Mam</i>")
+    mime.setText("Ring Mam")
+    QApplication.clipboard().setMimeData(mime)
+    editor.first_field().paste()
+    qtbot.keyClick(editor.first_field(), Qt.Key.Key_Return)
+    editor.first_field().insert("جب میں اداس ہوتا ہوں 🌊 dw i'n mynd am dro")  # keyClicks cannot type these
+    qtbot.keyClick(editor.first_field(), Qt.Key.Key_Return)
+    QApplication.clipboard().clear()
+    win.patient_page.plan_tab.save_draft()
+    saved = PlanContent.from_payload(load_plan(win.session, pid, audit_view=False).current.payload)
+    assert saved.section("warning_signs").entries == [
+        {"text": "Ring Mam"},
+        {"text": "جب میں اداس ہوتا ہوں 🌊 dw i'n mynd am dro"},
+    ]
+
+
+def test_an_over_long_entry_is_refused_in_words_and_nothing_is_saved(qtbot, win: MainWindow, patient_store) -> None:
+    _, pid = patient_store
+    tab = win.patient_page.plan_tab
+    tab.editor.first_field().setMaxLength(100000)
+    tab.editor.first_field().setText("x" * 4001)
+    tab.editor.commit_fields()
+    tab.save_draft()
+    assert "4,001 characters; the limit is 4,000" in tab.message.text()
+    assert load_plan(win.session, pid, audit_view=False).record_id is None
+
+
+def test_a_malformed_trust_layout_is_reported_and_the_default_still_works(
+    qtbot, patient_store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from perfectcare_desktop.core.resources import RESOURCES_ENV, resources_dir
+
+    copy = tmp_path / "resources"
+    shutil.copytree(resources_dir(), copy)
+    (copy / "plan_layouts" / "trust.json").write_text('{"format": "perfectcare.plan_layout/1", "id": "t"}')
+    monkeypatch.setenv(RESOURCES_ENV, str(copy))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    store, _ = patient_store
+    w = MainWindow(store, Operations(synchronous=True), {"idle_lock_minutes": 5}, idle_clock=IdleClock())
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitActive(w):
+        w.activateWindow()
+    sign_in(qtbot, w)
+    assert (
+        "A plan layout was not loaded: trust.json: 'version' must be a whole number" in w.statusBar().currentMessage()
+    )
+    qtbot.keyClick(w.caseload_page.search_box, Qt.Key.Key_Return)
+    assert [s.key for s in w.patient_page.plan_tab.layout_.sections][0] == "warning_signs"
 
 
 def test_a_declined_offer_is_recorded_and_seen_in_the_caseload(qtbot, win: MainWindow, patient_store) -> None:
