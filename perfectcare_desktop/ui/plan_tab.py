@@ -337,6 +337,15 @@ class PlanTab(QWidget):
         return session, pid, layout, self.editor.content.copy()
 
     def save_draft(self) -> None:
+        self._save_draft(lambda loaded: self._saved(loaded, "Draft saved as a new version.", reload=False))
+
+    def save_on_leave(self) -> None:
+        """Leaving the patient with unsaved changes: keep them as a draft version, in the background."""
+        if self.dirty and self.editor.content is not None and self.editor.content.has_content():
+            self._save_draft(lambda _loaded: self.saved.emit())
+            self.dirty = False  # if the save fails, the autosaved copy is still offered next time
+
+    def _save_draft(self, on_done: Callable[[PlanLoad], None]) -> None:
         prepared = self._prepare()
         if prepared is None:
             return
@@ -348,25 +357,7 @@ class PlanTab(QWidget):
             autosave.discard(session, pid, plans.PLAN_KIND)
             return load_for_patient(session, pid, audit=False)
 
-        self.ops.run(
-            save, lambda loaded: self._saved(loaded, "Draft saved as a new version.", reload=False), self._failed
-        )
-
-    def save_on_leave(self) -> None:
-        """Leaving the patient with unsaved changes: keep them as a draft version, in the background."""
-        if self.dirty and self.editor.content is not None and self.editor.content.has_content():
-            prepared = self._prepare()
-            if prepared is None:
-                return
-            session, pid, layout, content = prepared
-            base = self.base_version_id
-
-            def save() -> None:
-                plans.save_draft(session, pid, layout, content, base)
-                autosave.discard(session, pid, plans.PLAN_KIND)
-
-            self.ops.run(save, lambda _r: self.saved.emit(), self._failed)
-            self.dirty = False
+        self.ops.run(save, on_done, self._failed)
 
     def sign(self) -> None:
         prepared = self._prepare()
