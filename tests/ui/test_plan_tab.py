@@ -388,3 +388,22 @@ def test_no_widget_offers_a_risk_rating(qtbot, win: MainWindow) -> None:
     win.patient_page.plan_tab.editor.nav.setCurrentRow(4)  # a contacts section: more fields
     found = [t for t in every_text(win) if rates_risk(t)]
     assert not found
+
+
+def test_leaving_the_patient_keeps_unsaved_changes_as_a_draft(qtbot, win: MainWindow, patient_store) -> None:
+    _, pid = patient_store
+    editor = win.patient_page.plan_tab.editor
+    qtbot.keyClicks(editor.first_field(), "Pacing at night")
+    qtbot.keyClick(editor.first_field(), Qt.Key.Key_Return)
+    qtbot.keyClicks(editor.first_field(), "Not eating")  # typed, not added: kept too
+    qtbot.keyClick(win.patient_page, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: win.stack.currentWidget() is win.caseload_page)
+    state = load_plan(win.session, pid, audit_view=False)
+    assert state.status == "draft"
+    assert PlanContent.from_payload(state.current.payload).section("warning_signs").entries == [
+        {"text": "Pacing at night"},
+        {"text": "Not eating"},
+    ]
+    assert autosave.read(win.session, pid, "safety_plan") is None  # the working copy is done with
+    row = next(r for r in caseload(win.session) if r.record_id == pid)
+    assert row.plan_state_label == "Draft"
