@@ -13,12 +13,14 @@ from PySide6.QtGui import QKeySequence, QShortcut, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -143,9 +145,15 @@ class PlanEditor(QWidget):
         right.addLayout(state_row)
         right.addWidget(notes_label)
         right.addWidget(self.notes)
+        # At 200% text on a small screen the section panel scrolls instead of squashing its fields.
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(panel)
+        self.entries.setMinimumHeight(em(self, 5))
         split = QSplitter(self)
         split.addWidget(self.nav)
-        split.addWidget(panel)
+        split.addWidget(scroll)
         split.setStretchFactor(1, 3)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
