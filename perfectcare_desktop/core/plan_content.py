@@ -1,5 +1,7 @@
 """What a safety plan says: sections of entries in the person's own words, a per-section
-"discussed — not applicable" or "declined", and notes for clinicians only.
+"discussed — not applicable" or "declined", and notes for clinicians only. A safety formulation
+has the same shape (sections of entries or free text, per its layout) under its own schema, so one
+editor, one autosave and one comparison serve both.
 
 Plain data, no store and no Qt: the editor edits it, the store saves it as a version payload
 (schema `safety_plan/1`), present mode and the patient's copy read it through `person_view`, which
@@ -24,6 +26,7 @@ SECTION_STATES = {NOT_APPLICABLE: "Discussed — not applicable", DECLINED: "Dis
 # An entry is a few lines in a session; 4,000 characters is several paragraphs, far past that,
 # yet keeps a pasted document out of the plan the person carries.
 MAX_FIELD_CHARS = 4000
+MAX_TEXT_CHARS = 20000  # a formulation's narrative block
 MAX_NOTES_CHARS = 20000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 
@@ -55,10 +58,12 @@ class PlanContent:
     directory: dict[str, str]  # {"id", "version", "checked_on"} of the crisis contacts used
     sections: dict[str, SectionContent] = field(default_factory=dict)
     clinician_notes: str = ""  # never shown to the person or printed on their copy
+    schema: str = SCHEMA  # SCHEMA for plans; formulations keep theirs
 
     @classmethod
-    def blank(cls, layout: PlanLayout, directory_ref: dict[str, str]) -> PlanContent:
-        return cls(dict(layout.ref), dict(directory_ref), {s.key: SectionContent() for s in layout.sections})
+    def blank(cls, layout: PlanLayout, directory_ref: dict[str, str], schema: str = SCHEMA) -> PlanContent:
+        return cls(dict(layout.ref), dict(directory_ref), {s.key: SectionContent() for s in layout.sections},
+                   schema=schema)  # fmt: skip
 
     def section(self, key: str) -> SectionContent:
         return self.sections.setdefault(key, SectionContent())
@@ -68,7 +73,7 @@ class PlanContent:
 
     def to_payload(self) -> dict[str, Any]:
         return {
-            "schema": SCHEMA,
+            "schema": self.schema,
             "layout": self.layout,
             "directory": self.directory,
             "sections": {
@@ -97,7 +102,10 @@ class PlanContent:
                 people.entries = [dict(c) for c in payload["contacts"]]
         layout = payload.get("layout") or {"id": "perfectcare-default", "version": 1}
         notes = str(payload.get("clinician_notes", ""))
-        return cls(dict(layout), dict(payload.get("directory") or {}), sections, notes)
+        schema = str(payload.get("schema") or SCHEMA)
+        if schema.startswith("safety_plan"):
+            schema = SCHEMA  # an early draft format is saved again as the current one
+        return cls(dict(layout), dict(payload.get("directory") or {}), sections, notes, schema)
 
     def has_content(self) -> bool:
         return any(not s.is_empty for s in self.sections.values()) or bool(self.clinician_notes.strip())
@@ -106,12 +114,14 @@ class PlanContent:
 def clean_entry(section: Section, entry: dict[str, str]) -> dict[str, str]:
     """An entry with only its section's fields, as plain text, checked for length."""
     out: dict[str, str] = {}
+    limit = MAX_TEXT_CHARS if section.kind == "text" else MAX_FIELD_CHARS
     for name in section.fields:
-        value = clean_text(entry.get(name, ""), multiline=name in ("text", "steps", "notes", "access"))
-        if len(value) > MAX_FIELD_CHARS:
+        value = clean_text(entry.get(name, ""), multiline=name in ("text", "steps", "notes", "access", "reason"))
+        if len(value) > limit:
+            label = "text" if section.kind == "text" else FIELD_LABELS[name].lower()
             raise InvalidInput(
-                f"'{section.title}': {FIELD_LABELS[name].lower()} is {len(value):,} characters; the limit is "
-                f"{MAX_FIELD_CHARS:,}. Shorten it, or split it into two entries."
+                f"'{section.title}': {label} is {len(value):,} characters; the limit is {limit:,}. "
+                "Shorten it, or split it into two entries."
             )
         out[name] = value
     return out
@@ -139,7 +149,7 @@ def validated(layout: PlanLayout, content: PlanContent) -> PlanContent:
 
 def entry_text(section: Section, entry: dict[str, str]) -> str:
     """One line for lists, history and comparison: the entry as the person would read it."""
-    if section.kind == "contacts":
+    if section.kind in ("contacts", "people"):
         who = entry.get("name", "")
         if entry.get("relationship"):
             who += f" ({entry['relationship']})"
@@ -151,6 +161,10 @@ def entry_text(section: Section, entry: dict[str, str]) -> str:
             if entry.get(name):
                 parts.append(f"{FIELD_LABELS[name]}: {entry[name]}")
         return " — ".join(p for p in parts if p)
+    if section.kind == "sharing":
+        return " — because ".join(p for p in (entry.get("decision", ""), entry.get("reason", "")) if p)
+    if section.kind == "explained":
+        return " — by ".join(p for p in (entry.get("date", ""), entry.get("by_whom", "")) if p)
     return entry.get("text", "")
 
 
@@ -162,14 +176,19 @@ class PersonSection:
     note: str = ""  # e.g. "We talked about this; it does not apply to me right now."
 
 
-def person_view(layout: PlanLayout, content: PlanContent) -> list[PersonSection]:
+def person_view(layout: PlanLayout, content: PlanContent, *, for_clinicians: bool = False) -> list[PersonSection]:
     """What the person reads, in layout order: their entries, or a plain note for a section that was
-    discussed and set aside. Clinician notes and the reason a section was declined stay out."""
+    discussed and set aside. Clinician notes and the reason a section was declined stay out.
+
+    `for_clinicians` (a formulation, a version in history): the same sections, the notes in the
+    record's own words with their reasons."""
     out = []
     for section in layout.sections:
         sc = content.sections.get(section.key) or SectionContent()
         note = ""
-        if sc.state == NOT_APPLICABLE and not sc.entries:
+        if for_clinicians and sc.state and not sc.entries:
+            note = SECTION_STATES.get(sc.state, sc.state) + (f": {sc.reason}" if sc.reason else "")
+        elif sc.state == NOT_APPLICABLE and not sc.entries:
             note = "We talked about this. It does not apply to me right now."
         elif sc.state == DECLINED and not sc.entries:
             note = "We talked about this. I chose not to fill it in for now."

@@ -1,9 +1,12 @@
-"""Plan layouts as data: which sections a safety plan has, their titles and the question to ask.
+"""Layouts as data: which sections a safety plan (or a safety formulation) has, their titles and
+the question to ask.
 
-A layout is a JSON file (`resources/plan_layouts/*.json`, format `perfectcare.plan_layout/1`); a
-trust can add its own beside the default. Each plan records the layout id and version it used, so
-an old plan is always shown with the sections it was written in. A malformed file is refused with
-a message naming the file and the field, and the default layout is still offered.
+A layout is a JSON file (`resources/plan_layouts/*.json`, format `perfectcare.plan_layout/1`;
+`resources/formulation_layouts/*.json`, `perfectcare.formulation_layout/1`); a trust can add its own
+beside the default. Each record keeps the layout id and version it used, so an old one is always
+shown with the sections it was written in. A malformed file is refused with a message naming the
+file and the field, and the default layout is still offered (a built-in copy if even its file is
+broken). Plans and formulations share this one loader; a LayoutType says what differs.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "entries": ("text",),
     "contacts": ("name", "relationship", "phone", "notes"),
     "means": ("method", "access", "steps", "helper"),
+    # Formulations: "text" is one free-text block (narrative, not a list).
+    "text": ("text",),
+    "people": ("name", "relationship", "notes"),
+    "sharing": ("decision", "reason"),
+    "explained": ("date", "by_whom"),
 }
 FIELD_LABELS = {
     "text": "Entry",
@@ -36,6 +44,10 @@ FIELD_LABELS = {
     "access": "Access",
     "steps": "Agreed steps",
     "helper": "Who will help",
+    "decision": "Decision",
+    "reason": "Reason",
+    "date": "Date (DD/MM/YYYY)",
+    "by_whom": "By whom",
 }
 _KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -48,6 +60,7 @@ class Section:
     ask: str  # the question the clinician asks (shown in the editor only)
     example: str = ""
     crisis_directory: bool = False  # the national and trust crisis numbers are printed here
+    part: str = ""  # the part of a formulation it belongs to ("Safety assessment", ...)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -80,12 +93,24 @@ def _text(data: dict[str, Any], name: str, where: str, *, required: bool = True,
     return value.strip()
 
 
-def parse_layout(data: object, source: str) -> PlanLayout:
+@dataclass(frozen=True)
+class LayoutType:
+    """What differs between plan and formulation layouts."""
+
+    format: str
+    folder: str  # under resources/
+    kinds: tuple[str, ...]
+    default_id: str
+    fallback: PlanLayout
+
+
+def parse_layout(data: object, source: str, layout_type: LayoutType | None = None) -> PlanLayout:
     """Check a layout's structure; the message names the file and the field at fault."""
+    lt = layout_type or PLAN_LAYOUTS
     if not isinstance(data, dict):
-        raise LayoutInvalid(f"{source}: a plan layout must be a JSON object.")
-    if data.get("format") != FORMAT:
-        raise LayoutInvalid(f"{source}: 'format' must be \"{FORMAT}\" (found {data.get('format')!r}).")
+        raise LayoutInvalid(f"{source}: a layout must be a JSON object.")
+    if data.get("format") != lt.format:
+        raise LayoutInvalid(f"{source}: 'format' must be \"{lt.format}\" (found {data.get('format')!r}).")
     layout_id = _text(data, "id", source, limit=64)
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
@@ -104,9 +129,9 @@ def parse_layout(data: object, source: str) -> PlanLayout:
         if any(s.key == key for s in sections):
             raise LayoutInvalid(f"{where}: the key {key!r} is used twice.")
         kind = raw.get("kind")
-        if kind not in FIELDS:
-            raise LayoutInvalid(f"{where} ({key}): 'kind' must be one of {', '.join(FIELDS)} (found {kind!r}).")
-        unknown = set(raw) - {"key", "kind", "title", "ask", "example", "crisis_directory"}
+        if kind not in lt.kinds:
+            raise LayoutInvalid(f"{where} ({key}): 'kind' must be one of {', '.join(lt.kinds)} (found {kind!r}).")
+        unknown = set(raw) - {"key", "kind", "title", "ask", "example", "crisis_directory", "part"}
         if unknown:
             raise LayoutInvalid(f"{where} ({key}): unknown field(s) {', '.join(sorted(unknown))}.")
         directory = raw.get("crisis_directory", False)
@@ -120,6 +145,7 @@ def parse_layout(data: object, source: str) -> PlanLayout:
                 _text(raw, "ask", f"{where} ({key})"),
                 _text(raw, "example", f"{where} ({key})", required=False),
                 directory,
+                _text(raw, "part", f"{where} ({key})", required=False, limit=200),
             )
         )
     unknown = set(data) - {"format", "id", "version", "title", "intro", "sections"}
@@ -135,7 +161,7 @@ def parse_layout(data: object, source: str) -> PlanLayout:
     )
 
 
-def load_layout(path: Path) -> PlanLayout:
+def load_layout(path: Path, layout_type: LayoutType | None = None) -> PlanLayout:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -146,7 +172,7 @@ def load_layout(path: Path) -> PlanLayout:
         raise LayoutInvalid(f"{path.name}: the file is not UTF-8 text.") from exc
     except json.JSONDecodeError as exc:
         raise LayoutInvalid(f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from exc
-    return parse_layout(data, path.name)
+    return parse_layout(data, path.name, layout_type)
 
 
 @dataclass(frozen=True)
@@ -155,14 +181,17 @@ class LayoutCatalogue:
 
     layouts: dict[tuple[str, int], PlanLayout]
     problems: tuple[str, ...]
+    layout_type: LayoutType | None = None
 
-    def latest(self, layout_id: str = DEFAULT_LAYOUT_ID) -> PlanLayout:
+    def latest(self, layout_id: str | None = None) -> PlanLayout:
+        lt = self.layout_type or PLAN_LAYOUTS
+        layout_id = layout_id or lt.default_id
         found = [v for (i, _), v in self.layouts.items() if i == layout_id]
         if not found:
-            return self.latest(DEFAULT_LAYOUT_ID) if layout_id != DEFAULT_LAYOUT_ID else BUILTIN_FALLBACK
+            return self.latest(lt.default_id) if layout_id != lt.default_id else lt.fallback
         return max(found, key=lambda layout: layout.version)
 
-    def for_plan(self, ref: dict[str, Any] | None) -> PlanLayout:
+    def for_record(self, ref: dict[str, Any] | None) -> PlanLayout:
         """The layout a saved plan was written in (or the newest of its id, or the default)."""
         if isinstance(ref, dict):
             exact = self.layouts.get((str(ref.get("id")), ref.get("version")))  # type: ignore[arg-type]
@@ -172,22 +201,23 @@ class LayoutCatalogue:
         return self.latest()
 
 
-def load_catalogue(folders: list[Path] | None = None) -> LayoutCatalogue:
+def load_catalogue(folders: list[Path] | None = None, layout_type: LayoutType | None = None) -> LayoutCatalogue:
     """The shipped layouts plus any in the given folders (a trust's own), later folders winning."""
-    folders = folders if folders is not None else [resources_dir() / "plan_layouts"]
+    lt = layout_type or PLAN_LAYOUTS
+    folders = folders if folders is not None else [resources_dir() / lt.folder]
     layouts: dict[tuple[str, int], PlanLayout] = {}
     problems: list[str] = []
     for folder in folders:
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
             try:
-                layout = load_layout(path)
+                layout = load_layout(path, lt)
             except LayoutInvalid as exc:
                 problems.append(str(exc))
                 continue
             layouts[(layout.layout_id, layout.version)] = layout
-    if not any(i == DEFAULT_LAYOUT_ID for i, _ in layouts):
-        layouts[(DEFAULT_LAYOUT_ID, BUILTIN_FALLBACK.version)] = BUILTIN_FALLBACK
-    return LayoutCatalogue(layouts, tuple(problems))
+    if not any(i == lt.default_id for i, _ in layouts):
+        layouts[(lt.default_id, lt.fallback.version)] = lt.fallback
+    return LayoutCatalogue(layouts, tuple(problems), lt)
 
 
 # Used only when the shipped default file is missing or broken, so a plan can always be written.
@@ -220,3 +250,5 @@ BUILTIN_FALLBACK = PlanLayout(
     ),
     "built-in",
 )  # fmt: skip
+
+PLAN_LAYOUTS = LayoutType(FORMAT, "plan_layouts", ("entries", "contacts", "means"), DEFAULT_LAYOUT_ID, BUILTIN_FALLBACK)

@@ -223,7 +223,7 @@ class PatientPage(QWidget):
         from .plan_history import VersionDialog
 
         content = PlanContent.from_payload(v.payload)
-        layout = self.plan_tab.catalogue.for_plan(content.layout)
+        layout = self.plan_tab.catalogue.for_record(content.layout)
         row = self.history_versions.index(v)
         meta = " · ".join(self.history_model.rows[row][:2]) + " · " + self.history_model.rows[row][3]
         VersionDialog("Safety plan version", meta, person_view(layout, content), content.clinician_notes, self).exec()
@@ -240,7 +240,7 @@ class PatientPage(QWidget):
         choices = [(f"{labels[v.version_id][0]} · {labels[v.version_id][3]} · {labels[v.version_id][1]}",
                     PlanContent.from_payload(v.payload)) for v in versions]  # fmt: skip
         catalogue = self.plan_tab.catalogue
-        CompareDialog(choices, lambda c: catalogue.for_plan(c.layout), self, left=len(choices) - 2).exec()
+        CompareDialog(choices, lambda c: catalogue.for_record(c.layout), self, left=len(choices) - 2).exec()
 
     def _mark_error(self) -> None:
         v = self._selected_version()

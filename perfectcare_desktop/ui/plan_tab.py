@@ -167,7 +167,7 @@ class PlanTab(QWidget):
         self.patient_id, self.load_result = patient_id, loaded
         state = loaded.state
         current = state.current
-        self.layout_ = self.catalogue.for_plan(current.payload.get("layout") if current else None)
+        self.layout_ = self.catalogue.for_record(current.payload.get("layout") if current else None)
         content = PlanContent.from_payload(current.payload) if current else None
         if content is None or not content.layout:
             content = PlanContent.blank(self.layout_, self.directory.ref)
@@ -207,7 +207,7 @@ class PlanTab(QWidget):
         if found is None or self.layout_ is None:
             return
         content = PlanContent.from_payload(found.payload)
-        self.editor.load(self.catalogue.for_plan(content.layout), content)
+        self.editor.load(self.catalogue.for_record(content.layout), content)
         self.recover_bar.hide()
         self._changed()
         self.message.show_ok("Draft restored. Save it as a version with Ctrl+S, or carry on writing.")
@@ -321,7 +321,7 @@ class PlanTab(QWidget):
         content = self.editor.content_with_pending()
         if self.present is None or content is None or self.layout_ is None:
             return
-        layout = self.catalogue.for_plan(content.layout)
+        layout = self.catalogue.for_record(content.layout)
         show_directory = any(s.crisis_directory for s in layout.sections)
         self.present.show_plan(layout.title, person_view(layout, content), self.directory if show_directory else None)
 
@@ -333,7 +333,7 @@ class PlanTab(QWidget):
         if self.editor.pending_entry():
             self.editor.commit_fields()  # typed but not added: it is part of what is saved
         self.message.clear_message()
-        layout = self.catalogue.for_plan(self.editor.content.layout)
+        layout = self.catalogue.for_record(self.editor.content.layout)
         return session, pid, layout, self.editor.content.copy()
 
     def save_draft(self) -> None:

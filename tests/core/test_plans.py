@@ -127,7 +127,7 @@ def test_a_trust_layout_is_offered_and_an_old_plan_keeps_its_own_version(tmp_pat
     (tmp_path / "v2.json").write_text(json.dumps(data))
     catalogue = load_catalogue([resources_dir() / "plan_layouts", tmp_path])
     assert catalogue.latest().version == 2
-    assert catalogue.for_plan({"id": "perfectcare-default", "version": 1}) == LAYOUT
+    assert catalogue.for_record({"id": "perfectcare-default", "version": 1}) == LAYOUT
 
 
 def test_the_crisis_directory_has_the_national_numbers_and_its_checked_on_date() -> None:
