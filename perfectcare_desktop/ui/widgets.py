@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
@@ -70,3 +71,32 @@ def heading(text: str, parent: QWidget | None = None) -> QLabel:
 def em(widget: QWidget, count: float) -> int:
     """A length in the widget's current text size, so layouts follow 200% text scaling."""
     return int(widget.fontMetrics().horizontalAdvance("M") * count)
+
+
+class _FirstPaint(QObject):
+    def __init__(self, window: QWidget, callback: Callable[[], object], fallback_ms: int) -> None:
+        super().__init__(window)
+        self._window: QWidget | None = window
+        self._callback = callback
+        window.installEventFilter(self)
+        QTimer.singleShot(fallback_ms, self, self._fire)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint:
+            QTimer.singleShot(0, self, self._fire)  # after its children have painted too
+        return False
+
+    def _fire(self) -> None:
+        if self._window is None:
+            return
+        self._window.removeEventFilter(self)
+        self._window = None
+        self.deleteLater()
+        self._callback()
+
+
+def after_first_paint(window: QWidget, callback: Callable[[], object], fallback_ms: int = 1000) -> None:
+    """Call `callback` once `window` has been painted for the first time (or after `fallback_ms`, if it
+    never is: started minimised). A zero timer is not enough: Qt paints a newly shown window a pass or
+    more later, so work queued with one at start-up runs before the person sees anything."""
+    _FirstPaint(window, callback, fallback_ms)
