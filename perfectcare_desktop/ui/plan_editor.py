@@ -1,4 +1,5 @@
-"""The safety plan editor: each section an ordered list of entries in the person's own words.
+"""The record editor (safety plans and formulations): each section an ordered list of entries, or
+for a formulation's narrative sections one block of free text.
 
 Keyboard first: Ctrl+PgDown / Ctrl+PgUp move between sections; in a section, type into the fields and
 press Enter to add the entry; in the list, Enter or F2 edits, Delete removes, Alt+Up / Alt+Down
@@ -65,6 +66,8 @@ class PlanEditor(QWidget):
         self._section: Section | None = None
         self._editing: int | None = None  # index of the entry loaded into the fields, if any
         self._loading = False
+        self.locked = False  # a signed version on show: nothing can be changed
+        self.text_edit: QPlainTextEdit | None = None  # the free-text block of a "text" section
 
         self.nav = QListWidget(self)
         self.nav.setAccessibleName("Plan sections")
@@ -208,8 +211,9 @@ class PlanEditor(QWidget):
             self.nav.setCurrentRow((self.nav.currentRow() + step) % self.nav.count())
             self.first_field().setFocus()
 
-    def first_field(self) -> QLineEdit:
-        return next(iter(self.fields.values()))
+    def first_field(self) -> QWidget:
+        """Where typing starts in the current section: its first field, or its text block."""
+        return self.text_edit if self.text_edit is not None else next(iter(self.fields.values()))
 
     def _show_section(self, row: int) -> None:
         if self.layout_ is None or not 0 <= row < len(self.layout_.sections):
@@ -227,6 +231,13 @@ class PlanEditor(QWidget):
         while self.fields_form.rowCount():
             self.fields_form.removeRow(0)
         self.fields = {}
+        self.text_edit = None
+        is_text = section.kind == "text"
+        for w in (self.entries, self.add_button, self.remove_button, self.up_button, self.down_button):
+            w.setVisible(not is_text)
+        if is_text:
+            self._build_text_block(section)
+            return
         for name in section.fields:
             edit = QLineEdit(self)
             label = "Entry (the person's own words)" if name == "text" else FIELD_LABELS[name]
@@ -240,7 +251,48 @@ class PlanEditor(QWidget):
             self.fields_form.addRow(label, edit)
             if self.isVisible():
                 edit.show()  # now, not at the next layout pass: it may take focus at once
+            edit.setReadOnly(self.locked)
         self.phone_note.hide()
+
+    def _build_text_block(self, section: Section) -> None:
+        edit = QPlainTextEdit(self)
+        edit.setAccessibleName(section.title)
+        edit.setTabChangesFocus(True)  # Tab moves on, as in every other field
+        edit.setMinimumHeight(em(self, 10))
+        if section.example:
+            edit.setPlaceholderText(f"e.g. {section.example}")
+        sc = self._current()
+        edit.setPlainText(sc.entries[0].get("text", "") if sc and sc.entries else "")
+        edit.setReadOnly(self.locked)
+        edit.textChanged.connect(self._text_block_changed)
+        self.text_edit = edit
+        self.fields_form.addRow(edit)
+        if self.isVisible():
+            edit.show()
+        self.phone_note.hide()
+
+    def _text_block_changed(self) -> None:
+        # Typed text is written straight into the content (its own undo is the text box's, Ctrl+Z).
+        sc = self._current()
+        if sc is None or self.text_edit is None or self._loading or self.locked:
+            return
+        text = self.text_edit.toPlainText()
+        sc.entries = [{"text": text}] if text.strip() else []
+        if sc.entries:
+            sc.state, sc.reason = "", ""
+        self._refresh_nav()
+        self._content_changed()
+
+    def set_locked(self, locked: bool) -> None:
+        """Show a signed version read-only: every field and action refuses changes."""
+        self.locked = locked
+        for edit in self.fields.values():
+            edit.setReadOnly(locked)
+        if self.text_edit is not None:
+            self.text_edit.setReadOnly(locked)
+        for w in (self.add_button, self.remove_button, self.up_button, self.down_button, self.state, self.reason):
+            w.setEnabled(not locked)
+        self.notes.setReadOnly(locked)
 
     def _refresh_section(self) -> None:
         section, sc = self._section, self._current()
@@ -252,9 +304,15 @@ class PlanEditor(QWidget):
             self.entries.addItem(entry_text(section, e))
         if self.entries.count():
             self.entries.setCurrentRow(min(max(row, 0), self.entries.count() - 1))
+        if self.text_edit is not None:
+            text = sc.entries[0].get("text", "") if sc.entries else ""
+            if self.text_edit.toPlainText() != text:  # undo of a section state, a restored draft
+                self._loading = True
+                self.text_edit.setPlainText(text)
+                self._loading = False
         self.state.setCurrentIndex(max(0, self.state.findData(sc.state)))
         self.reason.setText(sc.reason)
-        self.reason.setEnabled(bool(sc.state))
+        self.reason.setEnabled(bool(sc.state) and not self.locked)
         editing = self._editing is not None
         self.add_button.setText("Save &change" if editing else "&Add entry")
         self.cancel_button.setVisible(editing)
@@ -266,7 +324,7 @@ class PlanEditor(QWidget):
         for i, s in enumerate(self.layout_.sections):
             sc = self.content.section(s.key)
             if sc.entries:
-                mark = f" · {len(sc.entries)}"
+                mark = " · written" if s.kind == "text" else f" · {len(sc.entries)}"
             elif sc.state:
                 mark = " · " + SECTION_STATES[sc.state].split("— ")[-1]
             else:
@@ -302,7 +360,7 @@ class PlanEditor(QWidget):
     def commit_fields(self) -> None:
         """Add the typed entry (or save the change to the entry being edited)."""
         sc = self._current()
-        if sc is None:
+        if sc is None or self.locked or self.text_edit is not None:
             return
         entry = {name: edit.text().strip() for name, edit in self.fields.items()}
         if not any(entry.values()):
@@ -322,7 +380,7 @@ class PlanEditor(QWidget):
 
     def edit_selected(self) -> None:
         sc, row = self._current(), self.entries.currentRow()
-        if sc is None or not 0 <= row < len(sc.entries):
+        if sc is None or self.locked or not 0 <= row < len(sc.entries):
             return
         self._editing = row
         for name, edit in self.fields.items():
@@ -338,7 +396,7 @@ class PlanEditor(QWidget):
 
     def remove_selected(self) -> None:
         sc, row = self._current(), self.entries.currentRow()
-        if sc is None or not 0 <= row < len(sc.entries):
+        if sc is None or self.locked or not 0 <= row < len(sc.entries):
             return
         after = _copy(sc)
         del after.entries[row]
@@ -348,7 +406,7 @@ class PlanEditor(QWidget):
 
     def move_selected(self, step: int) -> None:
         sc, row = self._current(), self.entries.currentRow()
-        if sc is None or not 0 <= row < len(sc.entries) or not 0 <= row + step < len(sc.entries):
+        if sc is None or self.locked or not 0 <= row < len(sc.entries) or not 0 <= row + step < len(sc.entries):
             return
         after = _copy(sc)
         after.entries[row], after.entries[row + step] = after.entries[row + step], after.entries[row]
@@ -403,7 +461,7 @@ class PlanEditor(QWidget):
             self.live_changed.emit()
 
     def _notes_changed(self) -> None:
-        if self.content is None or self._loading:
+        if self.content is None or self._loading or self.locked:
             return
         self.content.clinician_notes = self.notes.toPlainText()
         self.changed.emit()  # notes are not shown to the person: no live update needed
@@ -416,7 +474,7 @@ class PlanEditor(QWidget):
 
     def pending_entry(self) -> tuple[str, int | None, dict[str, str]] | None:
         """The entry being typed, not yet added: (section key, index being edited, fields)."""
-        if self._section is None:
+        if self._section is None or self.text_edit is not None or self.locked:
             return None
         entry = {name: edit.text() for name, edit in self.fields.items()}
         if not any(v.strip() for v in entry.values()):
