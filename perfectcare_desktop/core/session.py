@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, literal_column, select, update
 
 from ..crypto import vault
 from ..errors import InvalidInput, LoginFailed, NotAllowed, NotFound, SessionLocked
@@ -264,8 +264,9 @@ class Session:
             q = select(Record.record_id, Record.kind).where(Record.patient_id == patient_id)
             if kind:
                 q = q.where(Record.kind == kind)
-            # The patient's own details first, then their records in the order they were made.
-            order = (Record.kind != PATIENT, Record.created_at, Record.record_id)
+            # The patient's own details first, then their records in the order they were made; within
+            # one second, in the order they reached this store (SQLite's rowid), not by random id.
+            order = (Record.kind != PATIENT, Record.created_at, literal_column("records.rowid"))
             return [tuple(r) for r in conn.execute(q.order_by(*order))]
 
     def _record(self, conn: Connection, record_id: str) -> Record:

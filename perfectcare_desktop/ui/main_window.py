@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
         self.caseload_page = CaseloadPage(self._search_ids, self._today, self)
         self.caseload_page.open_patient.connect(self.open_patient)
         self.caseload_page.new_patient.connect(self.new_patient)
-        self.patient_page = PatientPage(self._build_plan_tab(), self)
+        self.patient_page = PatientPage(*self._build_record_tabs(), self)
         self.patient_page.back.connect(self._leave_patient)
         self.patient_page.mark_error.connect(self._mark_entered_in_error)
         self.patient_page.edit.connect(self.edit_patient)
@@ -227,18 +227,26 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(page)
         self._pages_built = True
 
-    def _build_plan_tab(self) -> QWidget:
+    def _build_record_tabs(self) -> tuple[Any, Any]:
         from ..core.crisis_directory import load_directory
+        from ..core.formulations import FORMULATION_LAYOUTS
         from ..core.plan_layout import load_catalogue
+        from .formulation_tab import FormulationTab
         from .plan_tab import PlanTab
 
-        catalogue = load_catalogue()
-        for problem in catalogue.problems:  # the default layout is still offered
-            self.statusBar().showMessage(f"A plan layout was not loaded: {problem}", 30000)
-        tab = PlanTab(self.ops, lambda: self.session, catalogue, load_directory(),
-                      config.review_interval_months(self.settings), self)  # fmt: skip
-        tab.saved.connect(self._plan_saved)
-        return tab
+        plan_layouts = load_catalogue()
+        formulation_layouts = load_catalogue(layout_type=FORMULATION_LAYOUTS)
+        problems = [f"A plan layout was not loaded: {p}" for p in plan_layouts.problems] + [
+            f"A formulation layout was not loaded: {p}" for p in formulation_layouts.problems
+        ]
+        if problems:  # the default layouts are still offered
+            self.statusBar().showMessage(" ".join(problems), 30000)
+        plan = PlanTab(self.ops, lambda: self.session, plan_layouts, load_directory(),
+                       config.review_interval_months(self.settings), self)  # fmt: skip
+        formulation = FormulationTab(self.ops, lambda: self.session, formulation_layouts, self)
+        for tab in (plan, formulation):
+            tab.saved.connect(self._record_saved)
+        return plan, formulation
 
     def _signed_in(self, result: Session | None) -> None:
         if not self._pages_built:
@@ -280,8 +288,9 @@ class MainWindow(QMainWindow):
     def _autosave_plan(self) -> None:
         if self._pages_built:
             # Never block a lock: the last background autosave is a few seconds old at most.
-            with contextlib.suppress(PerfectCareError):
-                self.patient_page.plan_tab.autosave_now()
+            for tab in self.patient_page.record_tabs:
+                with contextlib.suppress(PerfectCareError):
+                    tab.autosave_now()
 
     def sign_out(self) -> None:
         if self.session is None:
@@ -350,27 +359,32 @@ class MainWindow(QMainWindow):
         if session is None or session.locked:
             return
 
+        from .formulation_tab import load_formulation_for_patient
         from .patient_page import history_rows
         from .plan_tab import load_for_patient
 
-        if self.patient_page.record_id not in (None, record_id):
-            self.patient_page.plan_tab.save_on_leave()
-        self.patient_page.plan_tab.clear()
+        tabs = self.patient_page.record_tabs
+        for tab in tabs:
+            if self.patient_page.record_id not in (None, record_id):
+                tab.save_on_leave()
+            tab.clear()
 
-        def load() -> tuple[Any, Any, Any]:
+        def load() -> tuple[Any, Any, Any, Any]:
             summary = session.get_patient(record_id, audit_view=audit)  # the one 'view' entry for the page
             plan = load_for_patient(session, record_id, audit=False)
-            known = {plan.state.record_id: list(plan.state.history)} if plan.state.record_id else {}
+            formulation = load_formulation_for_patient(session, record_id, audit=False)
+            known = {s.record_id: list(s.history) for s in (plan.state, formulation.state) if s.record_id}
             records = [(kind, known.get(rid) or session.history(rid))
                        for rid, kind in session.records_of_patient(record_id)]  # fmt: skip
-            return summary, history_rows(records, plan.staff), plan
+            return summary, history_rows(records, plan.staff), plan, formulation
 
-        def shown(result: tuple[Any, Any, Any]) -> None:
+        def shown(result: tuple[Any, Any, Any, Any]) -> None:
             if self.session is None or self.session.locked:
                 return
-            summary, history, plan = result
+            summary, history, plan, formulation = result
             self.patient_page.show_patient(summary, history)
-            self.patient_page.plan_tab.show_plan(record_id, plan, resume=resume)
+            self.patient_page.plan_tab.show_record(record_id, plan, resume=resume)
+            self.patient_page.formulation_tab.show_record(record_id, formulation, resume=resume)
             self.stack.setCurrentWidget(self.patient_page)
             if not resume:
                 self.patient_page.edit_button.setFocus()
@@ -378,11 +392,12 @@ class MainWindow(QMainWindow):
         self.ops.run(load, shown, self._show_error)
 
     def _leave_patient(self) -> None:
-        self.patient_page.plan_tab.save_on_leave()
+        for tab in self.patient_page.record_tabs:
+            tab.save_on_leave()
         self.show_caseload()
 
-    def _plan_saved(self) -> None:
-        """A plan or discharge version was written: refresh the history and the caseload."""
+    def _record_saved(self) -> None:
+        """A plan, formulation or discharge version was written: refresh the history and the caseload."""
         session, record_id = self.session, self.patient_page.record_id
         if session is None or session.locked or record_id is None:
             return

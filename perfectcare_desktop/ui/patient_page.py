@@ -27,10 +27,19 @@ from .widgets import heading, shortcut_button
 
 if TYPE_CHECKING:
     from ..core.versions import VersionInfo
+    from .formulation_tab import FormulationTab
     from .plan_tab import PlanTab
+    from .record_tab import RecordTab
 
 HISTORY_COLUMNS = ("When", "By", "Record", "Status", "What changed")
-_KIND_LABELS = {"patient": "Details", "safety_plan": "Safety plan", "formulation": "Safety formulation"}
+_KIND_LABELS = {
+    "patient": "Details",
+    "safety_plan": "Safety plan",
+    "safety_formulation": "Safety formulation",
+    "formulation_note": "Formulation note",
+    "discharge": "Discharge",
+}
+_NOTE_LABELS = {"addendum": "Added an addendum", "disagreement": "Recorded the person's view"}
 _FIELD_LABELS = {
     "given_name": "given name",
     "family_name": "family name",
@@ -47,6 +56,10 @@ def describe_changes(previous: dict[str, Any] | None, current: VersionInfo) -> s
     """A short, content-free description of a version (what changed, never the values themselves)."""
     if current.status == ENTERED_IN_ERROR:
         return f"Marked an earlier entry as entered in error: {current.payload.get('reason', '')}"
+    if current.kind == "formulation_note":
+        return _NOTE_LABELS.get(str(current.payload.get("type")), "Added a note")
+    if current.kind == "discharge":
+        return "Recorded the follow-up" if current.payload.get("followup_done_on") else "Recorded a discharge"
     if previous is None:
         return "Created"
     if current.kind == "patient":
@@ -61,6 +74,7 @@ _PLAN_EVENTS = {
     "ended": "Ended the plan",
     "revision": "Saved a revision of the agreed plan",
     "draft": "Saved a draft",
+    "signed": "Signed (locked)",
 }
 
 
@@ -99,7 +113,7 @@ class PatientPage(QWidget):
     edit = Signal(str)
     mark_error = Signal(str, str)  # version id, reason
 
-    def __init__(self, plan_tab: PlanTab, parent: QWidget | None = None) -> None:
+    def __init__(self, plan_tab: PlanTab, formulation_tab: FormulationTab, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.record_id: str | None = None
         self.history_versions: list[VersionInfo] = []
@@ -129,9 +143,7 @@ class PatientPage(QWidget):
         self.tabs = QTabWidget(self)
         self.tabs.setAccessibleName("Patient record")
         self.plan_tab = plan_tab
-        self.formulation_tab = self._placeholder(
-            "The structured safety formulation is recorded here. It arrives in a later release."
-        )
+        self.formulation_tab = formulation_tab
         self.history_model = RowsModel(HISTORY_COLUMNS, tip_columns=(4,), parent=self)
         self.history = QTableView(self)
         self.history.setModel(self.history_model)
@@ -143,7 +155,7 @@ class PatientPage(QWidget):
         self.history.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.history.doubleClicked.connect(lambda _i: self.view_version())
         self.view_button = shortcut_button("&View version", None, self.view_version, self, name="view_version")
-        self.compare_button = shortcut_button("&Compare plan versions…", None, self.compare, self, name="compare")
+        self.compare_button = shortcut_button("&Compare versions…", None, self.compare, self, name="compare")
         self.error_button = shortcut_button("Mark entered in e&rror…", None, self._mark_error, self, name="mark_error")
         history_page = QWidget(self)
         history_buttons = QHBoxLayout()
@@ -154,7 +166,7 @@ class PatientPage(QWidget):
         hl.addLayout(history_buttons)
         hl.addWidget(self.history, 1)
         self.tabs.addTab(self.plan_tab, "Safety &plan")
-        self.tabs.addTab(self.formulation_tab, "Safety &formulation")
+        self.tabs.addTab(self.formulation_tab, "Safety for&mulation")
         self.tabs.addTab(history_page, "Histor&y")
 
         layout = QVBoxLayout(self)
@@ -163,15 +175,6 @@ class PatientPage(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.tabs, 1)
         self.back_button.setShortcut(QKeySequence("Alt+Left"))
-
-    def _placeholder(self, text: str) -> QWidget:
-        page = QWidget(self)
-        label = QLabel(text, page)
-        label.setWordWrap(True)
-        layout = QVBoxLayout(page)
-        layout.addWidget(label)
-        layout.addStretch(1)
-        return page
 
     def show_patient(self, summary: PatientSummary, history: list[tuple[VersionInfo, tuple[str, ...]]]) -> None:
         d = summary.details
@@ -199,6 +202,11 @@ class PatientPage(QWidget):
         self.history_versions = []
         self.history_model.set_rows([])
         self.plan_tab.clear()
+        self.formulation_tab.clear()
+
+    @property
+    def record_tabs(self) -> tuple[RecordTab, ...]:
+        return (self.plan_tab, self.formulation_tab)
 
     # --- history: view, compare, entered in error ----------------------------------------------------
     def _selected_version(self) -> VersionInfo | None:
@@ -207,31 +215,44 @@ class PatientPage(QWidget):
             return None
         return self.history_versions[rows[0].row()]
 
-    def _plan_versions(self) -> list[VersionInfo]:
-        from ..core.plans import PLAN_KIND
+    def _tab_for(self, kind: str) -> RecordTab | None:
+        return next((t for t in self.record_tabs if t.kind == kind), None)
 
-        return [v for v in reversed(self.history_versions) if v.kind == PLAN_KIND and v.status != ENTERED_IN_ERROR]
+    def _versions_of(self, kind: str) -> list[VersionInfo]:
+        return [v for v in reversed(self.history_versions) if v.kind == kind and v.status != ENTERED_IN_ERROR]
 
     def view_version(self) -> None:
         v = self._selected_version()
         if v is None or v.status == ENTERED_IN_ERROR:
             return
-        if v.kind != "safety_plan":
-            QMessageBox.information(self, "Version", "Details versions are compared in the list itself.")
+        row = self.history_versions.index(v)
+        meta = " · ".join(self.history_model.rows[row][:2]) + " · " + self.history_model.rows[row][3]
+        if v.kind == "formulation_note":
+            QMessageBox.information(self, "Formulation note", f"{meta}\n\n{v.payload.get('text', '')}")
+            return
+        tab = self._tab_for(v.kind)
+        if tab is None:
+            QMessageBox.information(self, "Version", "This line's changes are listed in the history itself.")
             return
         from ..core.plan_content import PlanContent, person_view
         from .plan_history import VersionDialog
 
         content = PlanContent.from_payload(v.payload)
-        layout = self.plan_tab.catalogue.for_record(content.layout)
-        row = self.history_versions.index(v)
-        meta = " · ".join(self.history_model.rows[row][:2]) + " · " + self.history_model.rows[row][3]
-        VersionDialog("Safety plan version", meta, person_view(layout, content), content.clinician_notes, self).exec()
+        layout = tab.catalogue.for_record(content.layout)
+        plan = tab is self.plan_tab
+        sections = person_view(layout, content, for_clinicians=not plan)
+        title = "Safety plan version" if plan else "Safety formulation version"
+        VersionDialog(title, meta, sections, content.clinician_notes, self).exec()
 
     def compare(self) -> None:
-        versions = self._plan_versions()
+        """Two versions side by side: of the record of the selected line (the plan if none is)."""
+        selected = self._selected_version()
+        kind = selected.kind if selected is not None and self._tab_for(selected.kind) else self.plan_tab.kind
+        tab = self._tab_for(kind)
+        assert tab is not None
+        versions = self._versions_of(kind)
         if len(versions) < 2:
-            QMessageBox.information(self, "Compare", "There is only one version of the plan so far.")
+            QMessageBox.information(self, "Compare", f"There is only one version of the {tab.noun} so far.")
             return
         from ..core.plan_content import PlanContent
         from .plan_history import CompareDialog
@@ -239,7 +260,7 @@ class PatientPage(QWidget):
         labels = {v.version_id: self.history_model.rows[i] for i, v in enumerate(self.history_versions)}
         choices = [(f"{labels[v.version_id][0]} · {labels[v.version_id][3]} · {labels[v.version_id][1]}",
                     PlanContent.from_payload(v.payload)) for v in versions]  # fmt: skip
-        catalogue = self.plan_tab.catalogue
+        catalogue = tab.catalogue
         CompareDialog(choices, lambda c: catalogue.for_record(c.layout), self, left=len(choices) - 2).exec()
 
     def _mark_error(self) -> None:

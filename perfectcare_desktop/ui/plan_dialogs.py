@@ -121,36 +121,52 @@ class DeclineDialog(_FormDialog):
         return self.reason_edit.toPlainText()
 
 
-class ReasonDialog(_FormDialog):
-    """A required reason (ending a plan)."""
+_NO_REASON = "Say why; the reason is kept with the record."
 
-    def __init__(self, title: str, ok_text: str, label: str, parent: QWidget | None = None) -> None:
+
+class ReasonDialog(_FormDialog):
+    """Required text: why a plan ends (a line), or an addendum or the person's view (a block)."""
+
+    def __init__(self, title: str, ok_text: str, label: str, parent: QWidget | None = None,
+                 multiline: bool = False, empty_message: str = _NO_REASON) -> None:  # fmt: skip
         super().__init__(title, ok_text, parent)
-        self.reason_line = QLineEdit(self)
+        self._empty = empty_message
+        self.reason_line: QLineEdit | QPlainTextEdit
+        if multiline:
+            self.reason_line = QPlainTextEdit(self)
+            self.reason_line.setTabChangesFocus(True)
+            self.reason_line.setMinimumHeight(em(self, 8))
+        else:
+            self.reason_line = QLineEdit(self)
         self.reason_line.setAccessibleName(label.replace("&", ""))
         self.form.addRow(label, self.reason_line)
 
     def check(self) -> None:
-        if not self.reason_line.text().strip():
-            raise InvalidInput("Say why; the reason is kept with the record.")
+        if not self.reason.strip():
+            raise InvalidInput(self._empty)
 
     @property
     def reason(self) -> str:
-        return self.reason_line.text()
+        line = self.reason_line
+        return line.toPlainText() if isinstance(line, QPlainTextEdit) else line.text()
 
 
 class DateNoteDialog(_FormDialog):
     """A date and an optional note (discharge, follow-up done)."""
 
     def __init__(self, title: str, ok_text: str, date_label: str, today: date,
-                 check_date: Callable[[date], None] | None = None, parent: QWidget | None = None) -> None:  # fmt: skip
+                 check_date: Callable[[date], None] | None = None, parent: QWidget | None = None,
+                 with_note: bool = True) -> None:  # fmt: skip
         super().__init__(title, ok_text, parent)
         self._label = date_label.replace("&", "")
         self.date_line = _date_line(self, today, self._label)
         self.note_line = QLineEdit(self)
         self.note_line.setAccessibleName("Note (optional)")
         self.form.addRow(date_label, self.date_line)
-        self.form.addRow("&Note", self.note_line)
+        if with_note:
+            self.form.addRow("&Note", self.note_line)
+        else:
+            self.note_line.hide()
         self._check_date = check_date
         self.value: date | None = None
 

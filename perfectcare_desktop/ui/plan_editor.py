@@ -136,6 +136,7 @@ class PlanEditor(QWidget):
         self.notes.textChanged.connect(self._notes_changed)
         notes_label = QLabel("Clinician &notes (never on the person's copy):", self)
         notes_label.setBuddy(self.notes)
+        self.notes_label = notes_label
 
         panel = QWidget(self)
         right = QVBoxLayout(panel)
@@ -282,6 +283,11 @@ class PlanEditor(QWidget):
             sc.state, sc.reason = "", ""
         self._refresh_nav()
         self._content_changed()
+
+    def show_clinician_notes(self, shown: bool) -> None:
+        """Plans have notes kept from the person's copy; a formulation is all clinical record."""
+        self.notes_label.setVisible(shown)
+        self.notes.setVisible(shown)
 
     def set_locked(self, locked: bool) -> None:
         """Show a signed version read-only: every field and action refuses changes."""

@@ -1,0 +1,262 @@
+"""The safety formulation tab: the shared record editor (see record_tab) over the formulation
+layout — safety assessment, formulation, management and planning, involving others — with signing,
+addenda, the person's own view, and a new version at review.
+
+A signed version is shown read-only: it is locked. The banner above it says so and offers what can
+be done instead (an addendum, the person's view, a new version), so an attempt to edit it is met
+with an explanation, never a silent change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+
+from ..core import autosave, formulations, plans
+from ..core.formulations import FormulationState, Note
+from ..core.plan_content import PlanContent
+from ..core.plan_layout import LayoutCatalogue, PlanLayout
+from ..errors import InvalidInput
+from .operation import Operations
+from .plan_dialogs import DateNoteDialog, ReasonDialog
+from .record_tab import RecordTab
+from .widgets import em, shortcut_button
+
+if TYPE_CHECKING:
+    from ..core.session import Session
+
+DEFAULT_REVIEW_DAYS = 28
+
+
+@dataclass(frozen=True)
+class FormulationLoad:
+    state: FormulationState
+    autosaved: autosave.Autosaved | None
+    staff: dict[str, str]
+    plan_version: tuple[str, str] | None  # (version id, status) of the safety plan in force, to link
+
+
+def load_formulation_for_patient(session: Session, patient_id: str, audit: bool = True) -> FormulationLoad:
+    plan = plans.load_plan(session, patient_id, audit_view=False)
+    linked = plan.agreed or plan.current
+    return FormulationLoad(
+        formulations.load_formulation(session, patient_id, audit_view=audit),
+        autosave.read(session, patient_id, formulations.FORMULATION_KIND),
+        session.staff_names(),
+        (linked.version_id, plan.display_status(linked)) if linked else None,
+    )
+
+
+def note_lines(notes: list[Note], staff: dict[str, str]) -> list[str]:
+    out = []
+    for n in notes:
+        when = n.version.created_at.strftime("%d %b %Y %H:%M")
+        who = staff.get(n.version.author_id, "unknown user")
+        line = f"{formulations.NOTE_LABELS.get(n.kind, n.kind)} — {when}, {who}:\n{n.text}"
+        if n.withdrawn_reason is not None:
+            line += f"\n(Entered in error: {n.withdrawn_reason})"
+        out.append(line)
+    return out
+
+
+class FormulationTab(RecordTab):
+    kind = formulations.FORMULATION_KIND
+    noun = "formulation"
+
+    def __init__(self, ops: Operations, session: Callable[[], Session | None], catalogue: LayoutCatalogue,
+                 parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(ops, session, catalogue, parent)
+        self.new_version = False  # the clinician started a review version from the signed one
+        self.editor.show_clinician_notes(False)
+
+        self.locked_banner = QLabel(self)
+        self.locked_banner.setWordWrap(True)
+        self.locked_banner.setAccessibleName("Locked")
+        self.locked_banner.hide()
+        self.sign_button = shortcut_button("Sign…", "Ctrl+Shift+S", self.sign, self, name="sign_formulation")
+        self.addendum_button = shortcut_button("Add &addendum…", "Ctrl+Shift+A", self.add_addendum, self,
+                                               name="addendum")  # fmt: skip
+        self.view_button = shortcut_button("The person's &view…", None, self.add_persons_view, self,
+                                           name="persons_view")  # fmt: skip
+        self.new_button = shortcut_button("New version for re&view…", None, self.start_new_version, self,
+                                          name="new_version")  # fmt: skip
+        actions = QHBoxLayout()
+        for b in (self.save_button, self.sign_button, self.undo_button, self.redo_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        more = QHBoxLayout()
+        for b in (self.addendum_button, self.view_button, self.new_button):
+            more.addWidget(b)
+        more.addStretch(1)
+
+        self.notes_view = QLabel(self)
+        self.notes_view.setWordWrap(True)
+        self.notes_view.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.notes_view.setAccessibleName("Addenda and the person's view")
+        self.notes_view.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
+                                                | Qt.TextInteractionFlag.TextSelectableByMouse)  # fmt: skip
+        notes_scroll = QScrollArea(self)
+        notes_scroll.setWidgetResizable(True)
+        notes_scroll.setWidget(self.notes_view)
+        notes_box = QWidget(self)
+        nl = QVBoxLayout(notes_box)
+        nl.setContentsMargins(0, 0, 0, 0)
+        title = QLabel("Addenda and the person's view (signed, dated):", notes_box)
+        title.setWordWrap(True)
+        nl.addWidget(title)
+        nl.addWidget(notes_scroll, 1)
+        notes_box.setMinimumWidth(em(self, 16))
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(self.editor)
+        split.addWidget(notes_box)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._status_row())
+        layout.addWidget(self.recover_bar)
+        layout.addWidget(self.locked_banner)
+        layout.addLayout(actions)
+        layout.addLayout(more)
+        layout.addWidget(self.message)
+        layout.addWidget(split, 1)
+
+    # --- the record tab's hooks ----------------------------------------------------------------------
+    def _blank(self, layout: PlanLayout) -> PlanContent:
+        return PlanContent.blank(layout, {}, schema=formulations.SCHEMA)
+
+    def _load(self, session: Session, patient_id: str) -> FormulationLoad:
+        return load_formulation_for_patient(session, patient_id, audit=False)
+
+    def _save_draft_version(self, session: Session, pid: str, layout: PlanLayout, content: PlanContent,
+                            base: str | None) -> str:  # fmt: skip
+        return formulations.save_draft(session, pid, layout, content, base, new_version=self.new_version)
+
+    def show_record(self, patient_id: str, loaded: Any, resume: bool = False) -> None:
+        self.new_version = False
+        self.editor.set_locked(loaded.state.locked)
+        super().show_record(patient_id, loaded, resume)
+
+    def restore_autosave(self) -> None:
+        state = self.load_result.state if self.load_result else None
+        self.new_version = bool(state and state.locked)  # a draft begun from the signed version
+        super().restore_autosave()
+        self._show_lock()
+
+    def _show_status(self) -> None:
+        loaded: FormulationLoad = self.load_result
+        state, current = loaded.state, loaded.state.current
+        if current is None:
+            text = "No safety formulation yet."
+        else:
+            who = loaded.staff.get(current.author_id, "unknown user")
+            text = f"{state.display_status(current)} — {current.created_at:%d %b %Y %H:%M}, {who}."
+            if current.signed and current.review_due:
+                text += f" Review by {current.review_due:%d %b %Y}."
+            link = current.payload.get("safety_plan_version")
+            if current.signed:
+                text += " Linked to the safety plan version in force when signed." if link else " No safety plan."
+        if state.in_conflict:
+            text += " Two versions were saved on different PCs: both are kept; compare them in History."
+        self.status.setText(text)
+
+    def _after_show(self, loaded: Any) -> None:
+        self._show_lock()
+        state: FormulationState = loaded.state
+        current = state.current
+        lines = note_lines(state.notes_about(current.version_id), loaded.staff) if current else []
+        self.notes_view.setText("\n\n".join(lines) or "None.")
+
+    def _show_lock(self) -> None:
+        state = self.load_result.state if self.load_result else None
+        locked = bool(state and state.locked and not self.new_version)
+        self.editor.set_locked(locked)
+        for b in (self.save_button, self.sign_button):
+            b.setEnabled(not locked)
+        signed = bool(state and state.current and state.current.signed)
+        self.addendum_button.setEnabled(signed)
+        self.view_button.setEnabled(signed)
+        self.new_button.setEnabled(locked)
+        if locked:
+            self.locked_banner.setText(
+                "🔒 This version is signed and locked, so it cannot be edited. Add a dated addendum "
+                "(Ctrl+Shift+A), record the person's view, or at review start a new version from it."
+            )
+        elif self.new_version:
+            self.locked_banner.setText("New version for review, started from the signed one (which stays as it is).")
+        self.locked_banner.setVisible(locked or self.new_version)
+
+    def _after_clear(self) -> None:
+        self.new_version = False
+        self.notes_view.clear()
+        self.locked_banner.hide()
+        self.editor.set_locked(False)
+
+    # --- actions ---------------------------------------------------------------------------------------
+    def start_new_version(self) -> None:
+        if self.load_result is None or not self.load_result.state.locked:
+            return
+        self.new_version = True
+        self._show_lock()
+        self.editor.first_field().setFocus()
+
+    def sign(self) -> None:
+        if self.editor.locked:
+            self.message.show_error("This version is already signed and locked. Add an addendum instead.")
+            return
+        prepared = self._prepare()
+        if prepared is None:
+            return
+        session, pid, layout, content = prepared
+        today = session.store.clock.now().date()
+
+        def after_today(d: date) -> None:
+            if d <= today:
+                raise InvalidInput("The review date must be after today.")
+
+        review_default = today + timedelta(days=DEFAULT_REVIEW_DAYS)
+        dialog = DateNoteDialog("Sign the safety formulation", "&Sign", "&Review by", review_default, after_today,
+                                self, with_note=False)  # fmt: skip
+        if dialog.exec() != DateNoteDialog.DialogCode.Accepted:
+            return
+        review, base, new = dialog.value, self.base_version_id, self.new_version
+        assert review is not None
+        link = self.load_result.plan_version[0] if self.load_result and self.load_result.plan_version else None
+
+        def sign() -> str:
+            return formulations.sign_formulation(session, pid, layout, content, base, review_due=review,
+                                                 plan_version_id=link, new_version=new)  # fmt: skip
+
+        self._write(sign, lambda loaded: self._saved(loaded, "Signed: this version is locked.", reload=True))
+
+    def add_addendum(self) -> None:
+        self._add_note(formulations.ADDENDUM, "Add an addendum", "&Addendum",
+                       "Write the addendum; it is dated and signed in your name.")  # fmt: skip
+
+    def add_persons_view(self) -> None:
+        self._add_note(formulations.DISAGREEMENT, "Record the person's view", "In their &words",
+                       "Write what the person says, in their words.")  # fmt: skip
+
+    def _add_note(self, note_type: str, title: str, label: str, empty: str) -> None:
+        session, pid = self._session(), self.patient_id
+        state = self.load_result.state if self.load_result else None
+        if session is None or session.locked or pid is None or state is None or state.current is None:
+            return
+        dialog = ReasonDialog(title, "&Add", label, self, multiline=True, empty_message=empty)
+        if dialog.exec() != ReasonDialog.DialogCode.Accepted:
+            return
+        about, text = state.current.version_id, dialog.reason
+        done = f"{formulations.NOTE_LABELS[note_type]} added, dated and signed."
+        self.ops.run(lambda: (formulations.add_note(session, pid, about, note_type, text), self._load(session, pid))[1],
+                     lambda loaded: self._note_added(loaded, done), self._failed)  # fmt: skip
+
+    def _note_added(self, loaded: FormulationLoad, text: str) -> None:
+        self.load_result = loaded
+        self._after_show(loaded)
+        self.message.show_ok(text)
+        self.saved.emit()
