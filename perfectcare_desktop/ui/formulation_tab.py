@@ -184,7 +184,7 @@ class FormulationTab(RecordTab):
         self.new_button.setEnabled(locked)
         if locked:
             self.locked_banner.setText(
-                "🔒 This version is signed and locked, so it cannot be edited. Add a dated addendum "
+                "Locked: this version is signed, so it cannot be edited. Add a dated addendum "
                 "(Ctrl+Shift+A), record the person's view, or at review start a new version from it."
             )
         elif self.new_version:

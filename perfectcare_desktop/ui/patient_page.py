@@ -61,7 +61,7 @@ def describe_changes(previous: dict[str, Any] | None, current: VersionInfo) -> s
     if current.kind == "discharge":
         return "Recorded the follow-up" if current.payload.get("followup_done_on") else "Recorded a discharge"
     if previous is None:
-        return "Created"
+        return "Created and signed" if current.signed else "Created"
     if current.kind == "patient":
         changed = [label for key, label in _FIELD_LABELS.items() if previous.get(key) != current.payload.get(key)]
         return "Changed " + ", ".join(changed) if changed else "Saved without changes"
@@ -88,7 +88,9 @@ def history_rows(records: list[tuple[str, list[VersionInfo]]],
         agreed = [v.version_id for v in versions if v.status == "agreed" and v.version_id not in withdrawn]
         for v in versions:
             status = "entered in error" if v.status == ENTERED_IN_ERROR else v.status.replace("_", " ")
-            if v.signed:
+            if v.status == "current" and v.signed:
+                status = "signed"  # a note: signed when written
+            elif v.signed and v.status != "signed":
                 status += ", signed"
             if v.version_id in agreed[:-1]:
                 status += ", superseded"  # a later agreed version replaced it; it stays readable

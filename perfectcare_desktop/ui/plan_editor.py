@@ -32,7 +32,7 @@ from ..core.plan_content import SECTION_STATES, PlanContent, SectionContent, ent
 from ..core.plan_layout import FIELD_LABELS, PlanLayout, Section
 from .widgets import em, shortcut_button
 
-_STATE_CHOICES = (("", "Entries below"), *SECTION_STATES.items())
+_STATE_CHOICES = (("", "Filled in"), *SECTION_STATES.items())
 
 
 class _SectionChange(QUndoCommand):
@@ -288,6 +288,7 @@ class PlanEditor(QWidget):
         """Plans have notes kept from the person's copy; a formulation is all clinical record."""
         self.notes_label.setVisible(shown)
         self.notes.setVisible(shown)
+        self.reason.setPlaceholderText("Reason (optional; not on the person's copy)" if shown else "Reason (optional)")
 
     def set_locked(self, locked: bool) -> None:
         """Show a signed version read-only: every field and action refuses changes."""
