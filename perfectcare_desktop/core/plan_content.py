@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
+from .patients import parse_date
 from .plan_layout import FIELD_LABELS, FIELDS, PlanLayout, Section
 
 SCHEMA = "safety_plan/1"
@@ -124,6 +125,10 @@ def clean_entry(section: Section, entry: dict[str, str]) -> dict[str, str]:
                 "Shorten it, or split it into two entries."
             )
         out[name] = value
+    if section.kind == "explained" and out.get("date"):
+        # A date in the record must be a real one: "when were the limits of confidentiality explained".
+        when = parse_date(out["date"], f"'{section.title}': the date")
+        out["date"] = when.strftime("%d/%m/%Y")
     return out
 
 

@@ -158,3 +158,16 @@ def test_long_text_and_mixed_scripts(session: Session, patient: str) -> None:
     c.section("recent_history").entries = [{"text": "x" * (MAX_TEXT_CHARS + 1)}]
     with pytest.raises(InvalidInput, match="'Recent behaviour and history': text is 20,001 characters"):
         save_draft(session, patient, LAYOUT, c, None)
+
+
+def test_a_wrong_date_for_explaining_confidentiality_is_refused_in_words(session: Session, patient: str) -> None:
+    c = written()
+    c.section("confidentiality").entries = [{"date": "31/02/2026", "by_whom": "A Jones"}]
+    with pytest.raises(
+        InvalidInput, match=r"'Limits of confidentiality explained': the date '31/02/2026' is not a date"
+    ):
+        save_draft(session, patient, LAYOUT, c, None)
+    c.section("confidentiality").entries = [{"date": "2026-11-03", "by_whom": "A Jones"}]
+    save_draft(session, patient, LAYOUT, c, None)
+    saved = PlanContent.from_payload(load_formulation(session, patient).current.payload)
+    assert saved.section("confidentiality").entries == [{"date": "03/11/2026", "by_whom": "A Jones"}]
