@@ -1,0 +1,269 @@
+"""Machine policy: settings an admin pushes to ward PCs, layered over the user's own.
+
+Order, first found wins: Windows policy registry (HKLM, then HKCU, under
+`Software\\Policies\\PerfectCare\\Desktop`) > the machine policy file (`%ProgramData%\\PerfectCare\\
+Desktop\\policy.json` on Windows, `/etc/perfectcare/policy.json` elsewhere; the MSI writes it from
+its silent-install properties) > the user's settings file > defaults. A value set by policy is
+*locked*: the About / managed settings page says so and the user cannot change it. An unknown key or
+an invalid value is reported in words and ignored; it never stops the app.
+
+No Qt here, and no patient detail ever: these are machine settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+POLICY_FILE_ENV = "PERFECTCARE_POLICY_FILE"
+REGISTRY_PATH = r"Software\Policies\PerfectCare\Desktop"
+PDF_VARIANTS = ("standard", "large-print", "easy-read", "wallet-card", "clinician-record")
+
+DEFAULT, USER, MACHINE_FILE, HKCU, HKLM = "default", "user", "machine policy file", "HKCU policy", "HKLM policy"
+LOCKING_SOURCES = (MACHINE_FILE, HKCU, HKLM)
+
+
+class PolicyValueError(ValueError):
+    """A policy value that cannot be used; the message says why."""
+
+
+def _int_between(low: int, high: int) -> Callable[[object], int]:
+    def check(value: object) -> int:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())  # registry strings and MSI properties arrive as text
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise PolicyValueError(f"must be a whole number from {low} to {high} (found {value!r})")
+        return value
+
+    return check
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise PolicyValueError(f"must be non-empty text (found {value!r})")
+    return value.strip()
+
+
+def _hub_url(value: object) -> str:
+    url = _text(value)
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise PolicyValueError("must be a postgresql:// address, for example postgresql://hub.trust.nhs.uk/perfectcare")
+    return url
+
+
+def _folder(value: object) -> str:
+    path = _text(value)
+    if not (Path(path).is_absolute() or path.startswith("\\\\")):
+        raise PolicyValueError(f"must be an absolute folder path (found {path!r})")
+    return path
+
+
+def _json_list(value: object) -> list[Any]:
+    if isinstance(value, str):  # REG_SZ holding JSON, as the ADMX/.reg examples show
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise PolicyValueError(f"is not valid JSON ({exc.msg})") from exc
+    if not isinstance(value, list):
+        raise PolicyValueError("must be a list")
+    return value
+
+
+def _crisis_contacts(value: object) -> list[dict[str, str]]:
+    items = _json_list(value)
+    out = []
+    for n, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise PolicyValueError(f"entry {n} must be an object with key, name, how, phone")
+        missing = [k for k in ("key", "name", "how", "phone") if not str(item.get(k, "")).strip()]
+        if missing:
+            raise PolicyValueError(f"entry {n} has no {', '.join(missing)}")
+        out.append({k: str(item.get(k, "")).strip() for k in ("key", "name", "how", "phone", "when")})
+    return out
+
+
+def _a_date(value: object) -> str:
+    try:
+        return date.fromisoformat(_text(value)).isoformat()
+    except ValueError as exc:
+        raise PolicyValueError(f"must be a date like 2026-11-01 (found {value!r})") from exc
+
+
+def _variants(value: object) -> list[str]:
+    items = (
+        _json_list(value)
+        if not (isinstance(value, str) and not value.strip().startswith("["))
+        else [v.strip() for v in str(value).split(",") if v.strip()]
+    )
+    unknown = [v for v in items if v not in PDF_VARIANTS]
+    if unknown or not items:
+        raise PolicyValueError(f"must name some of {', '.join(PDF_VARIANTS)} (found {', '.join(map(str, unknown))})")
+    return list(items)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    label: str
+    check: Callable[[object], Any]
+    default: Any
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("hub_url", "Sync hub address", _hub_url, None),
+    Setting("data_dir", "Shared store folder for every user of this PC", _folder, None),
+    Setting("idle_lock_minutes", "Lock after this many idle minutes", _int_between(1, 60), 5),
+    Setting("review_interval_months", "Default plan review interval (months)", _int_between(1, 24), 3),
+    Setting("crisis_contacts", "Trust-local crisis contacts", _crisis_contacts, []),
+    Setting("crisis_contacts_checked_on", "Trust-local crisis contacts checked on", _a_date, None),
+    Setting("branding_dir", "Branding folder (name, logo, colours)", _folder, None),
+    Setting("pdf_variants", "PDF variants offered", _variants, list(PDF_VARIANTS)),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+# The MSI writes its silent-install properties under these names (HUBURL=..., DATADIR=..., ...).
+MSI_PROPERTY_NAMES = {"HUBURL": "hub_url", "DATADIR": "data_dir", "IDLELOCKMINUTES": "idle_lock_minutes"}
+
+
+class RegistrySource(Protocol):
+    """Reads the policy key of one hive ("HKLM" or "HKCU"); behind an interface so tests can feed it."""
+
+    def read(self, hive: str) -> dict[str, object]: ...
+
+
+class WindowsRegistry:
+    def read(self, hive: str) -> dict[str, object]:  # pragma: no cover - Windows only
+        import winreg
+
+        root = winreg.HKEY_LOCAL_MACHINE if hive == "HKLM" else winreg.HKEY_CURRENT_USER
+        values: dict[str, object] = {}
+        try:
+            key = winreg.OpenKey(root, REGISTRY_PATH)
+        except OSError:
+            return values
+        with key:
+            n = 0
+            while True:
+                try:
+                    name, value, _kind = winreg.EnumValue(key, n)
+                except OSError:
+                    break
+                values[name] = value
+                n += 1
+        return values
+
+
+def default_registry() -> RegistrySource | None:
+    return WindowsRegistry() if sys.platform == "win32" else None
+
+
+def machine_policy_path() -> Path:
+    env = os.environ.get(POLICY_FILE_ENV, "").strip()
+    if env:
+        return Path(env)
+    if sys.platform == "win32":
+        return Path(os.environ.get("PROGRAMDATA", r"C:\ProgramData")) / "PerfectCare" / "Desktop" / "policy.json"
+    return Path("/etc/perfectcare/policy.json")
+
+
+@dataclass
+class Settings:
+    """The settings in force, where each came from, and every problem found on the way."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def locked(self, name: str) -> bool:
+        return self.sources.get(name) in LOCKING_SOURCES
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(label, value shown, where it comes from) for the About / managed settings page."""
+        out = []
+        for s in SETTINGS:
+            value = self.values.get(s.name)
+            if s.name == "crisis_contacts":
+                shown = ", ".join(c["name"] for c in value) if value else "none"
+            elif isinstance(value, list):
+                shown = ", ".join(map(str, value))
+            else:
+                shown = "not set" if value is None else str(value)
+            source = self.sources.get(s.name, DEFAULT)
+            where = (
+                f"locked by {source}"
+                if source in LOCKING_SOURCES
+                else ("your settings" if source == USER else "default")
+            )
+            out.append((s.label, shown, where))
+        return out
+
+
+def _layer(settings: Settings, raw: dict[str, object], source: str, *, user: bool = False) -> None:
+    for name, value in raw.items():
+        key = MSI_PROPERTY_NAMES.get(name, name)
+        spec = _BY_NAME.get(key)
+        if spec is None:
+            if not user:  # a user's file may hold other app preferences (theme, ...)
+                settings.problems.append(f"{source}: unknown setting {name!r} ignored.")
+            continue
+        if key in settings.sources and settings.sources[key] != DEFAULT:
+            continue  # a higher layer has it
+        try:
+            settings.values[key] = spec.check(value)
+        except PolicyValueError as exc:
+            settings.problems.append(f"{source}: {name} {exc}; ignored.")
+            continue
+        settings.sources[key] = source
+
+
+def read_policy_file(path: Path) -> tuple[dict[str, object], str | None]:
+    """The machine policy file's values, or a problem in words (a missing file is no problem)."""
+    try:
+        raw = path.read_text(encoding="utf-8-sig")  # Notepad on a ward PC may add a BOM
+    except FileNotFoundError:
+        return {}, None
+    except OSError as exc:
+        return {}, f"{path}: cannot be read ({exc.strerror or exc}); ignored."
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return {}, f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); ignored."
+    if not isinstance(data, dict):
+        return {}, f"{path}: must hold a JSON object; ignored."
+    return data, None
+
+
+def load_settings(user: dict[str, object] | None = None, registry: RegistrySource | None = None,
+                  policy_file: Path | None = None) -> Settings:  # fmt: skip
+    """Policy registry (HKLM > HKCU) > machine policy file > user settings > defaults."""
+    settings = Settings()
+    if registry is not None:
+        for hive, source in (("HKLM", HKLM), ("HKCU", HKCU)):
+            try:
+                values = registry.read(hive)
+            except OSError as exc:  # pragma: no cover - a registry that cannot be read
+                settings.problems.append(f"{source}: cannot be read ({exc}); ignored.")
+                continue
+            _layer(settings, values, source)
+    path = policy_file or machine_policy_path()
+    file_values, problem = read_policy_file(path)
+    if problem:
+        settings.problems.append(problem)
+    _layer(settings, file_values, MACHINE_FILE)
+    _layer(settings, dict(user or {}), USER, user=True)
+    for s in SETTINGS:
+        if s.name not in settings.sources:
+            settings.values[s.name] = s.default
+            settings.sources[s.name] = DEFAULT
+    # Keep the user's own preferences that are not policy settings (theme, ...) alongside.
+    for name, value in (user or {}).items():
+        settings.values.setdefault(name, value)
+    return settings
