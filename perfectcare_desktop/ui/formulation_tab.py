@@ -41,8 +41,10 @@ class FormulationLoad:
     plan_version: tuple[str, str] | None  # (version id, status) of the safety plan in force, to link
 
 
-def load_formulation_for_patient(session: Session, patient_id: str, audit: bool = True) -> FormulationLoad:
-    plan = plans.load_plan(session, patient_id, audit_view=False)
+def load_formulation_for_patient(session: Session, patient_id: str, audit: bool = True,
+                                 plan: plans.PlanState | None = None) -> FormulationLoad:  # fmt: skip
+    """`plan`: the patient's plan when the caller has read it already (it is not decrypted twice)."""
+    plan = plan or plans.load_plan(session, patient_id, audit_view=False)
     linked = plan.agreed or plan.current
     return FormulationLoad(
         formulations.load_formulation(session, patient_id, audit_view=audit),
