@@ -1,0 +1,65 @@
+"""Logs for support staff: rotating files in the user's (or a policy-set) log folder.
+
+Never a patient detail: the app logs events and error *types* only. Exception messages can quote
+what was typed (an NHS number, a name), so the formatter writes a traceback's frames and the
+exception's type, never its message; and Qt's own warnings are kept to their category and first
+line. A test runs real work and scans the files.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import traceback
+from pathlib import Path
+
+LOG_DIR_ENV = "PERFECTCARE_LOG_DIR"
+MAX_BYTES = 1024 * 1024
+BACKUPS = 5
+
+
+def default_log_dir() -> Path:
+    env = os.environ.get(LOG_DIR_ENV, "").strip()
+    if env:
+        return Path(env)
+    from platformdirs import user_log_dir
+
+    return Path(user_log_dir("PerfectCare Desktop", "PerfectCare", opinion=False))
+
+
+class NoDetailFormatter(logging.Formatter):
+    """Exceptions as frames and type only: their messages may quote patient details."""
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging API
+        exc_type, _exc, tb = ei
+        # File, line and function only: no source text, no values.
+        frames = "".join(f'  File "{f.filename}", line {f.lineno}, in {f.name}\n' for f in traceback.extract_tb(tb))
+        return f"Traceback (most recent call last):\n{frames}{exc_type.__name__ if exc_type else 'Exception'}"
+
+
+def setup_logging(program: str, folder: Path | None = None, level: int = logging.INFO) -> Path | None:
+    """Log `program` (perfectcare-desktop / perfectcare-admin) to a rotating file; returns its path,
+    or None when no folder can be written (a locked-down profile must not stop anyone working)."""
+    folder = folder or default_log_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            folder / f"{program}.log", maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+        )
+    except OSError:
+        return None
+    handler.setFormatter(NoDetailFormatter("%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"))
+    root = logging.getLogger("perfectcare")
+    root.setLevel(level)
+    for old in [h for h in root.handlers if getattr(h, "_perfectcare", False)]:
+        root.removeHandler(old)
+        old.close()
+    handler._perfectcare = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    return folder / f"{program}.log"
+
+
+def log_unexpected(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    """An unexpected error: its type and where, never its message."""
+    logger.error("%s failed: %s", what, type(exc).__name__, exc_info=(type(exc), exc, exc.__traceback__))
