@@ -1,0 +1,243 @@
+"""One patient's PDF from the store, in memory, with an audit event. The API the UI and the CLI call.
+
+    pdf = patient_pdf(session, patient_id, "auto", action="print")   # -> PatientPdf (bytes, variant, warnings)
+
+What is printed on the person's copies: the AGREED plan in use (if there is none, the current draft,
+marked "Draft — not yet agreed" on every page); the CURRENT crisis directory with its "checked on"
+date (not the version the plan was written with: numbers change); the agreed and review dates. A
+person with no plan, an offer declined or an ended plan gets a clear refusal (NotFound).
+
+Every call records one audit event (`print`, `export`, or `view` for an on-screen preview) naming the
+variant, never the content. Nothing is written to disk here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..core.crisis_directory import CrisisDirectory, load_directory
+from ..core.formulations import FORMULATION_LAYOUTS, NOTE_LABELS, load_formulation
+from ..core.patients import PatientDetails, PatientSummary
+from ..core.plan_content import PlanContent, person_view
+from ..core.plan_layout import LayoutCatalogue, load_catalogue
+from ..core.plans import DRAFT, REVISION, load_plan
+from ..core.session import Session
+from ..core.statuses import ENTERED_IN_ERROR
+from ..core.versions import VersionInfo
+from ..errors import InvalidInput, NotFound
+from .branding import Branding, load_branding
+from .clinician import ClinicianRecord, NoteLine, RecordPart, VersionLine, render_clinician_record
+from .fonts import FontSet, load_fonts
+from .pages import long_date
+from .person import EASY_READ, LARGE_PRINT, STANDARD, WALLET_CARD, PersonCopy, render_person_copy
+from .wallet import render_wallet_card
+
+CLINICIAN_RECORD = "clinician-record"
+AUTO = "auto"
+PERSON_VARIANTS = (STANDARD, LARGE_PRINT, EASY_READ, WALLET_CARD)
+VARIANTS = (*PERSON_VARIANTS, CLINICIAN_RECORD)
+AUDIT_ACTIONS = ("print", "export", "view")
+
+
+def variant_for(details: PatientDetails) -> str:
+    """The person's copy that meets their recorded accessible information needs (easy read is
+    printed at 16 pt, so it also meets a large-print need)."""
+    if "easy read" in details.access_needs:
+        return EASY_READ
+    if "large print" in details.access_needs:
+        return LARGE_PRINT
+    return STANDARD
+
+
+@dataclass(frozen=True)
+class PatientPdf:
+    data: bytes
+    variant: str  # the variant printed ("auto" resolved)
+    warnings: tuple[str, ...] = ()  # fonts or branding that fell back to a default
+
+
+@dataclass
+class Exporter:
+    """Loads fonts, branding, layouts and the crisis directory once, for one PDF or a batch of many."""
+
+    session: Session
+    directory: CrisisDirectory = field(default_factory=load_directory)
+    fonts: FontSet = field(default_factory=load_fonts)
+    branding: Branding = field(default_factory=load_branding)
+    plan_layouts: LayoutCatalogue = field(default_factory=load_catalogue)
+    formulation_layouts: LayoutCatalogue = field(
+        default_factory=lambda: load_catalogue(layout_type=FORMULATION_LAYOUTS)
+    )
+    _staff: dict[str, str] | None = None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.fonts.problems + self.branding.problems
+
+    @property
+    def trust_name(self) -> str:
+        return self.branding.trust_name or self.session.store.organisation
+
+    def staff(self, user_id: str) -> str:
+        if self._staff is None:
+            self._staff = self.session.staff_names()
+        return self._staff.get(user_id, "unknown user")
+
+    # --- the person's copy -----------------------------------------------------------------------
+    def person_copy(self, patient: PatientSummary) -> tuple[PersonCopy, str]:
+        """What the person's copy shows, and the plan version it was made from."""
+        state = load_plan(self.session, patient.record_id, audit_view=False)
+        version = state.agreed
+        draft = False
+        if version is None:
+            current = state.current
+            if current is None:
+                raise NotFound("This person has no safety plan yet, so there is nothing to print.")
+            if current.status not in (DRAFT, REVISION, "current"):
+                status = {"offered_declined": "The offer of a safety plan was declined", "ended": "The plan has ended"}
+                reason = status.get(current.status, "No plan is in use")
+                raise NotFound(f"{reason}, so there is no plan to print for this person.")
+            version, draft = current, True
+        content = PlanContent.from_payload(version.payload)
+        layout = self.plan_layouts.for_record(content.layout)
+        agreed_on = None
+        if not draft and version.payload.get("agreed_on"):
+            agreed_on = datetime.fromisoformat(str(version.payload["agreed_on"])).date()
+        copy = PersonCopy(
+            layout=layout,
+            sections=tuple(person_view(layout, content)),
+            directory=self.directory,
+            name=patient.details.display_name,
+            agreed_on=agreed_on,
+            review_due=None if draft else version.review_due,
+            draft=draft,
+            trust_name=self.trust_name,
+            printed_on=self.session.store.clock.now().date(),
+        )
+        return copy, version.version_id
+
+    # --- the clinician record --------------------------------------------------------------------
+    def _line(self, v: VersionInfo, status: str, remark: str = "") -> VersionLine:
+        return VersionLine(v.version_id, status, self.staff(v.author_id), v.created_at, v.signed, remark)
+
+    def _history(self, history: tuple[VersionInfo, ...], display: object) -> tuple[VersionLine, ...]:
+        lines = []
+        for v in history:
+            if v.status == ENTERED_IN_ERROR:
+                marks = str(v.payload.get("marks", ""))
+                remark = f"marks version {marks[:8]} as entered in error: {v.payload.get('reason', '')}"
+                lines.append(self._line(v, "Entered in error", remark))
+            else:
+                lines.append(self._line(v, display(v)))  # type: ignore[operator]
+        return tuple(lines)
+
+    def clinician_record(self, patient: PatientSummary) -> tuple[ClinicianRecord, str]:
+        pid = patient.record_id
+        form = load_formulation(self.session, pid, audit_view=False)
+        usable = [v for v in form.history if v.status != ENTERED_IN_ERROR and v.version_id not in form.withdrawn]
+        shown = next((v for v in reversed(usable) if v.signed), None) or (usable[-1] if usable else None)
+        sections: tuple = ()
+        facts: list[tuple[str, str]] = []
+        if shown is not None:
+            content = PlanContent.from_payload(shown.payload)
+            layout = self.formulation_layouts.for_record(content.layout)
+            parts = {s.key: s.part for s in layout.sections}
+            sections = tuple((parts.get(s.key, ""), s) for s in person_view(layout, content, for_clinicians=True))
+            if shown.review_due:
+                facts.append(("Review due", long_date(shown.review_due)))
+            if shown.payload.get("safety_plan_version"):
+                facts.append(("Safety plan version", str(shown.payload["safety_plan_version"])))
+        notes = tuple(
+            NoteLine(NOTE_LABELS.get(n.kind, n.kind), n.about, self.staff(n.version.author_id), n.version.created_at,
+                     n.text, n.withdrawn_reason)
+            for n in form.notes
+        )  # fmt: skip
+        formulation = RecordPart(
+            "Safety formulation",
+            self._line(shown, form.display_status(shown)) if shown else None,
+            sections,
+            tuple(facts),
+            notes,
+            self._history(form.history, form.display_status),
+        )
+
+        plan_state = load_plan(self.session, pid, audit_view=False)
+        plan_v = plan_state.agreed or plan_state.current
+        plan_sections: tuple = ()
+        plan_facts: list[tuple[str, str]] = []
+        if plan_v is not None:
+            content = PlanContent.from_payload(plan_v.payload)
+            layout = self.plan_layouts.for_record(content.layout)
+            plan_sections = tuple(("", s) for s in person_view(layout, content, for_clinicians=True))
+            p = plan_v.payload
+            if p.get("agreed_on"):
+                plan_facts.append(
+                    ("Agreed with the person on", long_date(datetime.fromisoformat(p["agreed_on"]).date()))
+                )
+            if plan_v.review_due:
+                plan_facts.append(("Review due", long_date(plan_v.review_due)))
+            if isinstance(p.get("declined"), dict):
+                d = p["declined"]
+                plan_facts.append(("Offer declined", f"{d.get('offered_on', '')}: {d.get('reason', '')}"))
+            if content.directory:
+                plan_facts.append(("Crisis contacts used", f"{content.directory.get('id', '')} "
+                                   f"{content.directory.get('version', '')}"))  # fmt: skip
+            if content.clinician_notes:
+                plan_facts.append(("Clinician notes", content.clinician_notes))
+        plan = RecordPart(
+            "Safety plan",
+            self._line(plan_v, plan_state.display_status(plan_v)) if plan_v else None,
+            plan_sections,
+            tuple(plan_facts),
+            (),
+            self._history(plan_state.history, plan_state.display_status),
+        )
+        d = patient.details
+        rows = [("Name", f"{d.given_name} {d.family_name}".strip())]
+        if d.preferred_name:
+            rows.append(("Preferred name", d.preferred_name))
+        rows += [("NHS number", d.nhs_number_formatted), ("Date of birth", long_date(d.date_of_birth))]
+        if d.local_id:
+            rows.append(("Local id", d.local_id))
+        if d.access_needs:
+            rows.append(("Accessible information needs", ", ".join(d.access_needs)))
+        record = ClinicianRecord(
+            tuple(rows),
+            d.display_name,
+            d.nhs_number_formatted,
+            self.trust_name,
+            self.session.user.display_name or self.session.user.username,
+            self.session.store.clock.now(),
+            formulation,
+            plan,
+        )
+        target = (shown.version_id if shown else None) or (plan_v.version_id if plan_v else patient.version_id)
+        return record, target
+
+    # --- rendering -------------------------------------------------------------------------------
+    def render(self, patient: PatientSummary, variant: str = AUTO, *, action: str = "export") -> PatientPdf:
+        """One patient's PDF bytes, audited. Raises InvalidInput for an unknown variant or action,
+        NotFound when there is no plan to print."""
+        if action not in AUDIT_ACTIONS:
+            raise InvalidInput(f"Unknown audit action {action!r}; use one of {', '.join(AUDIT_ACTIONS)}.")
+        chosen = variant_for(patient.details) if variant == AUTO else variant
+        if chosen not in VARIANTS:
+            raise InvalidInput(f"Unknown PDF variant {variant!r}; choose one of {', '.join((AUTO, *VARIANTS))}.")
+        if chosen == CLINICIAN_RECORD:
+            record, target = self.clinician_record(patient)
+            data = render_clinician_record(record, self.fonts, self.branding)
+        else:
+            copy, target = self.person_copy(patient)
+            if chosen == WALLET_CARD:
+                data = render_wallet_card(copy, self.fonts, self.branding)
+            else:
+                data = render_person_copy(copy, chosen, self.fonts, self.branding)
+        self.session.record_event(action, patient_id=patient.record_id, target_id=target, detail=f"pdf {chosen}")
+        return PatientPdf(data, chosen, self.warnings)
+
+
+def patient_pdf(session: Session, patient_id: str, variant: str = AUTO, *, action: str = "export") -> PatientPdf:
+    """One patient's PDF (a person's copy or the clinician record) as bytes in memory, audited."""
+    patient = session.get_patient(patient_id, audit_view=False)
+    return Exporter(session).render(patient, variant, action=action)
