@@ -104,6 +104,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("json",), default="json")
     p.add_argument("--patient", metavar="NHSNUMBER", help="only this patient (default: all)")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    p = _command(sub, "export-pdf", cmd_export_pdf,
+                 "print safety plans as PDF: the person's copy (A4, large print, easy read, wallet card) or the "
+                 "clinician record",
+                 your_password + " With --protect, line 2 is the password the PDF files will open with (at least 8 "
+                 "characters). Files are named safety-plan-001.pdf ... in caseload order, never after the person; "
+                 "nothing is overwritten, and a failed or interrupted run leaves no file behind.", common)  # fmt: skip
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--patient", metavar="NHSNUMBER", action="append", help="this person (repeat for more)")
+    who.add_argument("--all", action="store_true", help="everyone with an agreed plan in use")
+    who.add_argument("--due-for-review", metavar="DAYS", nargs="?", const=14, type=_positive_int,
+                     help="agreed plans due for review within DAYS (default 14) or overdue")  # fmt: skip
+    who.add_argument("--changed-this-week", action="store_true", help="plans saved or signed in the last 7 days")
+    variants = ("auto", "standard", "large-print", "easy-read", "wallet-card", "clinician-record")
+    p.add_argument("--variant", default="auto", choices=variants,
+                   help="auto (default): each person's recorded need (easy read, large print)")  # fmt: skip
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", metavar="FOLDER", help="one file per person in FOLDER")
+    where.add_argument("--combined", metavar="FILE", help="one PDF with everyone, for one print job")
+    p.add_argument("--protect", action="store_true", help="encrypt the PDFs (AES-256) with a password from stdin")
     _command(sub, "verify", cmd_verify, "check every ciphertext and the audit chain",
              your_password + " Exit 0 when intact; 1 with each problem named.", common)  # fmt: skip
     p = _command(sub, "backup", cmd_backup, "write an encrypted single-file backup",
@@ -259,6 +278,42 @@ def cmd_export(args: argparse.Namespace, secrets: Secrets) -> int:
         )
     else:
         sys.stdout.write(text + "\n")
+    return EXIT_OK
+
+
+def cmd_export_pdf(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .export import batch
+
+    session = _login(args, secrets)
+    password = secrets.get("Password for the PDF files: ", confirm=True) if args.protect else None
+    if args.patient:
+        ids = []
+        for number in args.patient:
+            found = session.find_by_nhs_number(number)
+            if found is None:
+                raise InvalidInput(f"No patient in this store has NHS number {number}; nothing was printed.")
+            ids.append(found.record_id)
+        selection = batch.Selection(batch.CHOSEN, tuple(ids))
+    elif args.all:
+        selection = batch.Selection(batch.ALL_CURRENT)
+    elif args.changed_this_week:
+        selection = batch.Selection(batch.CHANGED_THIS_WEEK)
+    else:
+        selection = batch.Selection(batch.DUE_FOR_REVIEW, review_within_days=args.due_for_review)
+    people = batch.select_patients(session, selection)
+    result = batch.export_batch(
+        session, people, args.variant, out_dir=Path(args.out) if args.out else None,
+        combined=Path(args.combined) if args.combined else None, password=password,
+        progress=Progress("Printing"), action="export",
+    )  # fmt: skip
+    for warning in result.warnings:
+        print(f"perfectcare-admin: warning: {warning}", file=sys.stderr)
+    where = args.out or args.combined
+    skipped = f" ({result.skipped} chosen with no plan to print were left out)" if result.skipped else ""
+    _say(f"Printed {result.printed:,} plan(s) to {where} in {len(result.files):,} file(s){skipped}.")
+    if password is None:
+        print("The files hold people's plans in clear: print them, then delete them, or keep them on encrypted "
+              "storage.", file=sys.stderr)  # fmt: skip
     return EXIT_OK
 
 
