@@ -36,12 +36,16 @@ def user_settings_path() -> Path:
 
 def load_user_settings(path: Path | None = None) -> dict[str, object]:
     """Theme, idle-lock minutes and the like; a missing or unreadable file gives the defaults."""
-    import json
-
     path = path or user_settings_path()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, ValueError):
+        return {}
+    import json  # only when there is a file (none until a setting is changed): 3 ms before the first paint
+
+    try:
+        data = json.loads(text)
+    except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -61,8 +61,7 @@ class LoginPage(QWidget):
         inner.addWidget(self.sign_in)
         box.setFixedWidth(em(self, 32))
         # Centred by stretches, not an alignment flag: the first use of the `Qt` namespace builds all
-        # of its ~90 enums (some 35 ms). (ui/operation.py and the menu shortcuts still use it before
-        # the first paint; this is one user fewer.)
+        # of its ~90 enums (some 35 ms), and nothing else before the first paint uses it.
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(box)

@@ -10,21 +10,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
+# Only what the login window needs: PySide6 builds each class a module names (enums and all) at import,
+# before the first paint. QMessageBox, QDialog, QToolTip and QKeySequence are imported where used
+# (QKeySequence's overloads build the whole `Qt` namespace, some 35 ms).
 from PySide6.QtCore import QEvent, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (
-    QApplication,
-    QDialog,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QStackedWidget,
-    QToolTip,
-    QWidget,
-)
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget, QWidget
 
 from .. import config
 from ..errors import PerfectCareError
@@ -36,7 +29,9 @@ from .theme import apply_theme
 from .widgets import after_first_paint
 
 if TYPE_CHECKING:  # the store stack loads in the background, after the window is up
-    from PySide6.QtGui import QCloseEvent  # an annotation only; building the class costs 2 ms
+    from datetime import date
+
+    from PySide6.QtGui import QCloseEvent, QKeySequence  # annotations only
 
     from ..core.caseload import CaseloadRow
     from ..core.patients import PatientDetails
@@ -112,6 +107,7 @@ class MainWindow(QMainWindow):
         """Open the store off the GUI thread, then make the clinical pages while the person types
         their password. The pages import the store stack: made after it has loaded, they do not
         block the GUI thread on those imports."""
+        self._bind_shortcuts()  # first: Quit, F1 and the theme toggle work before the store is open
         app = QApplication.instance()
         if app is not None:
             # Not before: an application-wide Python filter wraps every object that gets an event,
@@ -136,6 +132,8 @@ class MainWindow(QMainWindow):
     def _store_failed(self, error: BaseException) -> None:
         if not isinstance(error, PerfectCareError):
             raise error
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.critical(self, "PerfectCare Desktop", str(error))
         app = QApplication.instance()
         if app is not None:
@@ -144,16 +142,30 @@ class MainWindow(QMainWindow):
     # --- chrome -----------------------------------------------------------------------------------
     def _action(self, menu: Any, text: str, shortcut: str | QKeySequence.StandardKey | None,
                 slot: Callable[[], object], *, needs_session: bool = True) -> QAction:  # fmt: skip
-        action = QAction(text, self)
+        action = QAction(self)  # not QAction(text, self): choosing that overload builds QIcon (3 ms)
+        action.setText(text)
         if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
+            self._shortcuts.append((action, shortcut))  # bound by _bind_shortcuts, after the first paint
         action.triggered.connect(slot)
         action.setProperty("needs_session", needs_session)
         menu.addAction(action)
         self.addAction(action)
         return action
 
+    def _bind_shortcuts(self) -> None:
+        """Give the menu actions their shortcuts (the menus show them from then on). Not before the first
+        paint: QKeySequence builds the whole `Qt` namespace (some 35 ms), and no menu can be opened nor
+        key pressed in a window not yet on screen. Signing in binds them too, should it come first."""
+        if not self._shortcuts:
+            return
+        from PySide6.QtGui import QKeySequence
+
+        for action, shortcut in self._shortcuts:
+            action.setShortcut(QKeySequence(shortcut))
+        self._shortcuts.clear()
+
     def _build_actions(self) -> None:
+        self._shortcuts: list[tuple[QAction, str | QKeySequence.StandardKey]] = []
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self.new_action = self._action(file_menu, "&New patient", "Ctrl+N", self.new_patient)
@@ -249,6 +261,7 @@ class MainWindow(QMainWindow):
         return plan, formulation
 
     def _signed_in(self, result: Session | None) -> None:
+        self._bind_shortcuts()  # a no-op unless signing in came before the first paint (tests)
         if not self._pages_built:
             self._build_pages()
         if result is not None:
@@ -305,6 +318,8 @@ class MainWindow(QMainWindow):
         self._show_signed_out()
 
     def _hide_everything(self) -> None:
+        from PySide6.QtWidgets import QDialog, QToolTip
+
         QToolTip.hideText()
         for widget in QApplication.topLevelWidgets():
             if isinstance(widget, QDialog) and widget.isVisible():
@@ -327,7 +342,11 @@ class MainWindow(QMainWindow):
 
     # --- caseload ---------------------------------------------------------------------------------
     def _today(self) -> date:
-        return self.store.clock.now().date() if self.store is not None else date.today()
+        if self.store is not None:
+            return self.store.clock.now().date()
+        from datetime import date
+
+        return date.today()
 
     def _search_ids(self, text: str) -> set[str]:
         if self.session is None or self.session.locked:
@@ -491,18 +510,25 @@ class MainWindow(QMainWindow):
         self.set_theme("light" if self.settings.get("theme") == "high-contrast" else "high-contrast")
 
     def show_shortcuts(self) -> None:
+        from PySide6.QtGui import QKeySequence
+        from PySide6.QtWidgets import QMessageBox
+
         text = "\n".join(f"{QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) or k}\t{what}"
                          for k, what in SHORTCUTS)  # fmt: skip
         QMessageBox.information(self, "Keyboard shortcuts", text)
 
     def _show_error(self, error: BaseException) -> None:
         if isinstance(error, PerfectCareError):
+            from PySide6.QtWidgets import QMessageBox
+
             QMessageBox.warning(self, "PerfectCare Desktop", str(error))
         else:
             raise error
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self._pages_built and self.stack.currentWidget() is self.form_page and self.form_page.given.text():
+            from PySide6.QtWidgets import QMessageBox
+
             answer = QMessageBox.question(self, "Quit", "The patient form has not been saved. Quit anyway?")
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()

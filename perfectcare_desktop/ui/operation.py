@@ -2,7 +2,8 @@
 error delivered back on the GUI thread. No widget is ever touched from a worker.
 
 Store work runs one item at a time (a single worker), so a session is never used by two threads at
-once. Tests pass `synchronous=True`: the callable runs inline and callbacks fire before `run` returns.
+once. Tests pass `synchronous=True`: the callable runs inline and callbacks fire before `run` returns
+(called directly, not through the signal).
 """
 
 from __future__ import annotations
@@ -10,20 +11,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 Done = Callable[[Any], None]
 Failed = Callable[[BaseException], None]
 
 
 class _Relay(QObject):
-    """Lives on the GUI thread; worker threads emit its signal, Qt queues the call to the GUI thread."""
+    """Lives on the GUI thread; worker threads emit its signal, Qt queues the call to the GUI thread.
+
+    The connection is Qt's default (automatic) one: a signal emitted on another thread than the
+    receiver's is queued to the receiver's thread, exactly as an explicit queued connection would be.
+    (Naming `Qt.ConnectionType` would build the whole `Qt` namespace, some 35 ms, before the first
+    window shows.) Only `_Job.run`, on a worker thread, emits it.
+    """
 
     finished = Signal(object, object, object)  # callback, value, error
 
     def __init__(self) -> None:
         super().__init__()
-        self.finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self.finished.connect(self._deliver)
 
     @Slot(object, object, object)
     def _deliver(self, callbacks: tuple[Done | None, Failed | None, Callable[[], None]], value: Any,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QKeySequence  # imported where used: the login window has no use for it
 
 
 def shortcut_button(text: str, shortcut: str | QKeySequence.StandardKey | None, slot: Callable[[], object],
@@ -16,8 +19,12 @@ def shortcut_button(text: str, shortcut: str | QKeySequence.StandardKey | None, 
     `bind=False` only shows a shortcut that a window action already owns (two owners: neither fires).
     """
     button = QPushButton(parent)
-    seq = QKeySequence(shortcut) if shortcut is not None else QKeySequence()
-    shown = seq.toString(QKeySequence.SequenceFormat.NativeText)
+    shown = ""
+    if shortcut is not None:  # QKeySequence builds the whole `Qt` namespace: not for the login window
+        from PySide6.QtGui import QKeySequence
+
+        seq = QKeySequence(shortcut)
+        shown = seq.toString(QKeySequence.SequenceFormat.NativeText)
     button.setText(f"{text}  ({shown})" if shown else text)
     if shown and bind:
         button.setShortcut(seq)
@@ -46,8 +53,12 @@ class Message(QLabel):
 
     def _show(self, role: str, text: str) -> None:
         self.setProperty("role", role)
+        # Restyled for the new role. The Polish event has QWidget call `style()->polish(this)`, as
+        # `self.style().polish(self)` would, but in C++: choosing among that method's Python overloads
+        # (one takes a QPalette, made from a Qt.GlobalColor) builds the whole `Qt` namespace, some 35 ms,
+        # and "Opening the store…" is shown before the login window's first paint.
         self.style().unpolish(self)
-        self.style().polish(self)
+        QCoreApplication.sendEvent(self, QEvent(QEvent.Type.Polish))
         self.setText(text)
         self.setAccessibleDescription(text)
         self.show()
