@@ -391,7 +391,7 @@ class MainWindow(QMainWindow):
         def load() -> tuple[Any, Any, Any, Any]:
             summary = session.get_patient(record_id, audit_view=audit)  # the one 'view' entry for the page
             plan = load_for_patient(session, record_id, audit=False)
-            formulation = load_formulation_for_patient(session, record_id, audit=False)
+            formulation = load_formulation_for_patient(session, record_id, audit=False, plan=plan.state)
             known = {s.record_id: list(s.history) for s in (plan.state, formulation.state) if s.record_id}
             records = [(kind, known.get(rid) or session.history(rid))
                        for rid, kind in session.records_of_patient(record_id)]  # fmt: skip
