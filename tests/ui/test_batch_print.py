@@ -1,0 +1,77 @@
+"""Batch printing from the caseload: files without patient identifiers, progress, and Cancel that
+leaves nothing behind, with the batch on the real background worker."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from perfectcare_desktop.core.crisis_directory import load_directory
+from perfectcare_desktop.core.patients import PatientDetails
+from perfectcare_desktop.core.plan_content import PlanContent
+from perfectcare_desktop.core.plan_layout import load_catalogue
+from perfectcare_desktop.core.plans import add_months, sign_plan
+from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.ui.batch_print import BatchPrintDialog
+from perfectcare_desktop.ui.operation import Operations
+
+LAYOUT = load_catalogue().latest()
+PEOPLE = (("Siân", "Roberts", "9434765919"), ("Jan", "Kowalski", "9434765870"), ("Aisha", "Rahman", "9990000018"))
+
+
+@pytest.fixture
+def patients(session: Session) -> list[str]:
+    today = session.store.clock.now().date()
+    ids = []
+    for given, family, nhs in PEOPLE:
+        pid = session.add_patient(PatientDetails(given, family, date(1980, 1, 1), nhs))
+        c = PlanContent.blank(LAYOUT, load_directory().ref)
+        c.section("warning_signs").entries = [{"text": f"{given} goes quiet"}]
+        sign_plan(session, pid, LAYOUT, c, None, agreed_with_person=True, agreed_on=today,
+                  review_due=add_months(today, 3))  # fmt: skip
+        ids.append(pid)
+    return ids
+
+
+def test_one_file_per_person_with_progress(qtbot, session: Session, patients: list[str], tmp_path: Path) -> None:
+    d = BatchPrintDialog(Operations(synchronous=True), lambda: session, [])
+    qtbot.addWidget(d)
+    assert not d.choices["chosen"].isEnabled() and d.choices["all-current"].isChecked()
+    out = tmp_path / "print-run"
+    out.mkdir()
+    d.per_person.setChecked(True)
+    d.target.setText(str(out))
+    d.start()
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["safety-plan-001.pdf", "safety-plan-002.pdf", "safety-plan-003.pdf"]
+    first = PdfReader(out / names[0]).pages[0].extract_text()
+    assert "Jan goes quiet" in first  # caseload order: Kowalski, Rahman, Roberts
+    assert d.progress.value() == 3 and d.progress.maximum() == 3 and "3 plans printed" in d.message.text()
+
+
+def test_cancel_leaves_no_file_and_the_window_stays_responsive(qtbot, session: Session, patients: list[str],
+                                                                tmp_path: Path) -> None:  # fmt: skip
+    ops = Operations()  # the real background worker
+    d = BatchPrintDialog(ops, lambda: session, patients[:2])
+    qtbot.addWidget(d)
+    assert d.choices["chosen"].isChecked()
+    out = tmp_path / "print-run"
+    out.mkdir()
+    d.target.setText(str(out / "combined.pdf"))
+    d._progress.moved.connect(lambda done, total: d.cancel())  # the clinician presses Cancel mid-batch
+    d.start()
+    assert d.running and not d.start_button.isEnabled()  # returned at once: the GUI thread is free
+    qtbot.waitUntil(lambda: not d.running, timeout=20000)
+    ops.wait()
+    assert "cancelled; no file was written" in d.message.text()
+    assert list(out.iterdir()) == []
+
+
+def test_nowhere_chosen_is_said_in_words(qtbot, session: Session, patients: list[str]) -> None:
+    d = BatchPrintDialog(Operations(synchronous=True), lambda: session, [])
+    qtbot.addWidget(d)
+    d.start()
+    assert "Choose where to save" in d.message.text()

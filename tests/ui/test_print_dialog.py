@@ -1,0 +1,83 @@
+"""Print or save one person's copy: a preview from memory (QtPdf), printing to a PDF printer, saving
+with and without a password, audit events, and a clear message when there is nothing to print."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from PySide6.QtPdf import QPdfDocument
+from PySide6.QtPrintSupport import QPrinter
+
+from perfectcare_desktop.core.crisis_directory import load_directory
+from perfectcare_desktop.core.patients import PatientDetails
+from perfectcare_desktop.core.plan_content import PlanContent
+from perfectcare_desktop.core.plan_layout import load_catalogue
+from perfectcare_desktop.core.plans import add_months, sign_plan
+from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.ui.operation import Operations
+from perfectcare_desktop.ui.print_dialog import DEFAULT_FILE_NAME, PrintDialog
+
+LAYOUT = load_catalogue().latest()
+
+
+@pytest.fixture
+def patient(session: Session) -> str:
+    pid = session.add_patient(PatientDetails("Siân", "Roberts", date(1991, 2, 3), "9434765919",
+                                             access_needs=("large print",)))  # fmt: skip
+    c = PlanContent.blank(LAYOUT, load_directory().ref)
+    c.section("warning_signs").entries = [{"text": "I stop answering my phone"}]
+    c.section("coping_alone").entries = [{"text": "Walk Bryn along the prom"}]
+    c.clinician_notes = "Clinician only: not for the copy"
+    today = session.store.clock.now().date()
+    sign_plan(session, pid, LAYOUT, c, None, agreed_with_person=True, agreed_on=today, review_due=add_months(today, 3))
+    return pid
+
+
+def dialog_for(qtbot, session: Session, pid: str) -> PrintDialog:
+    d = PrintDialog(Operations(synchronous=True), lambda: session, pid)
+    qtbot.addWidget(d)
+    return d
+
+
+def test_preview_print_and_save_with_and_without_a_password(qtbot, session: Session, patient: str,
+                                                             tmp_path: Path) -> None:  # fmt: skip
+    d = dialog_for(qtbot, session, patient)
+    assert d.pdf is not None and d.pdf.variant == "large-print"  # chosen from their information needs
+    assert d.document.status() == QPdfDocument.Status.Ready and d.document.pageCount() >= 1
+    assert d.print_button.isEnabled()
+
+    printer = QPrinter(QPrinter.PrinterMode.ScreenResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    d.print_(printer)
+    assert len(PdfReader(tmp_path / "printed.pdf").pages) == d.document.pageCount()
+
+    d.save_as(tmp_path / DEFAULT_FILE_NAME)
+    text = "".join(p.extract_text() for p in PdfReader(tmp_path / DEFAULT_FILE_NAME).pages)
+    assert "I stop answering my phone" in text and "116 123" in text and "Clinician only" not in text
+
+    d.protect.setChecked(True)
+    d.password.setText("short")
+    d.save_as(tmp_path / "sent.pdf")
+    assert "at least" in d.message.text() and not (tmp_path / "sent.pdf").exists()
+    d.password.setText("a long enough password")
+    d.save_as(tmp_path / "sent.pdf")
+    reader = PdfReader(tmp_path / "sent.pdf")
+    assert reader.is_encrypted and reader.decrypt("a long enough password")
+    assert "Walk Bryn along the prom" in reader.pages[0].extract_text()
+
+    actions = [e.action for e in session.audit_trail(patient_id=patient)]
+    assert {"view", "print", "export"} <= set(actions)
+    assert "Roberts" not in DEFAULT_FILE_NAME and "9434765919" not in DEFAULT_FILE_NAME
+
+
+def test_the_clinician_record_is_a_choice_and_nothing_to_print_is_said(qtbot, session: Session, patient: str) -> None:
+    d = dialog_for(qtbot, session, patient)
+    d.variant.setCurrentIndex(d.variant.findData("clinician-record"))
+    assert d.pdf is not None and d.pdf.variant == "clinician-record"
+    other = session.add_patient(PatientDetails("Jan", "Kowalski", date(1980, 1, 1), "9434765870"))
+    empty = dialog_for(qtbot, session, other)
+    assert "no safety plan yet" in empty.message.text() and not empty.print_button.isEnabled()
