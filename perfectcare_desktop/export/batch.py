@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -165,7 +166,10 @@ def export_batch(session: Session, patients: list[PatientSummary], variant: str 
     folder, targets = _check_target(out_dir, combined, len(patients))
     exporter = service.Exporter(session)
     if workers is None:
-        workers = min(os.cpu_count() or 1, 4) if len(patients) >= POOL_THRESHOLD else 1
+        # A frozen build (PyInstaller) re-runs the app in each spawned worker unless its entry point
+        # calls multiprocessing.freeze_support(): there, one process until the packaging says so.
+        frozen = getattr(sys, "frozen", False)
+        workers = min(os.cpu_count() or 1, 4) if len(patients) >= POOL_THRESHOLD and not frozen else 1
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
     written: list[Path] = []  # hidden temporary files, renamed at the very end
     pdfs: list[bytes] = []
