@@ -148,8 +148,24 @@ def _positive_int(text: str) -> int:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+_SETTINGS = None
+
+
+def _settings():  # noqa: ANN202 - policy.Settings
+    """Machine policy over the user's settings (read once per command)."""
+    global _SETTINGS
+    if _SETTINGS is None:
+        from .config import load_user_settings
+        from .policy import default_registry, load_settings
+
+        _SETTINGS = load_settings(load_user_settings(), default_registry())
+        for problem in _SETTINGS.problems:
+            print(f"perfectcare-admin: policy: {problem}", file=sys.stderr)
+    return _SETTINGS
+
+
 def _data_dir(args: argparse.Namespace) -> Path:
-    return resolve_data_dir(getattr(args, "data_dir", None))
+    return resolve_data_dir(getattr(args, "data_dir", None), _settings().get("data_dir"))
 
 
 def _open_store(args: argparse.Namespace):  # noqa: ANN202 - core.store.Store
@@ -301,10 +317,12 @@ def cmd_export_pdf(args: argparse.Namespace, secrets: Secrets) -> int:
     else:
         selection = batch.Selection(batch.DUE_FOR_REVIEW, review_within_days=args.due_for_review)
     people = batch.select_patients(session, selection)
+    from .core.crisis_directory import directory_in_force
+
     result = batch.export_batch(
         session, people, args.variant, out_dir=Path(args.out) if args.out else None,
         combined=Path(args.combined) if args.combined else None, password=password,
-        progress=Progress("Printing"), action="export",
+        progress=Progress("Printing"), action="export", directory=directory_in_force(_settings().values),
     )  # fmt: skip
     for warning in result.warnings:
         print(f"perfectcare-admin: warning: {warning}", file=sys.stderr)
@@ -367,15 +385,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     secrets = Secrets(getattr(args, "password_stdin", False))
+    import logging
+
+    from .logs import log_unexpected, setup_logging
+
+    setup_logging("perfectcare-admin")
+    log = logging.getLogger("perfectcare.cli")
+    command = getattr(args, "handler", None)
+    log.info("command %s", getattr(command, "__name__", "?").removeprefix("cmd_"))
     try:
         return args.handler(args, secrets)
     except PerfectCareError as exc:
+        log.warning("refused: %s", type(exc).__name__)  # the message may quote what was typed
         print(f"perfectcare-admin: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("\nperfectcare-admin: interrupted; nothing half-written is left.", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: say so plainly, and keep details off the screen unless asked
+        log_unexpected(log, "a command", exc)
         if getattr(args, "debug", False):
             raise
         # The message of an unexpected error may quote data, so only its type is shown.

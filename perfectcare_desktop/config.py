@@ -1,5 +1,5 @@
-"""Where the store lives. Machine policy layers arrive with the deployment work; for now:
---data-dir > PERFECTCARE_DATA_DIR > the user's data folder."""
+"""Where the store lives (--data-dir > PERFECTCARE_DATA_DIR > the machine policy's shared store
+folder > the user's data folder) and the user's own settings file. Machine policy is policy.py."""
 
 from __future__ import annotations
 
@@ -20,8 +20,13 @@ def default_data_dir() -> Path:
     return Path(user_data_dir(APP_NAME, APP_AUTHOR, roaming=False))
 
 
-def resolve_data_dir(cli_value: str | os.PathLike[str] | None) -> Path:
-    return Path(cli_value).expanduser() if cli_value else default_data_dir()
+def resolve_data_dir(cli_value: str | os.PathLike[str] | None, policy_value: str | None = None) -> Path:
+    """--data-dir > PERFECTCARE_DATA_DIR > the machine policy's shared store folder > the user's."""
+    if cli_value:
+        return Path(cli_value).expanduser()
+    if policy_value and not os.environ.get(DATA_DIR_ENV, "").strip():
+        return Path(policy_value)
+    return default_data_dir()
 
 
 # --- user settings (no patient detail is ever stored here) -------------------------------------------

@@ -8,6 +8,10 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Hundreds of key derivations in the suite: use cheap Argon2id parameters (never in a real store).
 os.environ["PERFECTCARE_INSECURE_FAST_KDF"] = "1"
+# Never the machine's own policy file or the real user's log folder (subprocesses inherit these).
+_SCRATCH = __import__("tempfile").mkdtemp(prefix="perfectcare-tests-")
+os.environ["PERFECTCARE_POLICY_FILE"] = os.path.join(_SCRATCH, "no-policy.json")
+os.environ["PERFECTCARE_LOG_DIR"] = os.path.join(_SCRATCH, "logs")
 
 from collections.abc import Iterator  # noqa: E402
 from datetime import datetime, timedelta  # noqa: E402

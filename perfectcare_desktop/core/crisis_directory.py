@@ -6,6 +6,7 @@ checked; a plan records the directory version it used and its copy prints that "
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -84,3 +85,10 @@ def load_directory(folder: Path | None = None, local_entries: list[Any] | None =
     except (OSError, ValueError) as exc:
         raise LayoutInvalid(f"{path.name}: the crisis contacts file cannot be read as JSON ({exc}).") from exc
     return parse_directory(data, path.name, local_entries, local_checked_on)
+
+
+def directory_in_force(settings: Mapping[str, Any], folder: Path | None = None) -> CrisisDirectory:
+    """The national directory plus the trust's own contacts from machine policy (see policy.py)."""
+    local = settings.get("crisis_contacts") or None
+    checked = settings.get("crisis_contacts_checked_on")
+    return load_directory(folder, local, date.fromisoformat(checked) if checked else None)

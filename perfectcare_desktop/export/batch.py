@@ -35,6 +35,7 @@ from pathlib import Path
 from pypdf import PdfReader, PdfWriter
 
 from ..core.caseload import caseload
+from ..core.crisis_directory import CrisisDirectory
 from ..core.files import ensure_writable_folder
 from ..core.patients import PatientSummary
 from ..core.session import Session
@@ -151,7 +152,7 @@ def _render_plain(kind: str, data: object, variant: str) -> bytes:
 def export_batch(session: Session, patients: list[PatientSummary], variant: str = service.AUTO, *,
                  out_dir: Path | None = None, combined: Path | None = None, password: str | None = None,
                  progress: Progress | None = None, cancel: Cancel | None = None, action: str = "print",
-                 workers: int | None = None) -> BatchResult:  # fmt: skip
+                 workers: int | None = None, directory: CrisisDirectory | None = None) -> BatchResult:  # fmt: skip
     """Print the people given (see select_patients) as one combined PDF or one file per person."""
     if not patients:
         raise InvalidInput("No one matches that choice, so there is nothing to print.")
@@ -164,7 +165,7 @@ def export_batch(session: Session, patients: list[PatientSummary], variant: str 
     if password is not None:
         check_password(password)
     folder, targets = _check_target(out_dir, combined, len(patients))
-    exporter = service.Exporter(session)
+    exporter = service.Exporter(session, directory) if directory is not None else service.Exporter(session)
     if workers is None:
         # A frozen build (PyInstaller) re-runs the app in each spawned worker unless its entry point
         # calls multiprocessing.freeze_support(): there, one process until the packaging says so.

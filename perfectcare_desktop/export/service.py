@@ -237,7 +237,10 @@ class Exporter:
         return PatientPdf(data, chosen, self.warnings)
 
 
-def patient_pdf(session: Session, patient_id: str, variant: str = AUTO, *, action: str = "export") -> PatientPdf:
-    """One patient's PDF (a person's copy or the clinician record) as bytes in memory, audited."""
+def patient_pdf(session: Session, patient_id: str, variant: str = AUTO, *, action: str = "export",
+                directory: CrisisDirectory | None = None) -> PatientPdf:  # fmt: skip
+    """One patient's PDF (a person's copy or the clinician record) as bytes in memory, audited.
+    `directory`: the crisis contacts in force with the trust's own from policy (default: national)."""
     patient = session.get_patient(patient_id, audit_view=False)
-    return Exporter(session).render(patient, variant, action=action)
+    exporter = Exporter(session, directory) if directory is not None else Exporter(session)
+    return exporter.render(patient, variant, action=action)
