@@ -20,8 +20,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if getattr(sys, "frozen", False):  # batch printing's worker processes start through this exe
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     args, qt_args = build_parser().parse_known_args(argv)
-    data_dir = resolve_data_dir(args.data_dir)
+    from .config import load_user_settings
+    from .policy import default_registry, load_settings
+
+    settings = load_settings(load_user_settings(), default_registry())
+    data_dir = resolve_data_dir(args.data_dir, settings.get("data_dir"))
     if args.qt_probe:
         from .self_test import qt_probe
 
@@ -32,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(data_dir)
     from .ui.main import run_app
 
-    return run_app(data_dir, [sys.argv[0], *qt_args])
+    return run_app(data_dir, [sys.argv[0], *qt_args], settings)
 
 
 if __name__ == "__main__":

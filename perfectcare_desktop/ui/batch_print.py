@@ -34,6 +34,7 @@ from .print_dialog import VARIANT_LABELS
 from .widgets import Message, em, shortcut_button
 
 if TYPE_CHECKING:
+    from ..core.crisis_directory import CrisisDirectory
     from ..core.session import Session
     from ..export.batch import BatchResult
 
@@ -46,10 +47,11 @@ class _Progress(QObject):
 
 class BatchPrintDialog(QDialog):
     def __init__(self, ops: Operations, session: Callable[[], Session | None], selected: list[str],
-                 variants: list[str] | None = None, parent: QWidget | None = None) -> None:  # fmt: skip
+                 variants: list[str] | None = None, directory: CrisisDirectory | None = None,
+                 parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self.setWindowTitle("Print plans for the team")
-        self.ops, self._session, self.selected = ops, session, list(selected)
+        self.ops, self._session, self.selected, self.directory = ops, session, list(selected), directory
         self.cancel_event = threading.Event()
         self.result: BatchResult | None = None
         self.running = False
@@ -148,13 +150,13 @@ class BatchPrintDialog(QDialog):
         combined = target if self.combined.isChecked() else None
         out_dir = None if combined else target
         self.cancel_event.clear()
-        progress = self._progress
+        progress, directory = self._progress, self.directory
 
         def job() -> BatchResult:
             people = batch.select_patients(session, selection)
             return batch.export_batch(session, people, variant, out_dir=out_dir, combined=combined, password=password,
                                       progress=lambda done, total: progress.moved.emit(done, total),
-                                      cancel=self.cancel_event)  # fmt: skip
+                                      cancel=self.cancel_event, directory=directory)  # fmt: skip
 
         self._running(True)
         self.ops.run(job, self._done, self._failed)

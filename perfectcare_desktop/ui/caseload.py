@@ -294,6 +294,10 @@ class CaseloadPage(QWidget):
         if index.isValid():
             self.open_patient.emit(self.model.rows[index.row()].record_id)
 
+    def selected_ids(self) -> list[str]:
+        """The patients selected in the table (for printing a hand-picked set)."""
+        return [self.model.rows[i.row()].record_id for i in self.table.selectionModel().selectedRows()]
+
     def _open_selected(self) -> None:
         selected = self.table.selectionModel().selectedRows()
         if selected:

@@ -12,19 +12,25 @@ from ..paths import db_path
 
 if TYPE_CHECKING:
     from ..core.store import Store
+    from ..policy import Settings
 
 
-def run_app(data_dir: Path, argv: list[str]) -> int:
+def run_app(data_dir: Path, argv: list[str], settings: Settings | None = None) -> int:
+    """`settings`: machine policy over the user's settings (policy.load_settings); read here if not given."""
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
     from .operation import Operations
     from .theme import apply_theme
+    from .widgets import after_first_paint
 
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName(config.APP_NAME)
-    settings = config.load_user_settings()
-    apply_theme(app, str(settings.get("theme", "light")))  # type: ignore[arg-type]
+    if settings is None:
+        from ..policy import default_registry, load_settings
+
+        settings = load_settings(config.load_user_settings(), default_registry())
+    apply_theme(app, str(settings.get("theme", "light")))
 
     lock = InstanceLock(data_dir)
     try:
@@ -50,8 +56,10 @@ def run_app(data_dir: Path, argv: list[str]) -> int:
 
             return Store.open(data_dir)
 
-        window = MainWindow(None, ops, settings, open_store=open_store)
+        window = MainWindow(None, ops, settings.values, open_store=open_store)
+        window.policy, window.data_dir = settings, data_dir
         window.show()
+        after_first_paint(window, lambda: _start_logging(window))
         code = app.exec()
         ops.wait()
         if window.store is not None:
@@ -59,6 +67,19 @@ def run_app(data_dir: Path, argv: list[str]) -> int:
         return code
     finally:
         lock.release()
+
+
+def _start_logging(window: object) -> None:
+    """After the first paint: logging's imports are not needed to show the window."""
+    import logging
+
+    from ..logs import setup_logging
+
+    window.log_file = setup_logging("perfectcare-desktop")  # type: ignore[attr-defined]
+    log = logging.getLogger("perfectcare.app")
+    log.info("started")
+    for problem in window.policy.problems:
+        log.warning("policy: %s", problem)
 
 
 def _message(exc: BaseException, data_dir: Path) -> str:

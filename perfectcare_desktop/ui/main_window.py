@@ -55,6 +55,8 @@ SHORTCUTS = (
     ("Ctrl+1", "Caseload"),
     ("Ctrl+3", "Administration (administrators)"),
     ("Ctrl+Shift+C", "Copy the NHS number (cleared from the clipboard after 30 seconds)"),
+    ("Ctrl+P", "Print or save the open patient's copy"),
+    ("Ctrl+Shift+P", "Print plans for the team (all, changed this week, due for review, selected)"),
     ("Ctrl+L", "Lock now"),
     ("Ctrl+Shift+H", "High-contrast theme on/off"),
     ("F1", "This list"),
@@ -72,6 +74,10 @@ class MainWindow(QMainWindow):
         self.store: Store | None = store
         self.ops = ops
         self.settings = settings if settings is not None else {}
+        self.policy: Any = None  # policy.Settings, for Help > About / managed settings (set by ui.main)
+        self.data_dir: Any = None
+        self.log_file: Any = None
+        self.crisis_directory: Any = None  # the national numbers with the trust's own, built with the pages
         self.session: Session | None = None
         self._return_to: QWidget | None = None
         self.setWindowTitle("PerfectCare Desktop")
@@ -170,6 +176,8 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self.new_action = self._action(file_menu, "&New patient", "Ctrl+N", self.new_patient)
         self.lock_action = self._action(file_menu, "&Lock", "Ctrl+L", self.lock)
+        self.print_action = self._action(file_menu, "&Print or save a copy…", "Ctrl+P", self.print_copy)
+        self.batch_action = self._action(file_menu, "Print plans for the &team…", "Ctrl+Shift+P", self.print_batch)
         self.sign_out_action = self._action(file_menu, "Sign &out", None, self.sign_out)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", "Ctrl+Q", self.close, needs_session=False)
@@ -189,6 +197,7 @@ class MainWindow(QMainWindow):
         self.theme_actions[str(self.settings.get("theme", "light"))].setChecked(True)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", "F1", self.show_shortcuts, needs_session=False)
+        self._action(help_menu, "&About / managed settings", None, self.show_about, needs_session=False)
 
     def _build_status_bar(self) -> None:
         self.user_label = QLabel(self)
@@ -240,7 +249,7 @@ class MainWindow(QMainWindow):
         self._pages_built = True
 
     def _build_record_tabs(self) -> tuple[Any, Any]:
-        from ..core.crisis_directory import load_directory
+        from ..core.crisis_directory import directory_in_force
         from ..core.formulations import FORMULATION_LAYOUTS
         from ..core.plan_layout import load_catalogue
         from .formulation_tab import FormulationTab
@@ -253,7 +262,15 @@ class MainWindow(QMainWindow):
         ]
         if problems:  # the default layouts are still offered
             self.statusBar().showMessage(" ".join(problems), 30000)
-        plan = PlanTab(self.ops, lambda: self.session, plan_layouts, load_directory(),
+        try:
+            self.crisis_directory = directory_in_force(self.settings)
+        except PerfectCareError as exc:  # a broken trust entry: the national numbers still print
+            from ..core.crisis_directory import load_directory
+
+            problems.append(f"The trust's crisis contacts were not loaded: {exc}")
+            self.statusBar().showMessage(" ".join(problems), 30000)
+            self.crisis_directory = load_directory()
+        plan = PlanTab(self.ops, lambda: self.session, plan_layouts, self.crisis_directory,
                        config.review_interval_months(self.settings), self)  # fmt: skip
         formulation = FormulationTab(self.ops, lambda: self.session, formulation_layouts, self)
         for tab in (plan, formulation):
@@ -439,6 +456,42 @@ class MainWindow(QMainWindow):
             return
         self.ops.run(lambda: session.mark_entered_in_error(version_id, reason),
                      lambda _v: self.open_patient(record_id, audit=False), self._show_error)  # fmt: skip
+
+    # --- printing, about -----------------------------------------------------------------------------
+    def _variants(self) -> list[str] | None:
+        value = self.settings.get("pdf_variants")
+        return list(value) if isinstance(value, list) else None
+
+    def print_copy(self) -> None:
+        """The open patient's copy: preview, print, save (Ctrl+P)."""
+        if self.session is None or self.session.locked or not self._pages_built:
+            return
+        record_id = self.patient_page.record_id
+        if self.stack.currentWidget() is not self.patient_page or record_id is None:
+            self.statusBar().showMessage("Open a patient first, or print for the team with Ctrl+Shift+P.", 8000)
+            return
+        for tab in self.patient_page.record_tabs:
+            tab.save_on_leave()  # the copy is made from what is saved
+        from .print_dialog import PrintDialog
+
+        PrintDialog(self.ops, lambda: self.session, record_id, self._variants(), self.crisis_directory, self).exec()
+
+    def print_batch(self) -> None:
+        """Print plans for the team from the caseload (Ctrl+Shift+P)."""
+        if self.session is None or self.session.locked or not self._pages_built:
+            return
+        from .batch_print import BatchPrintDialog
+
+        selected = self.caseload_page.selected_ids() if self.stack.currentWidget() is self.caseload_page else []
+        BatchPrintDialog(self.ops, lambda: self.session, selected, self._variants(), self.crisis_directory,
+                         self).exec()  # fmt: skip
+
+    def show_about(self) -> None:
+        from ..policy import load_settings
+        from .about import AboutDialog
+
+        settings = self.policy if self.policy is not None else load_settings(dict(self.settings))
+        AboutDialog(settings, self.data_dir, self.log_file, self).exec()
 
     def new_patient(self) -> None:
         if self.session is None or self.session.locked:

@@ -35,6 +35,7 @@ from .operation import Operations
 from .widgets import Message, em, shortcut_button
 
 if TYPE_CHECKING:
+    from ..core.crisis_directory import CrisisDirectory
     from ..core.session import Session
     from ..export.service import PatientPdf
 
@@ -69,10 +70,11 @@ def render_to_printer(document: QPdfDocument, printer: QPrinter) -> None:
 
 class PrintDialog(QDialog):
     def __init__(self, ops: Operations, session: Callable[[], Session | None], patient_id: str,
-                 variants: list[str] | None = None, parent: QWidget | None = None) -> None:  # fmt: skip
+                 variants: list[str] | None = None, directory: CrisisDirectory | None = None,
+                 parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self.setWindowTitle("Print or save a copy")
-        self.ops, self._session, self.patient_id = ops, session, patient_id
+        self.ops, self._session, self.patient_id, self.directory = ops, session, patient_id, directory
         self.pdf: PatientPdf | None = None
         self.document = QPdfDocument(self)
         self._buffer: QBuffer | None = None
@@ -122,14 +124,15 @@ class PrintDialog(QDialog):
 
     def refresh(self) -> None:
         """Make the chosen copy (in the background) and show it."""
-        session, pid, variant = self._session(), self.patient_id, self.variant.currentData()
+        session, pid, variant, directory = self._session(), self.patient_id, self.variant.currentData(), self.directory
         if session is None or session.locked:
             return
         self._set_ready(False)
         self.message.clear_message()
         from ..export.service import patient_pdf
 
-        self.ops.run(lambda: patient_pdf(session, pid, variant, action="view"), self._show, self._failed)
+        self.ops.run(lambda: patient_pdf(session, pid, variant, action="view", directory=directory), self._show,
+                     self._failed)  # fmt: skip
 
     def _show(self, pdf: PatientPdf) -> None:
         self.pdf = pdf
