@@ -14,30 +14,13 @@ os.environ["PERFECTCARE_POLICY_FILE"] = os.path.join(_SCRATCH, "no-policy.json")
 os.environ["PERFECTCARE_LOG_DIR"] = os.path.join(_SCRATCH, "logs")
 
 from collections.abc import Iterator  # noqa: E402
-from datetime import datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from testsupport import ADMIN, ADMIN_PASSWORD, ORG, FakeClock  # noqa: E402, F401 - one home, imported by tests
 
 from perfectcare_desktop.core.session import Session  # noqa: E402
 from perfectcare_desktop.core.store import Store  # noqa: E402
-
-ADMIN = "admin1"
-ADMIN_PASSWORD = "correct horse battery"
-ORG = "Test NHS Foundation Trust"
-
-
-class FakeClock:
-    """A clock tests move by hand, so lockout and due dates need no real waiting."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.current = start or datetime(2026, 11, 27, 9, 0, 0)
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **kwargs: float) -> None:
-        self.current += timedelta(**kwargs)
 
 
 @pytest.fixture

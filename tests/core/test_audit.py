@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, ADMIN_PASSWORD, FakeClock
+from testsupport import ADMIN, ADMIN_PASSWORD, FakeClock
 
 from perfectcare_desktop.core import audit
 from perfectcare_desktop.core.patients import PatientDetails

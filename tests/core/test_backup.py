@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, ADMIN_PASSWORD, ORG, FakeClock
+from testsupport import ADMIN, ADMIN_PASSWORD, ORG, FakeClock
 
 from perfectcare_desktop.core import backup
 from perfectcare_desktop.core.backup import create_backup, restore_backup

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock
+from testsupport import FakeClock
 
 from perfectcare_desktop.core import autosave, plan_layout
 from perfectcare_desktop.core.caseload import caseload

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, ADMIN_PASSWORD, ORG, FakeClock
+from testsupport import ADMIN, ADMIN_PASSWORD, ORG, FakeClock
 
 from perfectcare_desktop.core import audit
 from perfectcare_desktop.core.nhs_number import test_range_numbers

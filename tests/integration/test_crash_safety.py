@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-from conftest import ADMIN, ADMIN_PASSWORD
 from sqlalchemy import select
+from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.store import Store

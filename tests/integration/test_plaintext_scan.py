@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN_PASSWORD
+from testsupport import ADMIN_PASSWORD
 
 from perfectcare_desktop.core.backup import create_backup
 from perfectcare_desktop.core.demo_data import add_demo_data

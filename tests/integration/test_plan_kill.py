@@ -17,8 +17,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, ADMIN_PASSWORD
 from PySide6.QtCore import Qt
+from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop.core import autosave
 from perfectcare_desktop.core.crisis_directory import load_directory

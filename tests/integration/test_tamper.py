@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, ADMIN_PASSWORD
+from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.session import Session

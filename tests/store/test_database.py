@@ -10,9 +10,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, ADMIN_PASSWORD, ORG, FakeClock
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from testsupport import ADMIN, ADMIN_PASSWORD, ORG, FakeClock
 
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.session import Session
