@@ -7,17 +7,16 @@ its silent-install properties) > the user's settings file > defaults. A value se
 *locked*: the About / managed settings page says so and the user cannot change it. An unknown key or
 an invalid value is reported in words and ignored; it never stops the app.
 
-No Qt here, and no patient detail ever: these are machine settings.
+No Qt here, and no patient detail ever: these are machine settings. Read before the first window
+is shown, so it stays light: plain classes (not dataclasses, whose import costs the window ~13 ms)
+and json only when there is a file to read.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -66,6 +65,8 @@ def _folder(value: object) -> str:
 
 def _json_list(value: object) -> list[Any]:
     if isinstance(value, str):  # REG_SZ holding JSON, as the ADMX/.reg examples show
+        import json
+
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
@@ -89,6 +90,8 @@ def _crisis_contacts(value: object) -> list[dict[str, str]]:
 
 
 def _a_date(value: object) -> str:
+    from datetime import date
+
     try:
         return date.fromisoformat(_text(value)).isoformat()
     except ValueError as exc:
@@ -107,12 +110,11 @@ def _variants(value: object) -> list[str]:
     return list(items)
 
 
-@dataclass(frozen=True)
 class Setting:
-    name: str
-    label: str
-    check: Callable[[object], Any]
-    default: Any
+    __slots__ = ("name", "label", "check", "default")
+
+    def __init__(self, name: str, label: str, check: Callable[[object], Any], default: Any) -> None:
+        self.name, self.label, self.check, self.default = name, label, check, default
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -171,13 +173,13 @@ def machine_policy_path() -> Path:
     return Path("/etc/perfectcare/policy.json")
 
 
-@dataclass
 class Settings:
     """The settings in force, where each came from, and every problem found on the way."""
 
-    values: dict[str, Any] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.sources: dict[str, str] = {}
+        self.problems: list[str] = []
 
     def locked(self, name: str) -> bool:
         return self.sources.get(name) in LOCKING_SOURCES
@@ -232,6 +234,8 @@ def read_policy_file(path: Path) -> tuple[dict[str, object], str | None]:
         return {}, None
     except OSError as exc:
         return {}, f"{path}: cannot be read ({exc.strerror or exc}); ignored."
+    import json
+
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
