@@ -98,3 +98,32 @@ def test_the_policy_file_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert machine_policy_path() == tmp_path / "p.json"
     monkeypatch.delenv("PERFECTCARE_POLICY_FILE")
     assert machine_policy_path() == Path("/etc/perfectcare/policy.json")
+
+
+def test_the_settings_file_is_where_platformdirs_puts_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from platformdirs import user_config_dir
+
+    from perfectcare_desktop.config import APP_AUTHOR, APP_NAME, user_settings_path
+
+    for xdg in (None, str(tmp_path / "xdg")):
+        if xdg is None:
+            monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+        else:
+            monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+        assert user_settings_path() == Path(user_config_dir(APP_NAME, APP_AUTHOR, roaming=True)) / "settings.json"
+
+
+def test_the_default_store_folder_is_where_platformdirs_puts_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from platformdirs import user_data_dir
+
+    from perfectcare_desktop.config import APP_AUTHOR, APP_NAME, DATA_DIR_ENV, default_data_dir
+
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    for xdg in (None, str(tmp_path / "xdg")):
+        if xdg is None:
+            monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+        else:
+            monkeypatch.setenv("XDG_DATA_HOME", xdg)
+        assert default_data_dir() == Path(user_data_dir(APP_NAME, APP_AUTHOR, roaming=False))

@@ -24,13 +24,15 @@ def run_app(data_dir: Path, argv: list[str], settings: Settings | None = None) -
     from .theme import apply_theme
     from .widgets import after_first_paint
 
-    app = QApplication.instance() or QApplication(argv)
+    existing = QApplication.instance()
+    # Fusion from the command line: the same look on every PC, set before any widget exists.
+    app = existing or QApplication([*argv, "-style", "fusion"])
     app.setApplicationName(config.APP_NAME)
     if settings is None:
         from ..policy import default_registry, load_settings
 
         settings = load_settings(config.load_user_settings(), default_registry())
-    apply_theme(app, str(settings.get("theme", "light")))
+    apply_theme(app, str(settings.get("theme", "light")), fusion_set=existing is None)
 
     lock = InstanceLock(data_dir)
     try:

@@ -16,12 +16,14 @@ QLabel[role="ok"] {{ color: {ok}; }}
 """
 
 
-def apply_theme(app: QApplication, name: str) -> None:
+def apply_theme(app: QApplication, name: str, *, fusion_set: bool = False) -> None:
+    """`fusion_set`: the app was started with `-style fusion` (asking Qt for the style object from
+    Python builds PySide's QStyle type, some 10 ms before the first window)."""
     if name not in THEMES:
         name = "light"
     # Fusion: the same look on every PC, and it honours the palette fully. Set it once only: replacing
     # the style under widgets that have style sheets leaves them pointing at a deleted style (a crash).
-    if app.style().name().lower() != "fusion":
+    if not fusion_set and app.style().name().lower() != "fusion":
         app.setStyle("Fusion")
     palette = QPalette()
     if name == "high-contrast":
