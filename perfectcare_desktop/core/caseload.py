@@ -16,20 +16,12 @@ from ..store.models import Record, Version
 from . import patient_snapshot, versions
 from .discharge import DISCHARGE_KIND
 from .patients import PatientSummary
-from .plans import PLAN_KIND
+from .plans import PLAN_KIND, REVISION, STATUS_LABELS
 from .session import Session
 
-# Plan states as a clinician reads them; "none" means no plan was offered or written yet.
-PLAN_STATE_LABELS = {
-    "none": "No plan",
-    "offered_declined": "Offered, declined",
-    "draft": "Draft",
-    "agreed": "Agreed",
-    "superseded": "Superseded",
-    "ended": "Ended",
-    "revision": "Agreed, revision in draft",
-    "current": "Draft",
-}
+# Plan states as a clinician reads them (the plan's own labels); "none": no plan offered or written
+# yet; on the caseload a revision says first that an agreed plan is in use.
+PLAN_STATE_LABELS = {**STATUS_LABELS, "none": "No plan", REVISION: "Agreed, revision in draft"}
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ import dataclasses
 import random
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import lru_cache
 
 from ..errors import NotAllowed
+from .crisis_directory import load_directory
 from .demo_text import SECTION_KEYS, DemoPlanText, demo_people, demo_plan_text
 from .nhs_number import is_test_range
 from .patients import PatientDetails
@@ -22,7 +24,6 @@ from .plans import PLAN_KIND
 from .session import Session
 from .versions import NewVersion
 
-DEMO_DIRECTORY = {"id": "uk-national", "version": "2026-11-01", "checked_on": "2026-11-01"}
 PLAN_VERSIONS = 4
 BATCH = 250
 Progress = Callable[[int, int], None]
@@ -40,6 +41,11 @@ def _entry(section: str, text: str) -> dict[str, str]:
     return {"text": text}
 
 
+@lru_cache(maxsize=1)  # read once: demo plans are made by the tens of thousands
+def _directory_ref() -> dict[str, str]:
+    return load_directory().ref
+
+
 def plan_payload(text: DemoPlanText, shown: tuple[str, ...] | list[str], with_contacts: bool) -> dict:
     """A `safety_plan/1` payload holding the given sections of the demo text."""
     sections: dict[str, dict] = {}
@@ -51,7 +57,7 @@ def plan_payload(text: DemoPlanText, shown: tuple[str, ...] | list[str], with_co
     return {
         "schema": SCHEMA,
         "layout": {"id": DEFAULT_LAYOUT_ID, "version": 1},
-        "directory": DEMO_DIRECTORY,
+        "directory": _directory_ref(),
         "sections": sections,
         "clinician_notes": "",
     }

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..errors import InvalidInput, NotAllowed
-from . import versions
+from . import records, versions
 from .plan_content import MAX_TEXT_CHARS, PlanContent, clean_text, validated
 from .plan_layout import LayoutType, PlanLayout, Section
+from .records import RecordState, read_record
 from .session import Session
 from .statuses import ENTERED_IN_ERROR
 
@@ -89,34 +90,14 @@ class Note:
 
 
 @dataclass(frozen=True)
-class FormulationState:
-    record_id: str | None
-    history: tuple[versions.VersionInfo, ...]
-    heads: tuple[str, ...]
-    notes: tuple[Note, ...]
-
-    @property
-    def withdrawn(self) -> set[str]:
-        return {v.payload.get("marks") for v in self.history if v.status == ENTERED_IN_ERROR}
-
-    @property
-    def current(self) -> versions.VersionInfo | None:
-        return versions.current(list(self.history))
-
-    @property
-    def status(self) -> str:
-        current = self.current
-        return current.status if current else "none"
+class FormulationState(RecordState):
+    notes: tuple[Note, ...] = ()  # addenda and the person's view, about any of its versions
 
     @property
     def locked(self) -> bool:
         """The current version is signed: it is changed only by notes or a new version."""
         current = self.current
         return current is not None and current.signed
-
-    @property
-    def in_conflict(self) -> bool:
-        return len(self.heads) > 1
 
     def notes_about(self, version_id: str) -> list[Note]:
         return [n for n in self.notes if n.about == version_id]
@@ -139,23 +120,13 @@ def _load_notes(session: Session, patient_id: str) -> tuple[Note, ...]:
 
 
 def load_formulation(session: Session, patient_id: str, *, audit_view: bool = True) -> FormulationState:
-    found = session.records_of_patient(patient_id, FORMULATION_KIND)
-    notes = _load_notes(session, patient_id)
-    if not found:
-        return FormulationState(None, (), (), notes)
-    record_id = found[0][0]
-    history = session.history(record_id)
-    if audit_view:
-        session.record_event("view", patient_id=patient_id, target_id=history[-1].version_id, detail=FORMULATION_KIND)
-    return FormulationState(record_id, tuple(history), tuple(session.head_ids(record_id)), notes)
+    found = read_record(session, patient_id, FORMULATION_KIND, audit_view=audit_view)
+    return FormulationState(*found, notes=_load_notes(session, patient_id))
 
 
 def _append(session: Session, patient_id: str, state: FormulationState, payload: dict, base: str | None,
             **meta: object) -> str:  # fmt: skip
-    if state.record_id is None:
-        return session.create_record(FORMULATION_KIND, patient_id, payload, **meta)[1]  # type: ignore[arg-type]
-    parents = [base] if base else None  # a save from an older base keeps both heads (see plans)
-    return session.append_version(state.record_id, payload, parents=parents, **meta)  # type: ignore[arg-type]
+    return records.append(session, FORMULATION_KIND, patient_id, state, payload, base, **meta)
 
 
 def _check_unlocked(state: FormulationState, base: str | None, new_version: bool) -> None:

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..errors import InvalidInput, NotAllowed
-from . import versions
+from . import records, versions
 from .plan_content import MAX_FIELD_CHARS, PlanContent, clean_text, validated
 from .plan_layout import PlanLayout
+from .records import RecordState, read_record
 from .session import Session
 from .statuses import ENTERED_IN_ERROR
 
@@ -37,20 +38,8 @@ DEFAULT_REVIEW_MONTHS = 3
 
 
 @dataclass(frozen=True)
-class PlanState:
-    """A patient's plan as read from the store (all of it: nothing is hidden, only ordered)."""
-
-    record_id: str | None
-    history: tuple[versions.VersionInfo, ...]  # oldest first, including entered-in-error notes
-    heads: tuple[str, ...]
-
-    @property
-    def withdrawn(self) -> set[str]:
-        return {v.payload.get("marks") for v in self.history if v.status == ENTERED_IN_ERROR}
-
-    @property
-    def current(self) -> versions.VersionInfo | None:
-        return versions.current(list(self.history))
+class PlanState(RecordState):
+    """A patient's plan as read from the store."""
 
     @property
     def agreed(self) -> versions.VersionInfo | None:
@@ -65,15 +54,6 @@ class PlanState:
                 return v
         return None
 
-    @property
-    def status(self) -> str:
-        current = self.current
-        return current.status if current else "none"
-
-    @property
-    def in_conflict(self) -> bool:
-        return len(self.heads) > 1
-
     def display_status(self, v: versions.VersionInfo) -> str:
         if v.status == AGREED:
             later = [w for w in self.history if w.created_at >= v.created_at and w.version_id != v.version_id]
@@ -83,25 +63,9 @@ class PlanState:
             return STATUS_LABELS.get(v.status, v.status) + " (entered in error)"
         return STATUS_LABELS.get(v.status, v.status)
 
-    def content_versions(self) -> list[versions.VersionInfo]:
-        """Versions that hold plan content (not entered-in-error notes), oldest first."""
-        return [v for v in self.history if v.status != ENTERED_IN_ERROR]
-
-
-def plan_record_id(session: Session, patient_id: str) -> str | None:
-    found = session.records_of_patient(patient_id, PLAN_KIND)
-    return found[0][0] if found else None
-
 
 def load_plan(session: Session, patient_id: str, *, audit_view: bool = True) -> PlanState:
-    record_id = plan_record_id(session, patient_id)
-    if record_id is None:
-        return PlanState(None, (), ())
-    history = session.history(record_id)
-    heads = session.head_ids(record_id)
-    if audit_view:
-        session.record_event("view", patient_id=patient_id, target_id=history[-1].version_id, detail=PLAN_KIND)
-    return PlanState(record_id, tuple(history), tuple(heads))
+    return PlanState(*read_record(session, patient_id, PLAN_KIND, audit_view=audit_view))
 
 
 def add_months(day: date, months: int) -> date:
@@ -112,12 +76,7 @@ def add_months(day: date, months: int) -> date:
 
 def _append(session: Session, patient_id: str, state: PlanState, payload: dict, base_version_id: str | None,
             **meta: object) -> str:  # fmt: skip
-    if state.record_id is None:
-        return session.create_record(PLAN_KIND, patient_id, payload, **meta)[1]  # type: ignore[arg-type]
-    # Parent is the version the clinician started from: if someone else saved meanwhile (another PC,
-    # via sync), the record gets two heads and both are kept for the clinician to compare.
-    parents = [base_version_id] if base_version_id else None
-    return session.append_version(state.record_id, payload, parents=parents, **meta)  # type: ignore[arg-type]
+    return records.append(session, PLAN_KIND, patient_id, state, payload, base_version_id, **meta)
 
 
 def save_draft(session: Session, patient_id: str, layout: PlanLayout, content: PlanContent,

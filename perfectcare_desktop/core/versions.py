@@ -161,13 +161,18 @@ def history(conn: Connection, dek: DataKey, record_id: str) -> list[VersionInfo]
     return [_info(dek, r, parents[r.version_id]) for r in rows]
 
 
+def withdrawn_ids(versions: Iterable[VersionInfo]) -> set[str]:
+    """Ids of the versions marked "entered in error" (the notes name the version they withdraw)."""
+    return {v.payload.get("marks") for v in versions if v.status == ENTERED_IN_ERROR}
+
+
 def current(versions: list[VersionInfo]) -> VersionInfo | None:
     """The version whose content is current: the newest content version not marked entered in error.
 
     "Entered in error" versions are annotations naming the version they withdraw, so marking the
     latest content version reverts to the one before; marking them all withdraws the record.
     """
-    withdrawn = {v.payload.get("marks") for v in versions if v.status == ENTERED_IN_ERROR}
+    withdrawn = withdrawn_ids(versions)
     for v in reversed(versions):
         if v.status != ENTERED_IN_ERROR and v.version_id not in withdrawn:
             return v

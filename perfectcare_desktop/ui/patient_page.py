@@ -81,10 +81,12 @@ _PLAN_EVENTS = {
 def history_rows(records: list[tuple[str, list[VersionInfo]]],
                  staff: dict[str, str]) -> list[tuple[VersionInfo, tuple[str, ...]]]:  # fmt: skip
     """Newest first, across every record of the patient: each version with its row of text."""
+    from ..core.versions import withdrawn_ids
+
     out: list[tuple[Any, tuple[VersionInfo, tuple[str, ...]]]] = []
     for kind, versions in records:
         previous: dict[str, Any] | None = None
-        withdrawn = {v.payload.get("marks") for v in versions if v.status == ENTERED_IN_ERROR}
+        withdrawn = withdrawn_ids(versions)
         agreed = [v.version_id for v in versions if v.status == "agreed" and v.version_id not in withdrawn]
         for v in versions:
             status = "entered in error" if v.status == ENTERED_IN_ERROR else v.status.replace("_", " ")

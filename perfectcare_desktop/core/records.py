@@ -1,0 +1,59 @@
+"""What a patient's clinical record (a safety plan, a safety formulation) looks like when read, and
+the one way a new version is added to it. Plans and formulations add their own rules on top."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import versions
+from .session import Session
+
+
+@dataclass(frozen=True)
+class RecordState:
+    """A record as read from the store (all of it: nothing is hidden, only ordered)."""
+
+    record_id: str | None
+    history: tuple[versions.VersionInfo, ...]  # oldest first, including entered-in-error notes
+    heads: tuple[str, ...]
+
+    @property
+    def withdrawn(self) -> set[str]:
+        return versions.withdrawn_ids(self.history)
+
+    @property
+    def current(self) -> versions.VersionInfo | None:
+        return versions.current(list(self.history))
+
+    @property
+    def status(self) -> str:
+        current = self.current
+        return current.status if current else "none"
+
+    @property
+    def in_conflict(self) -> bool:
+        return len(self.heads) > 1
+
+
+def read_record(session: Session, patient_id: str, kind: str, *, audit_view: bool) -> tuple[Any, ...]:
+    """(record_id, history, heads) of the patient's record of `kind`, or (None, (), ())."""
+    found = session.records_of_patient(patient_id, kind)
+    if not found:
+        return None, (), ()
+    record_id = found[0][0]
+    history = session.history(record_id)
+    if audit_view:
+        session.record_event("view", patient_id=patient_id, target_id=history[-1].version_id, detail=kind)
+    return record_id, tuple(history), tuple(session.head_ids(record_id))
+
+
+def append(session: Session, kind: str, patient_id: str, state: RecordState, payload: dict[str, Any],
+           base_version_id: str | None, **meta: Any) -> str:  # fmt: skip
+    """A new version (the record is created with the first). Its parent is the version the clinician
+    started from: if someone else saved meanwhile (another PC, via sync), the record gets two heads
+    and both are kept for the clinician to compare."""
+    if state.record_id is None:
+        return session.create_record(kind, patient_id, payload, **meta)[1]
+    parents = [base_version_id] if base_version_id else None
+    return session.append_version(state.record_id, payload, parents=parents, **meta)
