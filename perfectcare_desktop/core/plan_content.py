@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from .patients import parse_date
-from .plan_layout import FIELD_LABELS, FIELDS, PlanLayout, Section
+from .plan_layout import FIELD_LABELS, PlanLayout, Section
 
 SCHEMA = "safety_plan/1"
 NOT_APPLICABLE = "not_applicable"
@@ -200,7 +200,3 @@ def person_view(layout: PlanLayout, content: PlanContent, *, for_clinicians: boo
         lines = tuple(t for t in (entry_text(section, e) for e in sc.entries) if t.strip())
         out.append(PersonSection(section.key, section.title, lines, note))
     return out
-
-
-def fields_of(kind: str) -> tuple[str, ...]:
-    return FIELDS[kind]

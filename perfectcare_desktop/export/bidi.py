@@ -22,6 +22,7 @@ from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph
 
+from ..core.wording import mainly_rtl
 from .fonts import FontSet
 
 _reshaper = arabic_reshaper.ArabicReshaper()
@@ -32,18 +33,6 @@ _DIGIT_SPACE = re.compile(r"(?<=\d) (?=\d)")
 
 def has_rtl(text: str) -> bool:
     return any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text)
-
-
-def mainly_rtl(text: str) -> bool:
-    """More strong right-to-left letters than left-to-right ones."""
-    rtl = ltr = 0
-    for ch in text:
-        kind = unicodedata.bidirectional(ch)
-        if kind in ("R", "AL"):
-            rtl += 1
-        elif kind == "L":
-            ltr += 1
-    return rtl > ltr
 
 
 def visual(line: str, *, rtl_base: bool | None = None) -> str:

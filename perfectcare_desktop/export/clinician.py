@@ -17,10 +17,11 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
 from ..core.plan_content import PersonSection
+from ..core.wording import long_date
 from .bidi import paragraph
 from .branding import Branding
 from .fonts import FontSet
-from .pages import PageDecor, Styles, body_width, build_pdf, long_date, make_styles
+from .pages import PageDecor, Styles, body_width, build_pdf, make_styles
 
 CONFIDENTIAL = "CONFIDENTIAL — clinician record — not the person's copy"
 

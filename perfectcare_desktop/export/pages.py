@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from reportlab import rl_config
 from reportlab.lib.colors import Color, HexColor
@@ -28,10 +27,6 @@ HEADER_H = 20 * mm
 FOOTER_H = 12 * mm
 GREY = HexColor("#555555")
 LIGHT = HexColor("#DDDDDD")
-
-
-def long_date(d: date) -> str:
-    return f"{d.day} {d:%B %Y}"
 
 
 @dataclass(frozen=True)

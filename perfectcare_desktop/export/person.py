@@ -25,10 +25,11 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table,
 from ..core.crisis_directory import CrisisDirectory
 from ..core.plan_content import PersonSection
 from ..core.plan_layout import PlanLayout
+from ..core.wording import long_date
 from .bidi import paragraph
 from .branding import Branding, section_icon
 from .fonts import FontSet
-from .pages import Boxed, PageDecor, Styles, WriteLines, body_width, build_pdf, long_date, make_styles
+from .pages import Boxed, PageDecor, Styles, WriteLines, body_width, build_pdf, make_styles
 
 STANDARD, LARGE_PRINT, EASY_READ, WALLET_CARD = "standard", "large-print", "easy-read", "wallet-card"
 BODY_SIZES = {STANDARD: 12.0, LARGE_PRINT: 16.0, EASY_READ: 16.0}

@@ -25,11 +25,11 @@ from ..core.plans import DRAFT, REVISION, load_plan
 from ..core.session import Session
 from ..core.statuses import ENTERED_IN_ERROR
 from ..core.versions import VersionInfo
+from ..core.wording import long_date
 from ..errors import InvalidInput, NotFound
 from .branding import Branding, load_branding
 from .clinician import ClinicianRecord, NoteLine, RecordPart, VersionLine, render_clinician_record
 from .fonts import FontSet, load_fonts
-from .pages import long_date
 from .person import EASY_READ, LARGE_PRINT, STANDARD, WALLET_CARD, PersonCopy, render_person_copy
 from .wallet import render_wallet_card
 

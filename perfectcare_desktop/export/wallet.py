@@ -19,10 +19,10 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Frame, KeepInFrame, Paragraph
 
+from ..core.wording import long_date
 from .bidi import paragraph
 from .branding import Branding
 from .fonts import FontSet
-from .pages import long_date
 from .person import PersonCopy
 
 CARD_W, CARD_H = 85.6 * mm, 54 * mm

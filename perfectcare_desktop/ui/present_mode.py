@@ -9,9 +9,7 @@ its window title never names the person (a title is visible in the taskbar and t
 from __future__ import annotations
 
 import html
-import unicodedata
 from collections.abc import Iterable
-from datetime import date
 from functools import lru_cache
 
 from PySide6.QtCore import QEvent, Qt, Signal
@@ -20,6 +18,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QTextBrowser, QWidget
 
 from ..core.crisis_directory import CrisisDirectory
 from ..core.plan_content import PersonSection
+from ..core.wording import long_date, mainly_rtl
 
 WINDOW_TITLE = "My safety plan"
 NOT_FILLED = "Not filled in yet"
@@ -30,10 +29,6 @@ BODY_SCALE = 2.2
 MAX_COLUMN_EM = 36
 
 
-def long_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"  # "1 November 2026": no leading zero, no ambiguous 01/11
-
-
 def _text(value: str) -> str:
     # Entries are plain text that may span lines; never let them be read as markup.
     return html.escape(value).replace("\n", "<br>")
@@ -41,22 +36,8 @@ def _text(value: str) -> str:
 
 @lru_cache(maxsize=4096)  # most lines are unchanged from one keystroke to the next
 def direction(text: str) -> str:
-    """ "rtl" when most of the letters are right-to-left (Urdu, Arabic), else "ltr".
-
-    Not the first-letter rule of Qt and of dir="auto": "عائشہ's safety plan" or a contact line
-    "عائشہ (sister) — 07700 900123" starts with an Urdu name yet is an English sentence, and read
-    right-to-left its words come out in the wrong order.
-    """
-    if text.isascii():
-        return "ltr"
-    rtl = ltr = 0
-    for char in text:
-        kind = unicodedata.bidirectional(char)
-        if kind == "L":
-            ltr += 1
-        elif kind in ("R", "AL"):
-            rtl += 1
-    return "rtl" if rtl > ltr else "ltr"
+    """ "rtl" when most of the letters are right-to-left (see core.wording.mainly_rtl), else "ltr"."""
+    return "rtl" if mainly_rtl(text) else "ltr"
 
 
 def _block(tag: str, value: str, inner: str = "") -> str:
