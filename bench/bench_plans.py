@@ -24,8 +24,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.pop("PERFECTCARE_INSECURE_FAST_KDF", None)
 
-from bench_present import full_plan, percentile  # noqa: E402
-from bench_store import filesystem_of  # noqa: E402
+from bench_present import full_plan  # noqa: E402
+from bench_store import filesystem_of, percentile  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
@@ -42,7 +42,7 @@ ADMIN, PASSWORD = "bench-admin", "a long bench password"
 
 
 def figures(label: str, values_ms: list[float], target: float | None) -> None:
-    p95 = percentile(values_ms, 0.95)
+    p95 = percentile(values_ms, 95)
     line = f"{label:<44} p50 {statistics.median(values_ms):6.1f}  p95 {p95:6.1f}  max {max(values_ms):6.1f} ms"
     if target is not None:
         line += f"   (target p95 <= {target} ms)  " + ("target met" if p95 <= target else "TARGET NOT MET")

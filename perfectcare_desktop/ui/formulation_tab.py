@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from ..core import autosave, formulations, plans
 from ..core.formulations import FormulationState, Note
@@ -25,7 +24,7 @@ from ..errors import InvalidInput
 from .operation import Operations
 from .plan_dialogs import DateNoteDialog, ReasonDialog
 from .record_tab import RecordTab
-from .widgets import em, shortcut_button
+from .widgets import shortcut_button
 
 if TYPE_CHECKING:
     from ..core.session import Session
@@ -96,48 +95,22 @@ class FormulationTab(RecordTab):
             more.addWidget(b)
         more.addStretch(1)
 
-        self.notes_view = QLabel(self)
-        self.notes_view.setWordWrap(True)
-        self.notes_view.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.notes_view.setAccessibleName("Addenda and the person's view")
-        self.notes_view.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
-                                                | Qt.TextInteractionFlag.TextSelectableByMouse)  # fmt: skip
-        notes_scroll = QScrollArea(self)
-        notes_scroll.setWidgetResizable(True)
-        notes_scroll.setWidget(self.notes_view)
-        notes_box = QWidget(self)
-        nl = QVBoxLayout(notes_box)
-        nl.setContentsMargins(0, 0, 0, 0)
-        title = QLabel("Addenda and the person's view (signed, dated):", notes_box)
-        title.setWordWrap(True)
-        nl.addWidget(title)
-        nl.addWidget(notes_scroll, 1)
-        notes_box.setMinimumWidth(em(self, 16))
-        split = QSplitter(Qt.Orientation.Horizontal, self)
-        split.addWidget(self.editor)
-        split.addWidget(notes_box)
-        split.setStretchFactor(0, 4)
-        split.setStretchFactor(1, 1)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(self._status_row())
-        layout.addWidget(self.recover_bar)
-        layout.addWidget(self.locked_banner)
-        layout.addLayout(actions)
-        layout.addLayout(more)
-        layout.addWidget(self.message)
-        layout.addWidget(split, 1)
+        bars = [self.locked_banner, actions, more]
+        self.notes_view = self._build_page("Addenda and the person's view (signed, dated):",
+                                           "Addenda and the person's view", bars)  # fmt: skip
 
     # --- the record tab's hooks ----------------------------------------------------------------------
     def _blank(self, layout: PlanLayout) -> PlanContent:
         return PlanContent.blank(layout, {}, schema=formulations.SCHEMA)
 
-    def _load(self, session: Session, patient_id: str) -> FormulationLoad:
+    @staticmethod
+    def _load(session: Session, patient_id: str) -> FormulationLoad:
         return load_formulation_for_patient(session, patient_id, audit=False)
 
-    def _save_draft_version(self, session: Session, pid: str, layout: PlanLayout, content: PlanContent,
-                            base: str | None) -> str:  # fmt: skip
-        return formulations.save_draft(session, pid, layout, content, base, new_version=self.new_version)
+    def _draft_saver(self, session: Session, pid: str, layout: PlanLayout, content: PlanContent,
+                     base: str | None) -> Callable[[], str]:  # fmt: skip
+        new = self.new_version  # read here, on the GUI thread
+        return lambda: formulations.save_draft(session, pid, layout, content, base, new_version=new)
 
     def show_record(self, patient_id: str, loaded: Any, resume: bool = False) -> None:
         self.new_version = False
@@ -254,8 +227,13 @@ class FormulationTab(RecordTab):
             return
         about, text = state.current.version_id, dialog.reason
         done = f"{formulations.NOTE_LABELS[note_type]} added, dated and signed."
-        self.ops.run(lambda: (formulations.add_note(session, pid, about, note_type, text), self._load(session, pid))[1],
-                     lambda loaded: self._note_added(loaded, done), self._failed)  # fmt: skip
+        load = self._load
+
+        def add() -> FormulationLoad:
+            formulations.add_note(session, pid, about, note_type, text)
+            return load(session, pid)
+
+        self.ops.run(add, lambda loaded: self._note_added(loaded, done), self._failed)
 
     def _note_added(self, loaded: FormulationLoad, text: str) -> None:
         self.load_result = loaded

@@ -11,7 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from ..core import autosave, plans
 from ..core.crisis_directory import CrisisDirectory
@@ -19,11 +19,10 @@ from ..core.discharge import Discharge, load_discharge, record_discharge, record
 from ..core.plan_content import PlanContent, person_view
 from ..core.plan_layout import LayoutCatalogue, PlanLayout
 from ..core.plan_prompts import plan_prompts
-from ..errors import InvalidInput
 from .operation import Operations
 from .plan_dialogs import DateNoteDialog, DeclineDialog, ReasonDialog, SignDialog
 from .record_tab import AUTOSAVE_MS, RecordTab
-from .widgets import em, shortcut_button
+from .widgets import shortcut_button
 
 if TYPE_CHECKING:
     from ..core.session import Session
@@ -78,39 +77,9 @@ class PlanTab(RecordTab):
             more.addWidget(b)
         more.addWidget(self.discharge_label, 1)
 
-        # A wrapped label, not a list view: list views cut long wrapped items short ("…").
-        self.prompts = QLabel(self)
-        self.prompts.setAccessibleName("Checklist for the clinician")
-        self.prompts.setWordWrap(True)
-        self.prompts.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.prompts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
-                                             | Qt.TextInteractionFlag.TextSelectableByMouse)  # fmt: skip
         self.prompt_texts: list[str] = []
-        prompts_scroll = QScrollArea(self)
-        prompts_scroll.setWidgetResizable(True)
-        prompts_scroll.setWidget(self.prompts)
-        prompts_box = QWidget(self)
-        pl = QVBoxLayout(prompts_box)
-        pl.setContentsMargins(0, 0, 0, 0)
-        prompts_title = QLabel("Check before signing (for you, never on the person's copy):", prompts_box)
-        prompts_title.setWordWrap(True)
-        pl.addWidget(prompts_title)
-        pl.addWidget(prompts_scroll, 1)
-        prompts_box.setMinimumWidth(em(self, 14))
-
-        split = QSplitter(Qt.Orientation.Horizontal, self)
-        split.addWidget(self.editor)
-        split.addWidget(prompts_box)
-        split.setStretchFactor(0, 4)
-        split.setStretchFactor(1, 1)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(self._status_row())
-        layout.addWidget(self.recover_bar)
-        layout.addLayout(actions)
-        layout.addLayout(more)
-        layout.addWidget(self.message)
-        layout.addWidget(split, 1)
+        self.prompts = self._build_page("Check before signing (for you, never on the person's copy):",
+                                        "Checklist for the clinician", [actions, more])  # fmt: skip
 
     # --- the record tab's hooks ---------------------------------------------------------------------
     def show_plan(self, patient_id: str, loaded: PlanLoad, resume: bool = False) -> None:
@@ -122,12 +91,13 @@ class PlanTab(RecordTab):
     def _loaded_content(self, content: PlanContent) -> None:
         content.directory = dict(self.directory.ref)  # a new version uses the directory in force now
 
-    def _load(self, session: Session, patient_id: str) -> PlanLoad:
+    @staticmethod
+    def _load(session: Session, patient_id: str) -> PlanLoad:
         return load_for_patient(session, patient_id, audit=False)
 
-    def _save_draft_version(self, session: Session, pid: str, layout: PlanLayout, content: PlanContent,
-                            base: str | None) -> str:  # fmt: skip
-        return plans.save_draft(session, pid, layout, content, base)
+    def _draft_saver(self, session: Session, pid: str, layout: PlanLayout, content: PlanContent,
+                     base: str | None) -> Callable[[], str]:  # fmt: skip
+        return lambda: plans.save_draft(session, pid, layout, content, base)
 
     def _after_show(self, loaded: Any) -> None:
         self._show_discharge(loaded.discharge)
@@ -248,35 +218,28 @@ class PlanTab(RecordTab):
         self._write(lambda: plans.end_plan(session, pid, reason, base), lambda loaded: self._saved(loaded, done, True))
 
     def discharge(self) -> None:
-        session, pid = self._session(), self.patient_id
-        if session is None or session.locked or pid is None:
-            return
-        today = session.store.clock.now().date()
-
-        def check(d: date) -> None:
-            if d > today:
-                raise InvalidInput("The discharge date cannot be in the future; record it on the day.")
-
-        dialog = DateNoteDialog("Record discharge", "&Record", "&Discharged on", today, check, self)
-        if dialog.exec() != DateNoteDialog.DialogCode.Accepted:
-            return
-        day, note = dialog.value, dialog.note_line.text()
-        assert day is not None
-        self.ops.run(lambda: (record_discharge(session, pid, day, note), load_discharge(session, pid))[1],
-                     self._discharge_saved, self._failed)  # fmt: skip
+        self._discharge_event("Record discharge", "&Discharged on", record_discharge)
 
     def followup(self) -> None:
+        self._discharge_event("Follow-up done", "Followed up &on", record_followup)
+
+    def _discharge_event(self, title: str, date_label: str, record: Callable[[Session, str, date, str], str]) -> None:
+        """A date and a note for the discharge record; the core checks the date (never in the future,
+        a follow-up not before the discharge) and says what is wrong in the tab."""
         session, pid = self._session(), self.patient_id
         if session is None or session.locked or pid is None:
             return
-        dialog = DateNoteDialog("Follow-up done", "&Record", "Followed up &on", session.store.clock.now().date(),
-                                parent=self)  # fmt: skip
+        dialog = DateNoteDialog(title, "&Record", date_label, session.store.clock.now().date(), parent=self)
         if dialog.exec() != DateNoteDialog.DialogCode.Accepted:
             return
         day, note = dialog.value, dialog.note_line.text()
         assert day is not None
-        self.ops.run(lambda: (record_followup(session, pid, day, note), load_discharge(session, pid))[1],
-                     self._discharge_saved, self._failed)  # fmt: skip
+
+        def save() -> Discharge | None:
+            record(session, pid, day, note)
+            return load_discharge(session, pid)
+
+        self.ops.run(save, self._discharge_saved, self._failed)
 
     def _discharge_saved(self, d: Discharge | None) -> None:
         self._show_discharge(d)

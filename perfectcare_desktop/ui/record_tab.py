@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from ..core import autosave
 from ..core.plan_content import PlanContent
@@ -22,7 +22,7 @@ from ..core.plan_layout import LayoutCatalogue, PlanLayout
 from ..errors import PerfectCareError
 from .operation import Operations
 from .plan_editor import PlanEditor
-from .widgets import Message, shortcut_button
+from .widgets import Message, em, shortcut_button
 
 if TYPE_CHECKING:
     from ..core.session import Session
@@ -101,22 +101,61 @@ class RecordTab(QWidget):
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave_soon)
 
-    def _status_row(self) -> QHBoxLayout:
+    def _build_page(self, side_title: str, side_name: str, bars: list[QWidget | QLayout]) -> QLabel:
+        """Lay the tab out: status and autosave, the recovery bar, the kind's own bars, the message, then
+        the editor beside a side panel; returns the side panel's label. A wrapped label, not a list
+        view: list views cut long wrapped items short ("…")."""
+        side = QLabel(self)
+        side.setWordWrap(True)
+        side.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        side.setAccessibleName(side_name)
+        side.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
+                                     | Qt.TextInteractionFlag.TextSelectableByMouse)  # fmt: skip
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(side)
+        box = QWidget(self)
+        box_layout = QVBoxLayout(box)
+        box_layout.setContentsMargins(0, 0, 0, 0)
+        title = QLabel(side_title, box)
+        title.setWordWrap(True)
+        box_layout.addWidget(title)
+        box_layout.addWidget(scroll, 1)
+        box.setMinimumWidth(em(self, 15))
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(self.editor)
+        split.addWidget(box)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
         top.addWidget(self.autosave_label)
-        return top
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.recover_bar)
+        for bar in bars:
+            if isinstance(bar, QLayout):
+                layout.addLayout(bar)
+            else:
+                layout.addWidget(bar)
+        layout.addWidget(self.message)
+        layout.addWidget(split, 1)
+        return side
 
     # --- hooks for the two kinds ------------------------------------------------------------------------
     def _blank(self, layout: PlanLayout) -> PlanContent:
         raise NotImplementedError
 
-    def _load(self, session: Session, patient_id: str) -> Any:
-        """Read what the tab shows (in the background, no audit entry: the page audits the view)."""
+    @staticmethod
+    def _load(session: Session, patient_id: str) -> Any:
+        """Read what the tab shows, on the worker (so a plain function, never the widget's state; no
+        audit entry: the page audits the view)."""
         raise NotImplementedError
 
-    def _save_draft_version(self, session: Session, pid: str, layout: PlanLayout, content: PlanContent,
-                            base: str | None) -> str:  # fmt: skip
+    def _draft_saver(self, session: Session, pid: str, layout: PlanLayout, content: PlanContent,
+                     base: str | None) -> Callable[[], str]:  # fmt: skip
+        """On the GUI thread: the save the worker will run, with every value it needs taken now."""
         raise NotImplementedError
 
     def _show_status(self) -> None:
@@ -261,17 +300,17 @@ class RecordTab(QWidget):
             return
         session, pid, layout, content = prepared
         base = self.base_version_id
-        self._write(lambda: self._save_draft_version(session, pid, layout, content, base), on_done)
+        self._write(self._draft_saver(session, pid, layout, content, base), on_done)
 
     def _write(self, save: Callable[[], object], on_done: Callable[[Any], None]) -> None:
         """Run a save in the background; then clear the autosave slot and re-read the record."""
-        session, pid, kind = self._session(), self.patient_id, self.kind
+        session, pid, kind, load = self._session(), self.patient_id, self.kind, self._load
         assert session is not None and pid is not None
 
         def job() -> Any:
             save()
             autosave.discard(session, pid, kind)
-            return self._load(session, pid)
+            return load(session, pid)
 
         self.ops.run(job, on_done, self._failed)
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialog, QInputDialog, QMessageBox
-from test_main_window import ADMIN, PASSWORD, IdleClock, sign_in
-from test_plan_tab import on_dialog, reactivate
+from PySide6.QtWidgets import QApplication, QDialog, QInputDialog
+from test_main_window import ADMIN, PASSWORD, sign_in
+from test_plan_tab import on_dialog, patient_window, reactivate
 
 from perfectcare_desktop.core.export_json import export_patients
 from perfectcare_desktop.core.formulations import DISAGREEMENT, SIGNED, load_formulation
@@ -20,7 +20,6 @@ from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.plan_content import PlanContent
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.ui.main_window import MainWindow
-from perfectcare_desktop.ui.operation import Operations
 from perfectcare_desktop.ui.plan_history import CompareDialog
 
 NHS = "943 476 5919"
@@ -39,16 +38,7 @@ def patient_store(store: Store) -> tuple[Store, str]:
 
 @pytest.fixture
 def win(qtbot, patient_store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    store, _ = patient_store
-    w = MainWindow(store, Operations(synchronous=True), {"idle_lock_minutes": 5}, idle_clock=IdleClock())
-    qtbot.addWidget(w)
-    w.show()
-    reactivate(qtbot, w)  # shortcuts reach only the active window
-    sign_in(qtbot, w)
-    qtbot.keyClick(w.caseload_page.search_box, Qt.Key.Key_Return)
-    assert w.stack.currentWidget() is w.patient_page
+    w = patient_window(qtbot, patient_store[0], tmp_path, monkeypatch)
     qtbot.keyClick(w, Qt.Key.Key_M, Qt.KeyboardModifier.AltModifier)  # Safety for&mulation
     assert w.patient_page.tabs.currentWidget() is w.patient_page.formulation_tab
     return w

@@ -48,9 +48,16 @@ def patient_store(store: Store) -> tuple[Store, str]:
 
 @pytest.fixture
 def win(qtbot, patient_store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    w = patient_window(qtbot, patient_store[0], tmp_path, monkeypatch)
+    qtbot.keyClick(w, Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)  # Safety &plan tab
+    assert w.patient_page.tabs.currentWidget() is w.patient_page.plan_tab
+    return w
+
+
+def patient_window(qtbot, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    """The clinicians' window, signed in, showing the store's only patient."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    store, _ = patient_store
     w = MainWindow(store, Operations(synchronous=True), {"idle_lock_minutes": 5}, idle_clock=IdleClock())
     qtbot.addWidget(w)
     w.show()
@@ -58,8 +65,6 @@ def win(qtbot, patient_store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     sign_in(qtbot, w)
     qtbot.keyClick(w.caseload_page.search_box, Qt.Key.Key_Return)  # the only patient opens at once
     assert w.stack.currentWidget() is w.patient_page
-    qtbot.keyClick(w, Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)  # Safety &plan tab
-    assert w.patient_page.tabs.currentWidget() is w.patient_page.plan_tab
     return w
 
 
