@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QProgressBar,
     QRadioButton,
@@ -108,7 +109,9 @@ class BatchPrintDialog(QDialog):
         form.addRow("&Copy", self.variant)
         form.addRow(self.combined)
         form.addRow(self.per_person)
-        form.addRow("Save &to", where)
+        save_to = QLabel("Save &to", self)  # a row of a layout takes no mnemonic from a plain string
+        save_to.setBuddy(self.target)
+        form.addRow(save_to, where)
         form.addRow("&Password", self.password)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
