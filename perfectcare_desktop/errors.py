@@ -62,3 +62,19 @@ class BackupRejected(PerfectCareError):
 
 class LayoutInvalid(InvalidInput):
     """A plan or formulation layout file (or the crisis directory) that cannot be used as it is."""
+
+
+class SyncError(PerfectCareError):
+    """Sync could not run this round; nothing is lost: queued changes wait for the next one."""
+
+
+class HubUnreachable(SyncError):
+    pass
+
+
+class HubAccessRefused(SyncError):
+    """The hub refused this PC's credentials or privileges (revoked, or enrolled elsewhere)."""
+
+
+class NotEnrolled(SyncError):
+    pass

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, insert, select
 from ..crypto.aead import DecryptionError
 from ..crypto.vault import DataKey
 from ..store.models import AuditEntry, Meta, PendingAuditEvent
+from . import outbox
 
 GENESIS = b"\x00" * 32
 _ANCHOR = "audit_head"
@@ -48,6 +49,9 @@ ACTIONS = frozenset(
         "password_reset",
         "demo_data",
         "migrate",
+        "sync_enrol",
+        "sync_pull",
+        "sync_rejected",
     }
 )
 
@@ -115,6 +119,7 @@ def append(
     )
     anchor = _anchor(dek.audit_key, seq, mac)
     conn.execute(Meta.__table__.insert().prefix_with("OR REPLACE"), {"key": _ANCHOR, "value": anchor})
+    outbox.queue(conn, outbox.AUDIT, str(seq), at)
     return seq
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, insert, literal_column, select, update
 from ..crypto import vault
 from ..errors import InvalidInput, LoginFailed, NotAllowed, NotFound, SessionLocked
 from ..store.models import BlindIndex, KeyWrap, Record, User, Version
-from . import audit, patient_snapshot, versions
+from . import audit, outbox, patient_snapshot, versions
 from .patients import PatientDetails, PatientSummary, validated
 from .search_index import PatientIndex
 from .store import Store, add_user_row, check_new_password, set_password
@@ -583,6 +583,7 @@ class Session:
             conn.execute(update(User).where(User.user_id == user.user_id).values(active=False, disabled_at=now))
             # Their copy of the data key goes too, so the account is closed by cryptography, not a flag.
             conn.execute(KeyWrap.__table__.delete().where(KeyWrap.user_id == user.user_id))
+            outbox.queue(conn, outbox.USER, user.user_id, now)  # disabled on every PC at its next sync
             audit.append(
                 conn, dek, now, "user_disable", user_id=self.user.user_id, target_id=user.user_id, detail=user.username
             )

@@ -31,7 +31,7 @@ from ..errors import (
 )
 from ..store import database
 from ..store.models import KeyWrap, LoginThrottle, Meta, User
-from . import audit
+from . import audit, outbox
 from .clock import Clock, SystemClock
 from .files import ensure_writable_folder
 
@@ -143,6 +143,47 @@ class Store:
             for leftover in data_dir.glob(partial.name + "*"):
                 leftover.unlink(missing_ok=True)
         return cls.open(data_dir, clock), vault.format_recovery_key(recovery_secret)
+
+    @classmethod
+    def create_joined(
+        cls, data_dir: Path, org_name: str, store_id: str, dek: vault.DataKey, recovery: vault.WrappedKey,
+        clock: Clock | None = None,
+    ) -> Store:  # fmt: skip
+        """A new, empty copy of an existing store on another PC (sync enrolment): the same store id,
+        data key and recovery key; its accounts and records arrive from the hub."""
+        clock = clock or SystemClock()
+        data_dir = Path(data_dir)
+        if database.db_path(data_dir).exists():
+            raise StoreAlreadyExists(
+                f"There is already a store in {data_dir}. Enrolment makes a new one: choose an empty folder."
+            )
+        try:
+            ensure_writable_folder(data_dir)
+        except OSError as exc:
+            raise StoreNotWritable(f"Cannot create a store in {data_dir}: {exc.strerror or exc}.") from exc
+        partial = data_dir / f".creating-{uuid.uuid4().hex}.sqlite3"
+        try:
+            engine = database.create_schema(partial)
+            now = clock.now()
+            with engine.begin() as conn:
+                conn.execute(
+                    insert(Meta),
+                    [
+                        {"key": "store_id", "value": store_id},
+                        {"key": "organisation", "value": org_name},
+                        {"key": "created_at", "value": now.isoformat()},
+                        {"key": "created_by_version", "value": __version__},
+                        {"key": "device_id", "value": str(uuid.uuid4())},
+                    ],
+                )
+                _insert_wrap(conn, recovery, "recovery", None, now)
+                audit.append(conn, dek, now, "store_created", detail=f"organisation {org_name}, joined to the hub")
+            engine.dispose()
+            os.replace(partial, database.db_path(data_dir))
+        finally:
+            for leftover in data_dir.glob(partial.name + "*"):
+                leftover.unlink(missing_ok=True)
+        return cls.open(data_dir, clock)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -325,6 +366,7 @@ def _insert_user(conn: Connection, user_id: str, username: str, display_name: st
             failed_attempts=0,
         )
     )
+    outbox.queue(conn, outbox.USER, user_id, now)
 
 
 def _insert_wrap(conn: Connection, wrap: vault.WrappedKey, purpose: str, user_id: str | None, now: datetime) -> None:
@@ -348,6 +390,7 @@ def set_password(
     wrap = dek.wrap_with_password(password, user_id, params or default_params())
     conn.execute(delete(KeyWrap).where(KeyWrap.user_id == user_id, KeyWrap.purpose == "user"))
     _insert_wrap(conn, wrap, "user", user_id, now)
+    outbox.queue(conn, outbox.USER, user_id, now)  # the new wrap lets them sign in on every PC
 
 
 def add_user_row(

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, exists, func, insert, select
 from ..crypto.vault import DataKey
 from ..errors import NotFound
 from ..store.models import Record, Version, VersionParent
-from . import payloads
+from . import outbox, payloads
 from .statuses import ENTERED_IN_ERROR
 
 PAYLOAD_TABLE = "versions"
@@ -117,7 +117,19 @@ def append(
     conn.execute(insert(Version.__table__), {**values, "payload": sealed})
     if parents:
         conn.execute(insert(VersionParent.__table__), [{"version_id": version_id, "parent_id": p} for p in parents])
+    outbox.queue(conn, outbox.VERSION, version_id, at)
     return version_id
+
+
+def insert_pulled(conn: Connection, row: Any, parents: Iterable[str]) -> None:
+    """Store a version another PC made, as sealed there (sync has authenticated it). Not queued:
+    the hub already has it."""
+    values = {c: getattr(row, c) for c in (
+        "version_id", "record_id", "kind", "author_id", "created_at", "signed", "status", "review_due",
+        "followup_due", "payload")}  # fmt: skip
+    conn.execute(insert(Version.__table__), values)
+    if parents:
+        conn.execute(insert(VersionParent.__table__), [{"version_id": row.version_id, "parent_id": p} for p in parents])
 
 
 def open_payload(dek: DataKey, row: Any, parents: Iterable[str]) -> bytes:

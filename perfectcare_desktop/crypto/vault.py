@@ -61,6 +61,17 @@ class DataKey:
         self.blind_index_key = self._subkey(b"blind-index")
         self.audit_key = self._subkey(b"audit-chain")
         self.backup_key = self._subkey(b"backup-file")
+        # MACs over what the hub keeps in clear and the version seal does not cover (a record's
+        # patient, an account's role), so a tampered hub row is refused, not applied.
+        self.sync_key = self._subkey(b"sync-metadata")
+
+    def material(self) -> bytes:
+        """The raw key, only to be wrapped again (an enrolment file); never stored or shown as it is."""
+        return self._key
+
+    def mac(self, *fields: object) -> bytes:
+        """HMAC-SHA256 under the sync subkey of a canonical JSON list of fields."""
+        return hmac.new(self.sync_key, aead.context("sync", "", "", *fields), hashlib.sha256).digest()
 
     @classmethod
     def generate(cls, key_id: int = 1) -> DataKey:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -163,3 +163,30 @@ class PendingAuditEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str | None] = mapped_column(String(36))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Outbox(Base):
+    """Changes waiting for the sync hub, oldest first; a row goes only once the hub has committed it
+    (migration 0003). Written in the same transaction as the change it names."""
+
+    __tablename__ = "outbox"
+    oid: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    item: Mapped[str] = mapped_column(String(16))  # "version" | "audit" | "user"
+    ref: Mapped[str] = mapped_column(String(36))
+    change_id: Mapped[str | None] = mapped_column(String(36))
+    queued_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    parked_at: Mapped[datetime | None]
+    problem: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncReject(Base):
+    """An item from the hub that could not be applied (it failed authentication, say): reported,
+    kept out of the store, and skipped so the rest syncs."""
+
+    __tablename__ = "sync_rejects"
+    stream: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hub_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime]

@@ -1,0 +1,76 @@
+"""One sync round for this PC: push what waits, pull what others pushed. Used by the app's worker
+and by `perfectcare-admin sync`; it holds its hub connection between rounds, so a round with
+nothing to do costs three small queries."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..crypto.vault import DataKey
+from ..errors import HubAccessRefused, HubUnreachable, NotEnrolled
+from . import device, hub_address, status
+from .pull import pull
+from .push import push
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    pushed: int
+    pulled: int
+    accounts: int
+    rejected: tuple[str, ...]
+    patients: frozenset[str]  # whose records changed here: the UI refreshes them
+    status: status.SyncStatus = field(repr=False)
+
+
+class SyncClient:
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._hub: Any = None
+        self._config: device.DeviceConfig | None = None
+
+    def round(self, dek: DataKey) -> RoundReport:
+        """Push then pull, until both are drained. Raises HubUnreachable / HubAccessRefused with
+        everything still queued; NotEnrolled on a PC that has never joined a hub."""
+        import psycopg
+
+        hub = self._connection(dek)
+        try:
+            pushed = push(self.store, dek, hub, self._config.device_id)
+            result = pull(self.store, dek, hub)
+            if result.versions or result.accounts:
+                pushed += push(self.store, dek, hub, self._config.device_id)  # the pull's own audit entry
+        except psycopg.errors.InsufficientPrivilege:
+            self.close()
+            raise HubAccessRefused(
+                "The hub refused this PC: its access has been revoked. Ask an administrator to enrol it again; "
+                "nothing here is lost."
+            ) from None
+        except (psycopg.OperationalError, HubUnreachable):
+            self.close()
+            raise HubUnreachable("The connection to the hub was lost; changes wait here for the next try.") from None
+        with self.store.writing() as conn:
+            device.set_value(conn, device.LAST_SYNCED, self.store.clock.now().isoformat())
+        return RoundReport(
+            pushed, result.versions, result.accounts, tuple(result.rejected), frozenset(result.patients),
+            status.read(self.store),
+        )  # fmt: skip
+
+    def _connection(self, dek: DataKey) -> Any:
+        if self._hub is not None and not self._hub.closed and not self._hub.broken:
+            return self._hub
+        with self.store.reading() as conn:
+            self._config = device.load(conn, dek)
+        if self._config is None:
+            raise NotEnrolled("This PC is not enrolled with a sync hub; it keeps its own store.")
+        self._hub = hub_address.connect(self._config.params(self.store.data_dir))
+        return self._hub
+
+    def close(self) -> None:
+        if self._hub is not None:
+            # A broken connection may fail to close; it is dropped either way.
+            with contextlib.suppress(Exception):
+                self._hub.close()
+        self._hub = None

@@ -1,0 +1,214 @@
+"""Pull: what other PCs pushed, read by the hub's change sequence after this PC's cursor.
+
+Each batch is checked before it is applied: a version must open under the data key with the very
+metadata and parents it was sealed with, its record's facts must carry a valid MAC, and its parents
+and author must be here. One that fails is recorded in `sync_rejects` and reported, never applied;
+the rest syncs. The versions applied and the new cursor commit in one local transaction, so a
+killed process re-reads the same batch and nothing is applied twice.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from ..core import audit, versions
+from ..core.outbox import USER
+from ..crypto.aead import DecryptionError
+from ..crypto.vault import DataKey
+from ..store.models import BlindIndex, KeyWrap, Outbox, Record, SyncReject, User, Version
+from . import device
+from .push import record_mac, user_mac
+
+BATCH = 1000
+PATIENT = "patient"
+
+_SELECT_VERSIONS = (
+    "SELECT seq, version_id::text, record_id::text, record_kind, patient_id::text, record_created_at, "
+    "record_created_by::text, record_mac, kind, author_id::text, created_at, signed, status, review_due, "
+    "followup_due, parents::text[], payload FROM versions WHERE seq > %s ORDER BY seq LIMIT %s"
+)
+_SELECT_USERS = (
+    "SELECT seq, change_id, user_id::text, username, display_name, role, active, created_at, disabled_at, "
+    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, mac FROM users WHERE seq > %s ORDER BY seq"
+)
+
+
+@dataclass
+class PullResult:
+    versions: int = 0
+    accounts: int = 0
+    rejected: list[str] = field(default_factory=list)  # sentences, no patient detail
+    patients: set[str] = field(default_factory=set)  # patients whose records changed
+
+
+def pull(store: Any, dek: DataKey, hub: Any, batch: int = BATCH) -> PullResult:
+    result = PullResult()
+    while True:
+        with store.reading() as conn:
+            cur_v = device.cursor(conn, device.CURSOR_VERSIONS)
+            cur_u = device.cursor(conn, device.CURSOR_USERS)
+        # Versions before accounts: any version seen was pushed after its author's account was.
+        vrows = hub.execute(_SELECT_VERSIONS, (cur_v, batch)).fetchall()
+        urows = hub.execute(_SELECT_USERS, (cur_u,)).fetchall()
+        hub.commit()
+        if not vrows and not urows:
+            return result
+        with store.writing() as conn:
+            # Read again under the write lock: another process on this store may have pulled meanwhile.
+            cur_v = device.cursor(conn, device.CURSOR_VERSIONS)
+            cur_u = device.cursor(conn, device.CURSOR_USERS)
+            applied_users = _apply_users(conn, dek, [u for u in urows if u[0] > cur_u], result, store.clock.now())
+            applied = _apply_versions(conn, dek, [v for v in vrows if v[0] > cur_v], result, store.clock.now())
+            if urows:
+                device.set_cursor(conn, device.CURSOR_USERS, max(cur_u, urows[-1][0]))
+            if vrows:
+                device.set_cursor(conn, device.CURSOR_VERSIONS, max(cur_v, vrows[-1][0]))
+            if applied or applied_users:
+                detail = f"{applied} versions, {applied_users} account changes from the hub"
+                audit.append(conn, dek, store.clock.now(), "sync_pull", detail=detail)
+        if len(vrows) < batch:
+            return result
+
+
+def _reject(conn: Any, stream: str, seq: int, ref: str, reason: str, result: PullResult, now: Any) -> None:
+    exists = conn.execute(
+        select(SyncReject.hub_seq).where(SyncReject.stream == stream, SyncReject.hub_seq == seq)
+    ).first()
+    if exists is None:
+        conn.execute(
+            insert(SyncReject.__table__), dict(stream=stream, hub_seq=seq, ref=ref, reason=reason, seen_at=now)
+        )
+    result.rejected.append(f"{stream} {ref}: {reason}")
+
+
+def _apply_users(conn: Any, dek: DataKey, rows: list[Any], result: PullResult, now: Any) -> int:
+    applied = 0
+    pending = set(conn.execute(select(Outbox.ref).where(Outbox.item == USER)).scalars())
+    for r in rows:
+        seq, fields, mac = r[0], tuple(r[1:13]), r[13]
+        user_id = fields[1]
+        if not hmac.compare_digest(user_mac(dek, fields), bytes(mac)):
+            _reject(conn, "users", seq, user_id, "the account change does not authenticate (altered on the hub?)",
+                    result, now)  # fmt: skip
+            continue
+        if user_id in pending:
+            continue  # this PC has a newer change to this account, still to be pushed: it wins
+        (_c, _u, username, display, role, active, created, disabled, key_id, kdf, salt, wrapped) = fields
+        clash = conn.execute(select(User.user_id).where(User.username == username, User.user_id != user_id)).first()
+        if clash is not None:
+            _reject(conn, "users", seq, user_id, f"the user name {username!r} is another account's on this PC",
+                    result, now)  # fmt: skip
+            continue
+        values = dict(username=username, display_name=display, role=role, active=active, disabled_at=disabled)
+        here = conn.execute(select(User.__table__).where(User.user_id == user_id)).one_or_none()
+        if here is not None and _same_account(conn, here, values, wrapped):
+            continue  # this PC's own change coming back, or one it already has
+        if here is not None:
+            conn.execute(update(User).where(User.user_id == user_id).values(**values))
+        else:
+            conn.execute(insert(User.__table__), dict(values, user_id=user_id, created_at=created, failed_attempts=0))
+        conn.execute(delete(KeyWrap).where(KeyWrap.user_id == user_id, KeyWrap.purpose == "user"))
+        if active and wrapped:
+            conn.execute(
+                insert(KeyWrap.__table__),
+                dict(
+                    key_id=key_id,
+                    purpose="user",
+                    user_id=user_id,
+                    kdf=kdf,
+                    salt=bytes(salt),
+                    wrapped=bytes(wrapped),
+                    created_at=now,
+                ),  # fmt: skip
+            )
+        applied += 1
+        result.accounts += 1
+    return applied
+
+
+def _same_account(conn: Any, here: Any, values: dict[str, Any], wrapped: bytes | None) -> bool:
+    if any(getattr(here, k) != v for k, v in values.items()):
+        return False
+    mine = conn.execute(
+        select(KeyWrap.wrapped).where(KeyWrap.user_id == here.user_id, KeyWrap.purpose == "user")
+        .order_by(KeyWrap.wrap_id.desc()).limit(1)
+    ).scalar()  # fmt: skip
+    return (bytes(mine) if mine else None) == (bytes(wrapped) if wrapped else None)
+
+
+def _apply_versions(conn: Any, dek: DataKey, rows: list[Any], result: PullResult, now: Any) -> int:
+    if not rows:
+        return 0
+    ids = [r[1] for r in rows]
+    here = set(conn.execute(select(Version.version_id).where(Version.version_id.in_(ids))).scalars())
+    wanted_parents = {p for r in rows for p in r[15]} - set(ids)
+    here |= set(conn.execute(select(Version.version_id).where(Version.version_id.in_(wanted_parents))).scalars())
+    users = set(conn.execute(select(User.user_id)).scalars())
+    records: dict[str, Any] = {}
+    applied = 0
+    for r in rows:
+        (seq, vid, rid, rkind, pid, rcreated, rby, rmac, kind, author, created, signed, status, review, followup,
+         parents, payload) = r  # fmt: skip
+        if vid in here:
+            continue  # this PC's own push coming back, or pulled before
+        row = SimpleNamespace(
+            version_id=vid, record_id=rid, kind=kind, author_id=author, created_at=created, signed=signed,
+            status=status, review_due=review, followup_due=followup, payload=bytes(payload),
+        )  # fmt: skip
+        try:
+            data = versions.open_payload(dek, row, parents)
+        except DecryptionError:
+            _reject(conn, "versions", seq, vid, "it does not authenticate under this store's key (altered or "
+                    "damaged on the hub)", result, now)  # fmt: skip
+            continue
+        if not hmac.compare_digest(record_mac(dek, rid, rkind, pid, rcreated, rby), bytes(rmac)) or kind != rkind:
+            _reject(conn, "versions", seq, vid, "its record's details do not authenticate", result, now)
+            continue
+        missing = [p for p in parents if p not in here]
+        if missing:
+            _reject(conn, "versions", seq, vid, "an earlier version it follows was not accepted", result, now)
+            continue
+        if author not in users or rby not in users:
+            _reject(conn, "versions", seq, vid, "its author's account has not reached this PC", result, now)
+            continue
+        if rid not in records:
+            records[rid] = conn.execute(select(Record.__table__).where(Record.record_id == rid)).one_or_none()
+        local = records[rid]
+        if local is None:
+            conn.execute(
+                insert(Record.__table__),
+                dict(record_id=rid, kind=rkind, patient_id=pid, created_at=rcreated, created_by=rby),
+            )
+            records[rid] = SimpleNamespace(kind=rkind, patient_id=pid)
+        elif local.kind != rkind or local.patient_id != pid:
+            _reject(conn, "versions", seq, vid, "it claims a record that is another patient's here", result, now)
+            continue
+        versions.insert_pulled(conn, row, parents)
+        if kind == PATIENT:
+            _index_patient(conn, dek, rid, versions.payloads.decode(data))
+        here.add(vid)
+        applied += 1
+        result.versions += 1
+        result.patients.add(pid)
+    return applied
+
+
+def _index_patient(conn: Any, dek: DataKey, record_id: str, payload: dict[str, Any]) -> None:
+    """The NHS-number lookup for a patient version from another PC (the index is never synced: it is
+    derived, and keyed by the same data key)."""
+    nhs = payload.get("nhs_number")
+    if not nhs:
+        return
+    digest = dek.blind_index("nhs", nhs)
+    found = conn.execute(
+        select(BlindIndex.record_id).where(
+            BlindIndex.kind == "nhs", BlindIndex.digest == digest, BlindIndex.record_id == record_id
+        )
+    ).first()
+    if found is None:
+        conn.execute(insert(BlindIndex.__table__), dict(kind="nhs", digest=digest, record_id=record_id))

@@ -1,0 +1,53 @@
+"""What the status bar and `perfectcare-admin sync` say: last synced, waiting, needing attention.
+Read from clear metadata only, so it needs no key and works while the session is locked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, text
+
+from ..core import outbox
+from ..store.models import SyncReject
+from . import device
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    enrolled: bool
+    last_synced: datetime | None
+    waiting: int
+    parked: int  # refused by the hub for good
+    conflicts: int  # records with two or more heads: they need a clinician
+    rejected: int  # items from the hub that failed checks and were not applied
+
+    @property
+    def needs_attention(self) -> int:
+        return self.conflicts
+
+
+_CONFLICTS = text(
+    "SELECT v.record_id, r.patient_id, r.kind FROM versions v JOIN records r ON r.record_id = v.record_id "
+    "WHERE NOT EXISTS (SELECT 1 FROM version_parents p WHERE p.parent_id = v.version_id) "
+    "GROUP BY v.record_id HAVING count(*) > 1"
+)
+
+
+def conflicted(conn: Connection) -> list[Any]:
+    """(record_id, patient_id, kind) of every record with more than one head."""
+    return list(conn.execute(_CONFLICTS))
+
+
+def read(store: Any) -> SyncStatus:
+    with store.reading() as conn:
+        last = device.get(conn, device.LAST_SYNCED)
+        return SyncStatus(
+            enrolled=device.is_enrolled(conn),
+            last_synced=datetime.fromisoformat(last) if last else None,
+            waiting=outbox.waiting(conn),
+            parked=outbox.parked(conn),
+            conflicts=len(conflicted(conn)),
+            rejected=conn.execute(select(func.count()).select_from(SyncReject)).scalar_one(),
+        )
