@@ -134,7 +134,45 @@ def build_parser() -> argparse.ArgumentParser:
                  common)  # fmt: skip
     p.add_argument("file")
     p.add_argument("--recovery-key", action="store_true", help="unlock the backup with the recovery key")
+    _sync_commands(sub, common, your_password)
     return parser
+
+
+def _sync_commands(sub: Any, common: argparse.ArgumentParser, your_password: str) -> None:
+    owner = ("the hub owner's address, e.g. postgresql://perfectcare_owner@hub.trust.nhs.uk/perfectcare "
+             "(TLS with certificate checks, sslmode=verify-full, is required to any other machine; give the "
+             "password in PGPASSWORD or ~/.pgpass rather than in the address)")  # fmt: skip
+    hub = sub.add_parser("hub", parents=[common], help="create or upgrade the sync hub; list or revoke PCs")
+    hsub = hub.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
+    p = _command(hsub, "init", cmd_hub_init,
+                 "create or upgrade the hub's tables and enrol this store as its first PC",
+                 your_password + " You must be an administrator.", common)  # fmt: skip
+    p.add_argument("--url", required=True, help=owner)
+    p.add_argument("--label", default="", help="a name for this PC in the hub's list (default: its host name)")
+    p = _command(hsub, "devices", cmd_hub_devices, "list the PCs enrolled with the hub", "No secret is needed.",
+                 common, signed_in=False)  # fmt: skip
+    p.add_argument("--url", required=True, help=owner)
+    p = _command(hsub, "revoke", cmd_hub_revoke, "stop a PC syncing (lost or retired); its records stay",
+                 "No secret is needed.", common, signed_in=False)  # fmt: skip
+    p.add_argument("--url", required=True, help=owner)
+    p.add_argument("device", help="the device id, from 'hub devices'")
+
+    enrol = sub.add_parser("enrol", parents=[common], help="join another PC to this store's hub")
+    esub = enrol.add_subparsers(dest="enrol_command", metavar="ACTION", required=True)
+    p = _command(esub, "export", cmd_enrol_export,
+                 "write a one-time enrolment file for another PC (administrators only)",
+                 "Secrets: line 1 your password, line 2 the file's passphrase (at least 12 characters; give it "
+                 "to the person enrolling the PC by another route than the file).", common)  # fmt: skip
+    p.add_argument("--admin-url", required=True, help=owner + "; needed to create the new PC's hub role")
+    p.add_argument("--out", required=True, metavar="FILE", help="the enrolment file to write")
+    p.add_argument("--label", default="", help="a name for the new PC in the hub's list")
+    p = _command(esub, "import", cmd_enrol_import,
+                 "join this PC: a new store in the data folder, with the hub's accounts and records",
+                 "Secret: line 1 the enrolment file's passphrase.", common, signed_in=False)  # fmt: skip
+    p.add_argument("file")
+    _command(sub, "sync", cmd_sync, "run one sync round with the hub (push what waits, pull what is new)",
+             your_password + " Exit 0 when the round completed, 1 when the hub could not be reached (nothing is "
+             "lost: changes wait for the next round).", common)  # fmt: skip
 
 
 def _positive_int(text: str) -> int:
@@ -377,6 +415,84 @@ def cmd_restore(args: argparse.Namespace, secrets: Secrets) -> int:
             Path(args.file), data_dir, username=args.user, password=password, progress=Progress("Restoring")
         )
     _say(f"Restored the store of {info.organisation} from the backup taken {info.created_at} into {data_dir}.")
+    return EXIT_OK
+
+
+def cmd_hub_init(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .sync import enrolment
+
+    session = _login(args, secrets)
+    facts, enrolled = enrolment.init_hub(session, args.url, args.label)
+    _say(f"The hub at {enrolled.hub} is ready for {facts.organisation}; this PC is enrolled as device "
+         f"{enrolled.device_id}.")  # fmt: skip
+    return _sync_round(session)
+
+
+def cmd_hub_devices(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .sync import hub_address, hub_admin
+
+    rows = [("DEVICE", "LABEL", "ENROLLED", "REVOKED")]
+    for device_id, label, enrolled, revoked in hub_admin.list_devices(hub_address.parse(args.url)):
+        rows.append((device_id, label, enrolled[:16], (revoked or "")[:16]))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        _say("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    return EXIT_OK
+
+
+def cmd_hub_revoke(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .sync import hub_address, hub_admin
+
+    role = hub_admin.revoke_device(hub_address.parse(args.url), args.device)
+    _say(f"Revoked device {args.device} (hub role {role}): it can no longer sync. What it sent is kept.")
+    return EXIT_OK
+
+
+def cmd_enrol_export(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .sync import enrolment
+
+    session = _login(args, secrets)
+    passphrase = secrets.get("Passphrase for the enrolment file: ", confirm=True)
+    device_id = enrolment.export_file(session, args.admin_url, Path(args.out), passphrase, args.label)
+    _say(f"Wrote {args.out} for new device {device_id}. It works once; keep it and its passphrase apart, and "
+         "delete the file after use.")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_enrol_import(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .sync import enrolment
+
+    passphrase = secrets.get("Passphrase of the enrolment file: ")
+    data_dir = _data_dir(args)
+    enrolled = enrolment.import_file(Path(args.file), passphrase, data_dir)
+    _say(f"This PC has joined {enrolled.organisation}'s hub at {enrolled.hub} as device {enrolled.device_id}; "
+         f"its store is {data_dir}. Staff can now sign in with their usual user names and passwords.")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace, secrets: Secrets) -> int:
+    return _sync_round(_login(args, secrets))
+
+
+def _sync_round(session: Any) -> int:
+    from .errors import SyncError
+    from .sync.client import SyncClient
+
+    client = SyncClient(session.store)
+    try:
+        report = client.round(session.dek)
+    except SyncError as exc:
+        print(f"perfectcare-admin: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        client.close()
+    st = report.status
+    _say(f"Synced: sent {report.pushed}, received {report.pulled} versions and {report.accounts} account changes; "
+         f"{st.waiting} waiting, {st.needs_attention} need attention.")  # fmt: skip
+    from .sync import status
+
+    for line in status.problems(session.store):
+        _say(f"  {line}")
     return EXIT_OK
 
 

@@ -78,7 +78,17 @@ def init_hub(session: Any, url: str, label: str = "") -> tuple[hub_admin.HubFact
         audit.append(conn, dek, store.clock.now(), "sync_enrol", user_id=session.user.user_id,
                      detail=f"hub created or upgraded at {hub_address.describe(hub)}; this PC is device "
                      f"{role.device_id}")  # fmt: skip
+    _push_now(session)
     return facts, Enrolled(role.device_id, facts.organisation, hub_address.describe(hub))
+
+
+def _push_now(session: Any) -> None:
+    """One round, so the hub holds this store's accounts before any other PC joins."""
+    client = SyncClient(session.store)
+    try:
+        client.round(session.dek)
+    finally:
+        client.close()
 
 
 def export_file(session: Any, admin_url: str, out: Path, passphrase: str, label: str = "") -> str:
@@ -100,6 +110,7 @@ def export_file(session: Any, admin_url: str, out: Path, passphrase: str, label:
         facts = hub_admin.read_facts(conn)
     if facts is None or facts.store_id != config.hub_store_id:
         raise InvalidInput("That address is not this store's hub; give the owner's address of the hub this PC uses.")
+    _push_now(session)  # the new PC signs in with the accounts the hub holds: send this PC's first
     role = hub_admin.create_device(params, facts, label or "enrolment file", session.user.username)
     body = {
         "hub": config.hub,
@@ -177,6 +188,9 @@ def import_file(path: Path, passphrase: str, data_dir: Path, clock: Any = None) 
         with store.writing() as conn:
             device.save(conn, dek, config)
         client.round(dek)  # the accounts (so people can sign in here) and the records
+        with store.reading() as conn:
+            if conn.execute(select(KeyWrap.wrap_id).where(KeyWrap.purpose == "user").limit(1)).first() is None:
+                raise NotAllowed("The hub holds no accounts to sign in with yet. Run a sync on an enrolled PC first.")
         hub = client._connection(dek)
         hub_admin.claim(hub, config.device_id)
         hub.commit()

@@ -72,7 +72,7 @@ def connect(params: dict[str, Any]):  # noqa: ANN201 - psycopg.Connection, impor
     try:
         return psycopg.connect(**secured(params))
     except psycopg.OperationalError as exc:
-        if exc.sqlstate in ("28000", "28P01"):  # invalid authorization / password: revoked or wrong
+        if exc.sqlstate in ("28000", "28P01") or _refused(str(exc)):  # revoked, wrong password, not allowed
             raise HubAccessRefused(
                 f"The hub at {describe(params)} refused this PC's sign-in: its access may have been revoked. "
                 "Ask an administrator to enrol this PC again; nothing here is lost."
@@ -80,3 +80,13 @@ def connect(params: dict[str, Any]):  # noqa: ANN201 - psycopg.Connection, impor
         if exc.sqlstate == "3D000":
             raise HubUnreachable(f"There is no hub database at {describe(params)}.") from None
         raise HubUnreachable(f"Cannot reach the hub at {describe(params)} (network, TLS or server down).") from None
+
+
+# libpq reports a server's refusal at sign-in as text, without its SQLSTATE.
+_REFUSALS = ("password authentication failed", "not permitted to log in", "pg_hba.conf", "permission denied",
+             "does not exist")  # fmt: skip
+
+
+def _refused(message: str) -> bool:
+    fatal = message.partition("FATAL:")[2]
+    return bool(fatal) and "database" not in fatal and any(r in fatal for r in _REFUSALS)

@@ -51,3 +51,20 @@ def read(store: Any) -> SyncStatus:
             conflicts=len(conflicted(conn)),
             rejected=conn.execute(select(func.count()).select_from(SyncReject)).scalar_one(),
         )
+
+
+def problems(store: Any) -> list[str]:
+    """Sentences for what sync could not do: changes the hub refused, items from it that failed checks.
+    Ids and reasons only, never patient detail."""
+    from ..store.models import Outbox
+
+    with store.reading() as conn:
+        parked_rows = conn.execute(
+            select(Outbox.item, Outbox.ref, Outbox.problem).where(Outbox.parked_at.is_not(None)).order_by(Outbox.oid)
+        ).all()
+        rejects = conn.execute(
+            select(SyncReject.stream, SyncReject.ref, SyncReject.reason).order_by(SyncReject.seen_at)
+        ).all()
+    out = [f"This PC's {item} {ref} was {problem}; it is kept here." for item, ref, problem in parked_rows]
+    out += [f"From the hub, {stream[:-1]} {ref} was not applied: {reason}." for stream, ref, reason in rejects]
+    return out
