@@ -65,7 +65,10 @@ class SyncClient:
             self._config = device.load(conn, dek)
         if self._config is None:
             raise NotEnrolled("This PC is not enrolled with a sync hub; it keeps its own store.")
-        self._hub = hub_address.connect(self._config.params(self.store.data_dir))
+        try:
+            self._hub = hub_address.connect(self._config.params(self.store.data_dir))
+        except HubUnreachable as exc:
+            raise HubUnreachable(f"{exc} Changes wait here for the next try.") from None
         return self._hub
 
     def close(self) -> None:
