@@ -388,7 +388,7 @@ def test_writing_takes_the_write_lock_up_front(store: Store, data_dir: Path) -> 
 
 
 def test_schema_is_at_head(store: Store) -> None:
-    assert database.schema_revision(store.engine) == database.head_revision() == "0002"
+    assert database.schema_revision(store.engine) == database.head_revision() == "0003"
     assert database.is_known_revision("0001")
     assert not database.is_known_revision("ffff9999")
 
@@ -407,7 +407,7 @@ def test_an_older_store_is_copied_to_backups_then_upgraded(data_dir: Path, clock
 
     seen: list[tuple[str, str]] = []
     engine = database.open_database(data_dir, on_migrate=lambda old, copy: seen.append((old, copy)))
-    assert database.schema_revision(engine) == "0002"
+    assert database.schema_revision(engine) == "0003"
     engine.dispose()
     assert seen and seen[0][0] == "0001"
     kept = Path(seen[0][1])
@@ -421,3 +421,30 @@ def test_an_older_store_is_copied_to_backups_then_upgraded(data_dir: Path, clock
     reopened = Store.open(data_dir, clock=clock)
     assert reopened.login(ADMIN, ADMIN_PASSWORD).get_patient(pid).details.given_name == "Ffion"
     reopened.close()
+
+
+def test_a_store_from_before_sync_queues_its_whole_history_for_the_hub(data_dir: Path, clock: FakeClock) -> None:
+    """Migration 0003 puts every existing account, version and audit entry in the outbox, oldest first,
+    so enrolling a store that was used on its own for months sends all of it."""
+    store, _ = Store.create(data_dir, ORG, ADMIN, ADMIN_PASSWORD, clock=clock)
+    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session.add_user("nurse.jo", "clinician", "another good password")
+    pid = session.add_patient(PatientDetails("Ffion", "Hughes", date(1990, 5, 1), "9434765919"))
+    session.update_patient(pid, PatientDetails("Ffion", "Price", date(1990, 5, 1), "9434765919"))
+    store.close()
+    engine = database.make_engine(db_path(data_dir))
+    with engine.begin() as conn:
+        database.command.downgrade(database._alembic_config(conn), "0002")
+    engine.dispose()
+
+    store = Store.open(data_dir, clock=clock)
+    with store.reading() as conn:
+        queued = conn.exec_driver_sql("SELECT item, ref FROM outbox ORDER BY oid").all()
+        versions = [r[0] for r in conn.exec_driver_sql("SELECT version_id FROM versions ORDER BY seq")]
+        audits = [str(r[0]) for r in conn.exec_driver_sql("SELECT seq FROM audit ORDER BY seq")]
+        users = {r[0] for r in conn.exec_driver_sql("SELECT user_id FROM users")}
+    store.close()
+    assert [ref for item, ref in queued if item == "version"] == versions
+    assert [ref for item, ref in queued if item == "audit"] == audits
+    assert {ref for item, ref in queued if item == "user"} == users
+    assert [item for item, _ in queued][: len(users)] == ["user"] * len(users)  # accounts before what they wrote
