@@ -34,6 +34,7 @@ class DeviceConfig:
         if self.ca_pem:
             ca = Path(data_dir) / CA_FILE
             if not ca.exists() or ca.read_text(encoding="ascii") != self.ca_pem:
+                ca.parent.mkdir(parents=True, exist_ok=True)  # enrolment reaches the hub before the store exists
                 ca.write_text(self.ca_pem, encoding="ascii")
             params["sslrootcert"] = str(ca)
         return params
