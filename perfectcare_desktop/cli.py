@@ -478,7 +478,7 @@ def _sync_round(session: Any) -> int:
     from .errors import SyncError
     from .sync.client import SyncClient
 
-    client = SyncClient(session.store)
+    client = SyncClient(session.store, _settings().get("hub_url"))
     try:
         report = client.round(session.dek)
     except SyncError as exc:

@@ -26,8 +26,10 @@ class RoundReport:
 
 
 class SyncClient:
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, hub_url: str | None = None) -> None:
+        """`hub_url`: machine policy's hub address, which overrides the enrolment's (the hub moved)."""
         self.store = store
+        self.hub_url = hub_url
         self._hub: Any = None
         self._config: device.DeviceConfig | None = None
 
@@ -65,8 +67,11 @@ class SyncClient:
             self._config = device.load(conn, dek)
         if self._config is None:
             raise NotEnrolled("This PC is not enrolled with a sync hub; it keeps its own store.")
+        params = self._config.params(self.store.data_dir)
+        if self.hub_url:
+            params.update(hub_address.address_part(hub_address.parse(self.hub_url)))
         try:
-            self._hub = hub_address.connect(self._config.params(self.store.data_dir))
+            self._hub = hub_address.connect(params)
         except HubUnreachable as exc:
             raise HubUnreachable(f"{exc} Changes wait here for the next try.") from None
         return self._hub

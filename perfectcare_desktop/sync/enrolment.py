@@ -49,12 +49,6 @@ def _ca_pem(params: dict[str, Any]) -> str | None:
         raise InvalidInput(f"Cannot read the hub's CA certificate {path}: {exc.strerror}.") from exc
 
 
-def _hub_part(params: dict[str, Any]) -> dict[str, Any]:
-    """What a PC keeps of the hub's address: never the owner's user name or password."""
-    keep = ("host", "hostaddr", "port", "dbname", "sslmode")
-    return {k: v for k, v in params.items() if k in keep and v}
-
-
 def init_hub(session: Any, url: str, label: str = "") -> tuple[hub_admin.HubFacts, Enrolled]:
     """Create or upgrade the hub at `url` (the owner's address) and enrol this store as its first PC."""
     session._require_admin()
@@ -64,11 +58,11 @@ def init_hub(session: Any, url: str, label: str = "") -> tuple[hub_admin.HubFact
         config = device.load(conn, dek)
     facts = hub_admin.init_hub(params, store.store_id, store.organisation)
     if config is not None:
-        if config.hub_store_id == facts.store_id and _hub_part(params).get("dbname") == config.hub.get("dbname"):
+        if config.hub_store_id == facts.store_id:  # run again (an upgrade): this PC stays as it was
             return facts, Enrolled(config.device_id, facts.organisation, hub_address.describe(config.hub))
         raise NotAllowed("This PC is already enrolled with another hub; it has not been changed.")
     role = hub_admin.create_device(params, facts, label or f"{platform.node()} (first PC)", session.user.username)
-    hub = _hub_part(params)
+    hub = hub_address.address_part(params)
     config = device.DeviceConfig(hub, role.role, role.password, role.device_id, facts.store_id, _ca_pem(params))
     with hub_address.connect(config.params(store.data_dir)) as conn:
         hub_admin.claim(conn, role.device_id)

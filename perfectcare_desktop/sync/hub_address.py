@@ -30,6 +30,12 @@ def parse(url: str) -> dict[str, Any]:
     return params
 
 
+def address_part(params: dict[str, Any]) -> dict[str, Any]:
+    """Where the hub is and how to check it: never a user name or password."""
+    keep = ("host", "hostaddr", "port", "dbname", "sslmode")
+    return {k: v for k, v in params.items() if k in keep and v}
+
+
 def is_local(params: dict[str, Any]) -> bool:
     hosts = str(params.get("host") or params.get("hostaddr") or "").split(",")
     return all(not h or h in _LOOPBACK or h.startswith("/") for h in hosts)

@@ -19,8 +19,9 @@ from perfectcare_desktop.core.plan_content import PlanContent
 from perfectcare_desktop.core.plan_layout import load_catalogue
 from perfectcare_desktop.core.plans import load_plan, save_draft, sign_plan
 from perfectcare_desktop.core.store import Store
-from perfectcare_desktop.errors import HubAccessRefused, InvalidInput, NotAllowed, StoreAlreadyExists
+from perfectcare_desktop.errors import HubAccessRefused, HubUnreachable, InvalidInput, NotAllowed, StoreAlreadyExists
 from perfectcare_desktop.sync import enrolment, hub_address, hub_admin, status
+from perfectcare_desktop.sync.client import SyncClient
 
 LAYOUT = load_catalogue().latest()
 NHS = ["9434765919", "9434765870", "9434765862", "9434765854"]
@@ -263,3 +264,15 @@ def test_an_item_the_hub_refuses_for_good_is_parked_and_the_rest_goes(pcs, hub_d
     b.session.reload()
     assert {p1, p2} <= {p.record_id for p in b.session.list_patients()}
     assert a.sync().pushed == 0  # a parked item is not retried every round
+
+
+def test_machine_policy_hub_address_overrides_the_enrolment(pcs, hub_db: str) -> None:
+    """When the hub moves, IT pushes its new address as policy; the PC's own credentials still apply."""
+    (a,) = pcs(1)
+    moved = SyncClient(a.store, "postgresql://someone:else@127.0.0.1:9/perfectcare")
+    with pytest.raises(HubUnreachable, match="127.0.0.1:9/perfectcare"):
+        moved.round(a.session.dek)
+    port, db = hub_db.rsplit(":", 1)[1].split("/")
+    same = SyncClient(a.store, f"postgresql://127.0.0.1:{port}/{db}")  # no credentials in policy: the PC's own
+    assert same.round(a.session.dek).status.waiting == 0
+    same.close()
