@@ -5,6 +5,8 @@ Checks, each with a fresh temporary data folder and home (no user settings, no s
 - `perfectcare-admin --help` and `--version`: exit 0, nothing on stderr;
 - `perfectcare-admin init` then `info` (store creation runs the bundled Alembic migrations, the
   crypto and SQLite): exit 0, nothing on stderr;
+- `perfectcare-admin hub devices` against a port where no hub listens: exit 1, "Cannot reach the hub"
+  (the bundled psycopg and its libpq load);
 - the PDF fonts in resources/fonts register with reportlab with no problem reported, for every role
   perfectcare_desktop/export/fonts.py needs (the checkout's code, the bundle's files).
 
@@ -80,8 +82,20 @@ def smoke(bundle: Path, home: Path) -> list[str]:
             print(f"ok    {name} ({took:.2f} s)")
         if name == "desktop --self-test":
             print("      " + "\n      ".join(result.stdout.strip().splitlines()))
+    failures += _hub_client(admin, env)
     failures += _fonts(bundle)
     return failures
+
+
+def _hub_client(admin: Path, env: dict[str, str]) -> list[str]:
+    """The bundled hub client (psycopg with its own libpq) loads and reports an unreachable hub in words:
+    a port nothing listens on, so no server is needed here."""
+    result = _run([str(admin), "hub", "devices", "--url", "postgresql://127.0.0.1:9/perfectcare"], env)
+    if result.returncode != 1 or "Cannot reach the hub" not in result.stderr:
+        print("FAIL  admin hub devices (unreachable hub)")
+        return [f"hub client: exit {result.returncode}, stderr {result.stderr[-800:]!r}"]
+    print("ok    admin hub devices (unreachable hub reported in words)")
+    return []
 
 
 def _fonts(bundle: Path) -> list[str]:
