@@ -144,6 +144,8 @@ def _plan_heads(session: Session) -> tuple[dict[str, _PlanHead], set[str], dict[
 
 def caseload(session: Session) -> list[CaseloadRow]:
     heads, conflicted, followups = _plan_heads(session)
+    with session.store.reading() as conn:  # a formulation, an addendum, ... saved on two PCs too
+        conflicted |= {row.patient_id for row in versions.conflicted_records(conn)}
     rows = []
     for p in session.list_patients():
         h = heads.get(p.record_id)

@@ -7,6 +7,7 @@ Two heads for one record (offline edits on two PCs) is a conflict that a merge v
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -85,6 +86,44 @@ def create_record(conn: Connection, kind: str, patient_id: str | None, author_id
 def is_head() -> ColumnElement[bool]:
     """SQL condition: no other version names this one as its parent."""
     return ~exists(select(VersionParent.version_id).where(VersionParent.parent_id == Version.version_id))
+
+
+# Head counts per record over the covering index (ids only, no payload pages).
+_HEADS_PER_RECORD = (
+    "SELECT v.record_id, count(*) FROM versions v {index} "
+    "WHERE NOT EXISTS (SELECT 1 FROM version_parents p WHERE p.parent_id = v.version_id) {where} "
+    "GROUP BY v.record_id HAVING count(*) > 1"
+)
+# engine -> (newest version seq seen, conflicted record ids). Versions are only ever added, and a
+# record's heads change only when one of its versions is, so after the first full pass only the
+# records touched since are looked at again: this runs on every sync round and caseload load.
+_conflict_cache: weakref.WeakKeyDictionary[Any, tuple[int, set[str]]] = weakref.WeakKeyDictionary()
+
+
+def conflicted_records(conn: Connection) -> list[Any]:
+    """(record_id, patient_id, kind) of every record with two or more heads: edits made on two PCs
+    (or two users of one shared store) that a clinician must compare and merge."""
+    upto = conn.execute(select(func.max(Version.seq))).scalar() or 0
+    cached = _conflict_cache.get(conn.engine)
+    if cached is not None and cached[0] == upto:
+        conflicted = cached[1]
+    elif cached is not None and cached[0] < upto:
+        touched = set(conn.execute(select(Version.record_id).where(Version.seq > cached[0]).distinct()).scalars())
+        check = sorted(touched | cached[1])
+        conflicted = cached[1] - touched
+        for start in range(0, len(check), 500):
+            chunk = check[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = _HEADS_PER_RECORD.format(index="", where=f"AND v.record_id IN ({marks})")  # by ix_versions_record
+            conflicted |= {r[0] for r in conn.exec_driver_sql(sql, tuple(chunk))}
+    else:
+        sql = _HEADS_PER_RECORD.format(index="INDEXED BY ix_versions_heads", where="")  # covering: no payloads
+        conflicted = {r[0] for r in conn.exec_driver_sql(sql)}
+    _conflict_cache[conn.engine] = (upto, conflicted)
+    if not conflicted:
+        return []
+    q = select(Record.record_id, Record.patient_id, Record.kind).where(Record.record_id.in_(sorted(conflicted)))
+    return list(conn.execute(q))
 
 
 def head_ids(conn: Connection, record_id: str) -> list[str]:

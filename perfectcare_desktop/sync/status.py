@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, select
 
-from ..core import outbox
+from ..core import outbox, versions
 from ..store.models import SyncReject
 from . import device
 
@@ -28,16 +28,9 @@ class SyncStatus:
         return self.conflicts
 
 
-_CONFLICTS = text(
-    "SELECT v.record_id, r.patient_id, r.kind FROM versions v JOIN records r ON r.record_id = v.record_id "
-    "WHERE NOT EXISTS (SELECT 1 FROM version_parents p WHERE p.parent_id = v.version_id) "
-    "GROUP BY v.record_id HAVING count(*) > 1"
-)
-
-
 def conflicted(conn: Connection) -> list[Any]:
     """(record_id, patient_id, kind) of every record with more than one head."""
-    return list(conn.execute(_CONFLICTS))
+    return versions.conflicted_records(conn)
 
 
 def read(store: Any) -> SyncStatus:
