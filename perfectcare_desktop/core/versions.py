@@ -160,15 +160,11 @@ def append(
     return version_id
 
 
-def insert_pulled(conn: Connection, row: Any, parents: Iterable[str]) -> None:
-    """Store a version another PC made, as sealed there (sync has authenticated it). Not queued:
-    the hub already has it."""
-    values = {c: getattr(row, c) for c in (
-        "version_id", "record_id", "kind", "author_id", "created_at", "signed", "status", "review_due",
-        "followup_due", "payload")}  # fmt: skip
-    conn.execute(insert(Version.__table__), values)
-    if parents:
-        conn.execute(insert(VersionParent.__table__), [{"version_id": row.version_id, "parent_id": p} for p in parents])
+# What a version row holds besides its local arrival number: what sync copies from PC to PC.
+STORED_COLUMNS = (
+    "version_id", "record_id", "kind", "author_id", "created_at", "signed", "status", "review_due", "followup_due",
+    "payload",
+)  # fmt: skip
 
 
 def open_payload(dek: DataKey, row: Any, parents: Iterable[str]) -> bytes:

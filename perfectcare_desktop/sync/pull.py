@@ -20,18 +20,22 @@ from ..core import audit, versions
 from ..core.outbox import USER
 from ..crypto.aead import DecryptionError
 from ..crypto.vault import DataKey
-from ..store.models import BlindIndex, KeyWrap, Outbox, Record, SyncReject, User, Version
+from ..store.models import BlindIndex, KeyWrap, Outbox, Record, SyncReject, User, Version, VersionParent
 from . import device
 from .push import record_mac, user_mac
 
 BATCH = 1000
 PATIENT = "patient"
 
+# This PC's own versions come back without their payload (it has them): half the bytes of a first
+# sync. Should one be missing here after all (a restored backup), it is fetched whole.
 _SELECT_VERSIONS = (
     "SELECT seq, version_id::text, record_id::text, record_kind, patient_id::text, record_created_at, "
     "record_created_by::text, record_mac, kind, author_id::text, created_at, signed, status, review_due, "
-    "followup_due, parents::text[], payload FROM versions WHERE seq > %s ORDER BY seq LIMIT %s"
+    "followup_due, parents::text[], CASE WHEN pushed_by = current_user THEN NULL ELSE payload END "
+    "FROM versions WHERE seq > %s ORDER BY seq LIMIT %s"
 )
+_SELECT_PAYLOADS = "SELECT version_id::text, payload FROM versions WHERE version_id = ANY(%s::uuid[])"
 _SELECT_USERS = (
     "SELECT seq, change_id, user_id::text, username, display_name, role, active, created_at, disabled_at, "
     "wrap_key_id, wrap_kdf, wrap_salt, wrapped, mac FROM users WHERE seq > %s ORDER BY seq"
@@ -53,8 +57,11 @@ def pull(store: Any, dek: DataKey, hub: Any, batch: int = BATCH) -> PullResult:
             cur_v = device.cursor(conn, device.CURSOR_VERSIONS)
             cur_u = device.cursor(conn, device.CURSOR_USERS)
         # Versions before accounts: any version seen was pushed after its author's account was.
-        vrows = hub.execute(_SELECT_VERSIONS, (cur_v, batch)).fetchall()
-        urows = hub.execute(_SELECT_USERS, (cur_u,)).fetchall()
+        # Binary results: ciphertext comes as bytes, not as hex text twice its size.
+        with hub.cursor(binary=True) as cur:
+            vrows = cur.execute(_SELECT_VERSIONS, (cur_v, batch)).fetchall()
+            urows = cur.execute(_SELECT_USERS, (cur_u,)).fetchall()
+            vrows = _fill_missing_payloads(store, cur, vrows)
         hub.commit()
         if not vrows and not urows:
             return result
@@ -73,6 +80,19 @@ def pull(store: Any, dek: DataKey, hub: Any, batch: int = BATCH) -> PullResult:
                 audit.append(conn, dek, store.clock.now(), "sync_pull", detail=detail)
         if len(vrows) < batch:
             return result
+
+
+def _fill_missing_payloads(store: Any, cur: Any, rows: list[Any]) -> list[Any]:
+    own = [r[1] for r in rows if r[16] is None]
+    if not own:
+        return rows
+    with store.reading() as conn:
+        here = set(conn.execute(select(Version.version_id).where(Version.version_id.in_(own))).scalars())
+    missing = [v for v in own if v not in here]
+    if not missing:
+        return rows
+    payloads = dict(cur.execute(_SELECT_PAYLOADS, (missing,)).fetchall())
+    return [(*r[:16], payloads[r[1]]) if r[1] in payloads else r for r in rows]
 
 
 def _reject(conn: Any, stream: str, seq: int, ref: str, reason: str, result: PullResult, now: Any) -> None:
@@ -142,6 +162,7 @@ def _same_account(conn: Any, here: Any, values: dict[str, Any], wrapped: bytes |
 
 
 def _apply_versions(conn: Any, dek: DataKey, rows: list[Any], result: PullResult, now: Any) -> int:
+    """Check each version, then write the batch's accepted ones with one statement per table."""
     if not rows:
         return 0
     ids = [r[1] for r in rows]
@@ -149,8 +170,14 @@ def _apply_versions(conn: Any, dek: DataKey, rows: list[Any], result: PullResult
     wanted_parents = {p for r in rows for p in r[15]} - set(ids)
     here |= set(conn.execute(select(Version.version_id).where(Version.version_id.in_(wanted_parents))).scalars())
     users = set(conn.execute(select(User.user_id)).scalars())
-    records: dict[str, Any] = {}
-    applied = 0
+    rids = {r[2] for r in rows}
+    records: dict[str, Any] = {
+        rec.record_id: rec for rec in conn.execute(select(Record.__table__).where(Record.record_id.in_(rids)))
+    }
+    new_records: list[dict[str, Any]] = []
+    new_versions: list[dict[str, Any]] = []
+    new_parents: list[dict[str, str]] = []
+    digests: dict[tuple[bytes, str], None] = {}
     for r in rows:
         (seq, vid, rid, rkind, pid, rcreated, rby, rmac, kind, author, created, signed, status, review, followup,
          parents, payload) = r  # fmt: skip
@@ -158,7 +185,7 @@ def _apply_versions(conn: Any, dek: DataKey, rows: list[Any], result: PullResult
             continue  # this PC's own push coming back, or pulled before
         row = SimpleNamespace(
             version_id=vid, record_id=rid, kind=kind, author_id=author, created_at=created, signed=signed,
-            status=status, review_due=review, followup_due=followup, payload=bytes(payload),
+            status=status, review_due=review, followup_due=followup, payload=bytes(payload or b""),
         )  # fmt: skip
         try:
             data = versions.open_payload(dek, row, parents)
@@ -169,46 +196,41 @@ def _apply_versions(conn: Any, dek: DataKey, rows: list[Any], result: PullResult
         if not hmac.compare_digest(record_mac(dek, rid, rkind, pid, rcreated, rby), bytes(rmac)) or kind != rkind:
             _reject(conn, "versions", seq, vid, "its record's details do not authenticate", result, now)
             continue
-        missing = [p for p in parents if p not in here]
-        if missing:
+        if any(p not in here for p in parents):
             _reject(conn, "versions", seq, vid, "an earlier version it follows was not accepted", result, now)
             continue
         if author not in users or rby not in users:
             _reject(conn, "versions", seq, vid, "its author's account has not reached this PC", result, now)
             continue
-        if rid not in records:
-            records[rid] = conn.execute(select(Record.__table__).where(Record.record_id == rid)).one_or_none()
-        local = records[rid]
+        local = records.get(rid)
         if local is None:
-            conn.execute(
-                insert(Record.__table__),
-                dict(record_id=rid, kind=rkind, patient_id=pid, created_at=rcreated, created_by=rby),
-            )
+            new_records.append(dict(record_id=rid, kind=rkind, patient_id=pid, created_at=rcreated, created_by=rby))
             records[rid] = SimpleNamespace(kind=rkind, patient_id=pid)
         elif local.kind != rkind or local.patient_id != pid:
             _reject(conn, "versions", seq, vid, "it claims a record that is another patient's here", result, now)
             continue
-        versions.insert_pulled(conn, row, parents)
-        if kind == PATIENT:
-            _index_patient(conn, dek, rid, versions.payloads.decode(data))
+        new_versions.append({k: getattr(row, k) for k in versions.STORED_COLUMNS})
+        new_parents += [{"version_id": vid, "parent_id": p} for p in parents]
+        if kind == PATIENT and (nhs := versions.payloads.decode(data).get("nhs_number")):
+            # The NHS-number lookup is derived, keyed by the same data key: made here, never synced.
+            digests[(dek.blind_index("nhs", nhs), rid)] = None
         here.add(vid)
-        applied += 1
-        result.versions += 1
         result.patients.add(pid)
-    return applied
+    for table, values in ((Record, new_records), (Version, new_versions), (VersionParent, new_parents)):
+        if values:
+            conn.execute(insert(table.__table__), values)
+    _index_patients(conn, list(digests))
+    result.versions += len(new_versions)
+    return len(new_versions)
 
 
-def _index_patient(conn: Any, dek: DataKey, record_id: str, payload: dict[str, Any]) -> None:
-    """The NHS-number lookup for a patient version from another PC (the index is never synced: it is
-    derived, and keyed by the same data key)."""
-    nhs = payload.get("nhs_number")
-    if not nhs:
+def _index_patients(conn: Any, entries: list[tuple[bytes, str]]) -> None:
+    if not entries:
         return
-    digest = dek.blind_index("nhs", nhs)
-    found = conn.execute(
-        select(BlindIndex.record_id).where(
-            BlindIndex.kind == "nhs", BlindIndex.digest == digest, BlindIndex.record_id == record_id
-        )
-    ).first()
-    if found is None:
-        conn.execute(insert(BlindIndex.__table__), dict(kind="nhs", digest=digest, record_id=record_id))
+    q = select(BlindIndex.digest, BlindIndex.record_id).where(
+        BlindIndex.kind == "nhs", BlindIndex.record_id.in_({rid for _, rid in entries})
+    )
+    have = {(bytes(d), rid) for d, rid in conn.execute(q)}
+    rows = [dict(kind="nhs", digest=d, record_id=rid) for d, rid in entries if (d, rid) not in have]
+    if rows:
+        conn.execute(insert(BlindIndex.__table__), rows)
