@@ -125,11 +125,19 @@ def load_formulation(session: Session, patient_id: str, *, audit_view: bool = Tr
 
 
 def _append(session: Session, patient_id: str, state: FormulationState, payload: dict, base: str | None,
-            **meta: object) -> str:  # fmt: skip
-    return records.append(session, FORMULATION_KIND, patient_id, state, payload, base, **meta)
+            merge_of: tuple[str, ...] | None, **meta: object) -> str:  # fmt: skip
+    return records.append(session, FORMULATION_KIND, patient_id, state, payload, base, merge_of, **meta)
 
 
-def _check_unlocked(state: FormulationState, base: str | None, new_version: bool) -> None:
+def _check_unlocked(state: FormulationState, base: str | None, new_version: bool,
+                    merge_of: tuple[str, ...] | None = None) -> None:  # fmt: skip
+    if merge_of:
+        if not new_version and any(v.signed for v in state.history if v.version_id in merge_of):
+            raise NotAllowed(
+                "One of the versions being merged is signed and locked: save the merge as a new version for "
+                "review (the signed version stays as it is)."
+            )
+        return
     based_on = next((v for v in state.history if v.version_id == base), None) if base else state.current
     if based_on is not None and based_on.signed and not new_version:
         raise NotAllowed(
@@ -139,18 +147,21 @@ def _check_unlocked(state: FormulationState, base: str | None, new_version: bool
 
 
 def save_draft(session: Session, patient_id: str, layout: PlanLayout, content: PlanContent, base: str | None,
-               *, new_version: bool = False) -> str:  # fmt: skip
-    """Save a draft. A signed version is never edited: `new_version` starts a review draft from it."""
+               *, new_version: bool = False, merge_of: tuple[str, ...] | None = None) -> str:  # fmt: skip
+    """Save a draft. A signed version is never edited: `new_version` starts a review draft from it.
+
+    `merge_of`: the versions saved on different PCs that this one merges (all become its parents);
+    when one of them is signed, the merge is a new version for review (`new_version`)."""
     state = load_formulation(session, patient_id, audit_view=False)
-    _check_unlocked(state, base, new_version)
+    _check_unlocked(state, base, new_version, merge_of)
     clean = validated(layout, content)
     clean.schema = SCHEMA
-    return _append(session, patient_id, state, clean.to_payload(), base, status=DRAFT)
+    return _append(session, patient_id, state, clean.to_payload(), base, merge_of, status=DRAFT)
 
 
 def sign_formulation(session: Session, patient_id: str, layout: PlanLayout, content: PlanContent,
                      base: str | None, *, review_due: date, plan_version_id: str | None,
-                     new_version: bool = False) -> str:  # fmt: skip
+                     new_version: bool = False, merge_of: tuple[str, ...] | None = None) -> str:  # fmt: skip
     """Sign: a locked version, with its review date and a link to the safety plan version in use."""
     today = session.store.clock.now().date()
     if review_due <= today:
@@ -159,10 +170,11 @@ def sign_formulation(session: Session, patient_id: str, layout: PlanLayout, cont
     if not clean.has_content():
         raise InvalidInput("The formulation is empty; write it before signing.")
     state = load_formulation(session, patient_id, audit_view=False)
-    _check_unlocked(state, base, new_version)
+    _check_unlocked(state, base, new_version, merge_of)
     clean.schema = SCHEMA
     payload = clean.to_payload() | {"safety_plan_version": plan_version_id}
-    return _append(session, patient_id, state, payload, base, status=SIGNED, signed=True, review_due=review_due)
+    return _append(session, patient_id, state, payload, base, merge_of, status=SIGNED, signed=True,
+                   review_due=review_due)  # fmt: skip
 
 
 def add_note(session: Session, patient_id: str, about_version_id: str, note_type: str, text: str) -> str:

@@ -75,25 +75,29 @@ def add_months(day: date, months: int) -> date:
 
 
 def _append(session: Session, patient_id: str, state: PlanState, payload: dict, base_version_id: str | None,
-            **meta: object) -> str:  # fmt: skip
-    return records.append(session, PLAN_KIND, patient_id, state, payload, base_version_id, **meta)
+            merge_of: tuple[str, ...] | None, **meta: object) -> str:  # fmt: skip
+    return records.append(session, PLAN_KIND, patient_id, state, payload, base_version_id, merge_of, **meta)
 
 
 def save_draft(session: Session, patient_id: str, layout: PlanLayout, content: PlanContent,
-               base_version_id: str | None) -> str:  # fmt: skip
-    """Save the editor's content as a new draft version (a revision if an agreed plan is in use)."""
+               base_version_id: str | None, merge_of: tuple[str, ...] | None = None) -> str:  # fmt: skip
+    """Save the editor's content as a new draft version (a revision if an agreed plan is in use).
+
+    `merge_of`: the versions saved on different PCs that this one merges (all become its parents).
+    An agreed plan among them stays the plan in use: the merge is a revision until it is signed."""
     state = load_plan(session, patient_id, audit_view=False)
     clean = validated(layout, content)
     agreed = state.agreed
     status = REVISION if agreed else DRAFT
     # A revision carries the agreed plan's review and follow-up dates: the caseload keeps them.
     review = agreed.review_due if agreed else None
-    return _append(session, patient_id, state, clean.to_payload(), base_version_id, status=status, review_due=review)
+    return _append(session, patient_id, state, clean.to_payload(), base_version_id, merge_of, status=status,
+                   review_due=review)  # fmt: skip
 
 
 def sign_plan(session: Session, patient_id: str, layout: PlanLayout, content: PlanContent,
               base_version_id: str | None, *, agreed_with_person: bool, agreed_on: date,
-              review_due: date) -> str:  # fmt: skip
+              review_due: date, merge_of: tuple[str, ...] | None = None) -> str:  # fmt: skip
     """Sign the plan as agreed with the person: a locked version with its review date."""
     if not agreed_with_person:
         raise InvalidInput("Confirm that the plan was agreed with the person before signing it.")
@@ -107,12 +111,13 @@ def sign_plan(session: Session, patient_id: str, layout: PlanLayout, content: Pl
         raise InvalidInput("The plan is empty: write it with the person, or record that the offer was declined.")
     state = load_plan(session, patient_id, audit_view=False)
     payload = clean.to_payload() | {"agreed_with_person": True, "agreed_on": agreed_on.isoformat()}
-    return _append(session, patient_id, state, payload, base_version_id, status=AGREED, signed=True,
+    return _append(session, patient_id, state, payload, base_version_id, merge_of, status=AGREED, signed=True,
                    review_due=review_due)  # fmt: skip
 
 
 def record_declined_offer(session: Session, patient_id: str, offered_on: date, reason: str,
-                          base_version_id: str | None, content: PlanContent | None = None) -> str:  # fmt: skip
+                          base_version_id: str | None, content: PlanContent | None = None,
+                          merge_of: tuple[str, ...] | None = None) -> str:  # fmt: skip
     """An offer of a safety plan that the person declined: recorded and signed, because it counts.
 
     Any draft text is kept in the version (nothing typed is lost); an agreed plan stays in history."""
@@ -125,10 +130,11 @@ def record_declined_offer(session: Session, patient_id: str, offered_on: date, r
     payload = (content.to_payload() if content else {"schema": "safety_plan/1", "sections": {}}) | {
         "declined": {"offered_on": offered_on.isoformat(), "reason": reason}
     }
-    return _append(session, patient_id, state, payload, base_version_id, status=DECLINED, signed=True)
+    return _append(session, patient_id, state, payload, base_version_id, merge_of, status=DECLINED, signed=True)
 
 
-def end_plan(session: Session, patient_id: str, reason: str, base_version_id: str | None) -> str:
+def end_plan(session: Session, patient_id: str, reason: str, base_version_id: str | None,
+             merge_of: tuple[str, ...] | None = None) -> str:  # fmt: skip
     """The plan is no longer in use (a new plan replaces it, the person left the service, ...)."""
     reason = clean_text(reason)
     if not reason:
@@ -139,4 +145,4 @@ def end_plan(session: Session, patient_id: str, reason: str, base_version_id: st
         raise NotAllowed("There is no plan to end.")
     payload = dict(current.payload) | {"ended": {"on": session.store.clock.now().date().isoformat(), "reason": reason}}
     payload.pop("agreed_with_person", None)
-    return _append(session, patient_id, state, payload, base_version_id, status=ENDED, signed=True)
+    return _append(session, patient_id, state, payload, base_version_id, merge_of, status=ENDED, signed=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InvalidInput
 from . import versions
 from .session import Session
 
@@ -49,11 +50,26 @@ def read_record(session: Session, patient_id: str, kind: str, *, audit_view: boo
 
 
 def append(session: Session, kind: str, patient_id: str, state: RecordState, payload: dict[str, Any],
-           base_version_id: str | None, **meta: Any) -> str:  # fmt: skip
+           base_version_id: str | None, merge_of: tuple[str, ...] | None = None, **meta: Any) -> str:  # fmt: skip
     """A new version (the record is created with the first). Its parent is the version the clinician
     started from: if someone else saved meanwhile (another PC, via sync), the record gets two heads
-    and both are kept for the clinician to compare."""
+    and both are kept for the clinician to compare. `merge_of` names the versions a merge follows
+    (the heads the clinician compared): the new version has them all as parents, so it is the one
+    head again. Nothing merged is changed or hidden: every version stays in the history."""
+    if merge_of is not None:
+        check_merge(state, merge_of)
+        return session.append_version(state.record_id or "", payload, parents=sorted(set(merge_of)), **meta)
     if state.record_id is None:
         return session.create_record(kind, patient_id, payload, **meta)[1]
     parents = [base_version_id] if base_version_id else None
     return session.append_version(state.record_id, payload, parents=parents, **meta)
+
+
+def check_merge(state: RecordState, merge_of: tuple[str, ...]) -> None:
+    """A merge follows two or more versions of this very record, as read before saving."""
+    known = {v.version_id for v in state.history}
+    if state.record_id is None or len(set(merge_of)) < 2 or not set(merge_of) <= known:
+        raise InvalidInput(
+            "A merge must follow two or more saved versions of this record; nothing was saved. "
+            "Open the patient again and compare the versions afresh."
+        )
