@@ -108,9 +108,26 @@ class FormulationTab(RecordTab):
         return load_formulation_for_patient(session, patient_id, audit=False)
 
     def _draft_saver(self, session: Session, pid: str, layout: PlanLayout, content: PlanContent,
-                     base: str | None) -> Callable[[], str]:  # fmt: skip
+                     base: str | None, merge_of: tuple[str, ...] | None) -> Callable[[], str]:  # fmt: skip
         new = self.new_version  # read here, on the GUI thread
-        return lambda: formulations.save_draft(session, pid, layout, content, base, new_version=new)
+        return lambda: formulations.save_draft(session, pid, layout, content, base, new_version=new, merge_of=merge_of)
+
+    def editing(self) -> bool:
+        # A review version begun from the signed one and not yet saved: a refresh would end it.
+        started = self.new_version and self.load_result is not None and self.load_result.state.locked
+        return super().editing() or started
+
+    def _merge_started(self) -> None:
+        # A signed version is locked: a merge that follows one is a new version for review.
+        state = self.load_result.state
+        merged = self.merge_of or ()
+        self.new_version = any(v.signed for v in state.history if v.version_id in merged)
+        self._show_lock()
+
+    def _merge_note(self) -> str:
+        if not self.new_version:
+            return ""
+        return "A signed version is locked: the merge is a new version for review, and the signed one stays as it is."
 
     def show_record(self, patient_id: str, loaded: Any, resume: bool = False) -> None:
         self.new_version = False
@@ -136,9 +153,9 @@ class FormulationTab(RecordTab):
             link = current.payload.get("safety_plan_version")
             if current.signed:
                 text += " Linked to the safety plan version in force when signed." if link else " No safety plan."
-        if state.in_conflict:
-            text += " Two versions were saved on different PCs: both are kept; compare them in History."
-        self.status.setText(text)
+        if self.merge_of is not None:
+            text += " Merging two versions: not saved yet."
+        self.status.setText(text)  # a conflict is said in the banner below, with what to do
 
     def _after_show(self, loaded: Any) -> None:
         self._show_lock()
@@ -164,7 +181,8 @@ class FormulationTab(RecordTab):
             )
         elif self.new_version:
             self.locked_banner.setText("New version for review, started from the signed one (which stays as it is).")
-        self.locked_banner.setVisible(locked or self.new_version)
+        # While merging, the merge banner says what happens to a signed version.
+        self.locked_banner.setVisible(locked or (self.new_version and self.merge_of is None))
 
     def _after_clear(self) -> None:
         self.new_version = False
@@ -199,13 +217,13 @@ class FormulationTab(RecordTab):
                                 self, with_note=False)  # fmt: skip
         if dialog.exec() != DateNoteDialog.DialogCode.Accepted:
             return
-        review, base, new = dialog.value, self.base_version_id, self.new_version
+        review, base, new, merge = dialog.value, self.base_version_id, self.new_version, self.merge_of
         assert review is not None
         link = self.load_result.plan_version[0] if self.load_result and self.load_result.plan_version else None
 
         def sign() -> str:
             return formulations.sign_formulation(session, pid, layout, content, base, review_due=review,
-                                                 plan_version_id=link, new_version=new)  # fmt: skip
+                                                 plan_version_id=link, new_version=new, merge_of=merge)  # fmt: skip
 
         self._write(sign, lambda loaded: self._saved(loaded, "Signed: this version is locked.", reload=True))
 

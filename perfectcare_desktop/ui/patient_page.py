@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .record_tab import RecordTab
 
 HISTORY_COLUMNS = ("When", "By", "Record", "Status", "What changed")
+_TAB_TITLES = ("Safety &plan", "Safety for&mulation")
 _KIND_LABELS = {
     "patient": "Details",
     "safety_plan": "Safety plan",
@@ -65,7 +66,10 @@ def describe_changes(previous: dict[str, Any] | None, current: VersionInfo) -> s
     if current.kind == "patient":
         changed = [label for key, label in _FIELD_LABELS.items() if previous.get(key) != current.payload.get(key)]
         return "Changed " + ", ".join(changed) if changed else "Saved without changes"
-    return _PLAN_EVENTS.get(current.status, "Saved a new version")
+    event = _PLAN_EVENTS.get(current.status, "Saved a new version")
+    if len(current.parents) > 1:  # a merge: it follows versions saved on different PCs
+        return f"{event}, merging {len(current.parents)} versions saved on different PCs"
+    return event
 
 
 _PLAN_EVENTS = {
@@ -121,8 +125,16 @@ class PatientPage(QWidget):
         super().__init__(parent)
         self.record_id: str | None = None
         self.history_versions: list[VersionInfo] = []
+        self.details_in_conflict = False
         self.name = heading("", self)
         self.name.setAccessibleName("Patient name")
+        # Records saved on two PCs at once: said in words, beside the name and on the tabs.
+        self.attention = QLabel(self)
+        self.attention.setObjectName("patient_attention")
+        self.attention.setWordWrap(True)
+        self.attention.setAccessibleName("Needs attention")
+        self.attention.setProperty("role", "banner")
+        self.attention.hide()
         self.details = {key: QLabel(self) for key in ("nhs", "dob", "local_id", "language", "needs")}
         form = QFormLayout()
         for key, text in (
@@ -169,13 +181,16 @@ class PatientPage(QWidget):
         hl = QVBoxLayout(history_page)
         hl.addLayout(history_buttons)
         hl.addWidget(self.history, 1)
-        self.tabs.addTab(self.plan_tab, "Safety &plan")
-        self.tabs.addTab(self.formulation_tab, "Safety for&mulation")
+        self.tabs.addTab(self.plan_tab, _TAB_TITLES[0])
+        self.tabs.addTab(self.formulation_tab, _TAB_TITLES[1])
         self.tabs.addTab(history_page, "Histor&y")
+        for tab in self.record_tabs:
+            tab.saved.connect(self.refresh_attention)  # a merge saved: the flag goes
 
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.name)
+        layout.addWidget(self.attention)
         layout.addLayout(form)
         layout.addWidget(self.tabs, 1)
         self.back_button.setShortcut(QKeySequence("Alt+Left"))
@@ -192,7 +207,30 @@ class PatientPage(QWidget):
         self.details["local_id"].setText(d.local_id or "—")
         self.details["language"].setText(d.preferred_language or "—")
         self.details["needs"].setText(", ".join(d.access_needs) or "None recorded")
+        self.details_in_conflict = summary.needs_attention
         self.set_history(history)
+        self.refresh_attention()
+
+    def refresh_attention(self) -> None:
+        """Say which of the patient's records were saved on two PCs at once (from what the tabs hold)."""
+        records = []
+        for i, tab in enumerate(self.record_tabs):
+            state = tab.load_result.state if tab.load_result is not None else None
+            conflict = state is not None and state.in_conflict
+            self.tabs.setTabText(i, _TAB_TITLES[i] + (" — needs attention" if conflict else ""))
+            if conflict:
+                records.append(f"the safety {tab.noun}")
+        lines = []
+        if records:
+            have, tab_ = ("each have", "each") if len(records) > 1 else ("has", "its")
+            lines.append(f"{' and '.join(records)} {have} two versions saved on different PCs: open {tab_} tab to "
+                         "compare and merge them")  # fmt: skip
+        if self.details_in_conflict:
+            lines.append("the patient's details were changed on two PCs: check them and save them (Ctrl+E)")
+        text = ("⚠ Needs attention: " + "; ".join(lines) + ".") if lines else ""
+        self.attention.setText(text)
+        self.attention.setAccessibleDescription(text)
+        self.attention.setVisible(bool(lines))
 
     def set_history(self, history: list[tuple[VersionInfo, tuple[str, ...]]]) -> None:
         self.history_versions = [v for v, _ in history]
@@ -201,6 +239,12 @@ class PatientPage(QWidget):
     def clear(self) -> None:
         """Forget everything shown (the app is locking)."""
         self.name.clear()
+        self.details_in_conflict = False
+        self.attention.clear()
+        self.attention.setAccessibleDescription("")
+        self.attention.hide()
+        for i, title in enumerate(_TAB_TITLES):
+            self.tabs.setTabText(i, title)
         for label in self.details.values():
             label.clear()
         self.history_versions = []

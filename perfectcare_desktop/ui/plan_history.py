@@ -25,14 +25,22 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.plan_content import PersonSection, PlanContent
-from ..core.plan_diff import SAME, compare
+from ..core.plan_diff import ADDED, CHANGED, REMOVED, SAME, compare
 from ..core.plan_layout import PlanLayout
 from .present_mode import person_html
 from .table_model import RowsModel
-from .widgets import em, heading
+from .widgets import em, heading, shortcut_button
 
 NOTES_TITLE = "Clinician notes (not on the person's copy)"
 DIFF_COLUMNS = ("Section", "Earlier version", "Later version", "Change")
+# Two versions saved on different PCs are neither earlier nor later: the words say where text is.
+MERGE_COLUMNS = ("Section", "Version A", "Version B", "Difference")
+MERGE_CHANGES = {SAME: SAME, CHANGED: "differs", ADDED: "only in B", REMOVED: "only in A"}
+MERGE_EXPLAINED = (
+    "These versions were saved on different PCs before either had seen the other. Both are kept. Pick the one "
+    "to start from: it opens in the editor, marked as a merge. Add what you need from the other (Compare "
+    "again shows it), then save or sign: that version follows both, and both stay in History."
+)
 _ROLE = Qt.ItemDataRole
 
 
@@ -86,8 +94,8 @@ class VersionDialog(QDialog):
 class DiffModel(RowsModel):
     """Comparison rows: the change said in words in its own column; changed text gets a faint tint too."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(DIFF_COLUMNS, tip_columns=(1, 2), parent=parent)
+    def __init__(self, parent: QObject | None = None, columns: tuple[str, ...] = DIFF_COLUMNS) -> None:
+        super().__init__(columns, tip_columns=(1, 2), parent=parent)
         # A tint from the theme's selection colour: it means "look here", never anything clinical.
         self._tint = QColor(QGuiApplication.palette().color(QPalette.ColorRole.Highlight))
         self._tint.setAlpha(40)
@@ -108,27 +116,34 @@ class DiffModel(RowsModel):
 
 
 class CompareDialog(QDialog):
-    """Two versions of a plan compared section by section, entry by entry."""
+    """Two versions of a plan compared section by section, entry by entry.
+
+    `merge=True`: the versions are the heads saved on different PCs; each side has a "Start from
+    version A/B" button, which closes the dialog with `chosen` set to that side's index in `choices`."""
 
     def __init__(self, choices: list[tuple[str, PlanContent]], layout_for: Callable[[PlanContent], PlanLayout],
-                 parent: QWidget | None = None, left: int = 0, right: int = -1) -> None:  # fmt: skip
+                 parent: QWidget | None = None, left: int = 0, right: int = -1, *, merge: bool = False,
+                 title: str = "Compare plan versions") -> None:  # fmt: skip
         super().__init__(parent)
-        self.setWindowTitle("Compare plan versions")
+        self.setWindowTitle(title)
         self._choices = choices
         self._layout_for = layout_for
+        self._merge = merge
+        self.chosen: int | None = None
 
-        self.earlier = self._combo("Earlier version", "compare_earlier")
-        self.later = self._combo("Later version", "compare_later")
-        earlier_label = QLabel("&Earlier:", self)
-        earlier_label.setBuddy(self.earlier)  # Alt+E
-        later_label = QLabel("&Later:", self)
-        later_label.setBuddy(self.later)  # Alt+L
+        sides = ("Version A", "Version B") if merge else ("Earlier version", "Later version")
+        self.earlier = self._combo(sides[0], "compare_earlier")
+        self.later = self._combo(sides[1], "compare_later")
+        earlier_label = QLabel("Version &A:" if merge else "&Earlier:", self)
+        earlier_label.setBuddy(self.earlier)  # Alt+E (Alt+A)
+        later_label = QLabel("Version &B:" if merge else "&Later:", self)
+        later_label.setBuddy(self.later)  # Alt+L (Alt+B)
         self.only_changes = QCheckBox("&Only show changes", self)
         self.only_changes.setObjectName("compare_only_changes")
         self.only_changes.setAccessibleName("Only show changes")
         self.only_changes.setChecked(True)
 
-        self.model = DiffModel(self)
+        self.model = DiffModel(self, MERGE_COLUMNS if merge else DIFF_COLUMNS)
         self.table = QTableView(self)
         self.table.setObjectName("compare_table")
         self.table.setModel(self.model)
@@ -160,14 +175,32 @@ class CompareDialog(QDialog):
         pick.addWidget(later_label)
         pick.addWidget(self.later, 1)
         layout = QVBoxLayout(self)
+        if merge:
+            explained = QLabel(MERGE_EXPLAINED, self)
+            explained.setWordWrap(True)
+            explained.setObjectName("merge_explained")
+            layout.addWidget(explained)
         layout.addLayout(pick)
         layout.addWidget(self.only_changes)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty)
+        if merge:
+            self.start_a = shortcut_button("Start from version A", "Alt+1", lambda: self._start(self.earlier), self,
+                                           name="start_from_a")  # fmt: skip
+            self.start_b = shortcut_button("Start from version B", "Alt+2", lambda: self._start(self.later), self,
+                                           name="start_from_b")  # fmt: skip
+            starts = QHBoxLayout()
+            starts.addWidget(self.start_a, 1)
+            starts.addSpacing(em(self, 1))
+            starts.addWidget(self.start_b, 1)
+            layout.addLayout(starts)
         layout.addWidget(buttons)
         QWidget.setTabOrder(self.earlier, self.later)
         QWidget.setTabOrder(self.later, self.only_changes)
         QWidget.setTabOrder(self.only_changes, self.table)
+        if merge:
+            QWidget.setTabOrder(self.table, self.start_a)
+            QWidget.setTabOrder(self.start_a, self.start_b)
 
         count = len(choices)
         if count:
@@ -197,5 +230,11 @@ class CompareDialog(QDialog):
         new = self._choices[self.later.currentIndex()][1]
         diff = compare(self._layout_for(new), old, new)
         shown = [r for r in diff if not (self.only_changes.isChecked() and r.change == SAME)]
-        self.model.set_rows([(r.section, r.left, r.right, r.change) for r in shown])
+        words = MERGE_CHANGES if self._merge else {}
+        self.model.set_rows([(r.section, r.left, r.right, words.get(r.change, r.change)) for r in shown])
         self.empty.setVisible(not shown)
+
+    def _start(self, side: QComboBox) -> None:
+        """Close with the version on that side chosen as where the merge starts."""
+        self.chosen = side.currentIndex() if self._choices else None
+        self.accept()

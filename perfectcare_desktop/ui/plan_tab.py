@@ -96,8 +96,15 @@ class PlanTab(RecordTab):
         return load_for_patient(session, patient_id, audit=False)
 
     def _draft_saver(self, session: Session, pid: str, layout: PlanLayout, content: PlanContent,
-                     base: str | None) -> Callable[[], str]:  # fmt: skip
-        return lambda: plans.save_draft(session, pid, layout, content, base)
+                     base: str | None, merge_of: tuple[str, ...] | None) -> Callable[[], str]:  # fmt: skip
+        return lambda: plans.save_draft(session, pid, layout, content, base, merge_of)
+
+    def _merge_note(self) -> str:
+        agreed = self.load_result.state.agreed if self.load_result is not None else None
+        if agreed is None:
+            return ""
+        return (f"The plan agreed on {agreed.created_at:%d %b %Y} stays in use until you sign the merged plan; "
+                "saved as a draft, the merge is a revision of it.")  # fmt: skip
 
     def _after_show(self, loaded: Any) -> None:
         self._show_discharge(loaded.discharge)
@@ -129,9 +136,9 @@ class PlanTab(RecordTab):
             if agreed.review_due:
                 text += f"; review by {agreed.review_due.strftime('%d %b %Y')}"
             text += ". Editing starts a revision; the agreed plan stays in use until the revision is signed."
-        if state.in_conflict:
-            text += " Two versions were saved on different PCs: both are kept; compare them in History."
-        self.status.setText(text)
+        if self.merge_of is not None:
+            text += " Merging two versions: not saved yet."
+        self.status.setText(text)  # a conflict is said in the banner below, with what to do
 
     def _show_discharge(self, d: Discharge | None) -> None:
         if d is None:
@@ -181,11 +188,11 @@ class PlanTab(RecordTab):
             return
         agreed_on, review = dialog.agreed_on, dialog.review_due
         assert agreed_on is not None and review is not None
-        base = self.base_version_id
+        base, merge = self.base_version_id, self.merge_of
 
         def sign() -> str:
             return plans.sign_plan(session, pid, layout, content, base, agreed_with_person=True,
-                                   agreed_on=agreed_on, review_due=review)  # fmt: skip
+                                   agreed_on=agreed_on, review_due=review, merge_of=merge)  # fmt: skip
 
         self._write(sign, lambda loaded: self._saved(loaded, "Signed: this version is agreed and locked.", True))
 
@@ -197,11 +204,11 @@ class PlanTab(RecordTab):
         dialog = DeclineDialog(session.store.clock.now().date(), self)
         if dialog.exec() != DeclineDialog.DialogCode.Accepted:
             return
-        offered_on, reason, base = dialog.offered_on, dialog.reason, self.base_version_id
+        offered_on, reason, base, merge = dialog.offered_on, dialog.reason, self.base_version_id, self.merge_of
         assert offered_on is not None
         keep = content if content.has_content() else None
 
-        self._write(lambda: plans.record_declined_offer(session, pid, offered_on, reason, base, keep),
+        self._write(lambda: plans.record_declined_offer(session, pid, offered_on, reason, base, keep, merge),
                     lambda loaded: self._saved(loaded, "The declined offer is recorded.", reload=True))  # fmt: skip
 
     def end(self) -> None:
@@ -212,10 +219,11 @@ class PlanTab(RecordTab):
         dialog = ReasonDialog("End this plan", "&End plan", "&Why is it ending?", self)
         if dialog.exec() != ReasonDialog.DialogCode.Accepted:
             return
-        reason, base = dialog.reason, self.base_version_id
+        reason, base, merge = dialog.reason, self.base_version_id, self.merge_of
 
         done = "The plan is ended; it stays in history."
-        self._write(lambda: plans.end_plan(session, pid, reason, base), lambda loaded: self._saved(loaded, done, True))
+        self._write(lambda: plans.end_plan(session, pid, reason, base, merge),
+                    lambda loaded: self._saved(loaded, done, True))  # fmt: skip
 
     def discharge(self) -> None:
         self._discharge_event("Record discharge", "&Discharged on", record_discharge)

@@ -2,6 +2,10 @@
 recovery of the draft, saving a draft version, and forgetting everything on lock. One mechanism,
 two record kinds; each tab adds its own actions.
 
+Two versions saved on different PCs (heads, after sync) are both kept. A banner says so and offers
+"Compare and merge…": the clinician picks the version to start from, the editor loads it marked as a
+merge, and the next save or signature writes one version whose parents are all the heads.
+
 Autosave: a few seconds after the first unsaved change, the working copy (including an entry being
 typed) is sealed into the store in the background; on lock and on quit it is written at once. So a
 crash or power cut loses seconds at most, and reopening the patient offers the draft back.
@@ -9,12 +13,23 @@ crash or power cut loses seconds at most, and reopening the patient offers the d
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core import autosave
 from ..core.plan_content import PlanContent
@@ -33,10 +48,16 @@ AUTOSAVE_MS = 3000  # at most this long between a change and its autosave
 
 class RecordState(Protocol):
     record_id: str | None
+    history: tuple[VersionInfo, ...]
     heads: tuple[str, ...]
 
     @property
     def current(self) -> VersionInfo | None: ...
+
+    @property
+    def in_conflict(self) -> bool: ...
+
+    def display_status(self, v: VersionInfo) -> str: ...
 
 
 class Loaded(Protocol):
@@ -61,6 +82,8 @@ class RecordTab(QWidget):
         self.load_result: Any = None
         self.base_version_id: str | None = None
         self.dirty = False
+        self.merge_of: tuple[str, ...] | None = None  # merging: the heads the next save follows
+        self.merge_from: VersionInfo | None = None  # the head the merge started from
 
         self.status = QLabel(self)
         self.status.setWordWrap(True)
@@ -82,6 +105,30 @@ class RecordTab(QWidget):
         bar.addWidget(self.restore_button)
         bar.addWidget(self.discard_button)
         self.recover_bar.hide()
+
+        # Two heads: both kept; the banner says so and leads to the comparison. While merging, it
+        # says where the merge started and offers to compare again or to give up the merge.
+        self.conflict_bar = QFrame(self)
+        self.conflict_bar.setObjectName("conflict_bar")
+        self.conflict_bar.setProperty("role", "banner")  # framed, so it is not read past (no colour meaning)
+        self.conflict_text = QLabel(self.conflict_bar)
+        self.conflict_text.setWordWrap(True)
+        self.conflict_text.setAccessibleName("Needs attention")
+        self.merge_button = shortcut_button("&Compare and merge…", None, self.compare_and_merge, self.conflict_bar,
+                                            name="compare_and_merge")  # fmt: skip
+        self.cancel_merge_button = shortcut_button("Ca&ncel merge", None, self.cancel_merge, self.conflict_bar,
+                                                   name="cancel_merge")  # fmt: skip
+        bar = QHBoxLayout(self.conflict_bar)
+        bar.setContentsMargins(4, 4, 4, 4)
+        bar.addWidget(self.conflict_text, 1)
+        bar.addWidget(self.merge_button)
+        bar.addWidget(self.cancel_merge_button)
+        self.conflict_bar.hide()
+        self.arrived = QLabel(self)  # changes from another PC came while the clinician was writing
+        self.arrived.setWordWrap(True)
+        self.arrived.setAccessibleName("Changes from another PC")
+        self.arrived.setProperty("role", "banner")
+        self.arrived.hide()
 
         self.save_button = shortcut_button("Save draft", QKeySequence.StandardKey.Save, self.save_draft, self,
                                            name="save_draft")  # fmt: skip
@@ -134,6 +181,8 @@ class RecordTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.recover_bar)
+        layout.addWidget(self.conflict_bar)
+        layout.addWidget(self.arrived)
         for bar in bars:
             if isinstance(bar, QLayout):
                 layout.addLayout(bar)
@@ -154,9 +203,16 @@ class RecordTab(QWidget):
         raise NotImplementedError
 
     def _draft_saver(self, session: Session, pid: str, layout: PlanLayout, content: PlanContent,
-                     base: str | None) -> Callable[[], str]:  # fmt: skip
+                     base: str | None, merge_of: tuple[str, ...] | None) -> Callable[[], str]:  # fmt: skip
         """On the GUI thread: the save the worker will run, with every value it needs taken now."""
         raise NotImplementedError
+
+    def _merge_started(self) -> None:
+        """Kind-specific set-up when a merge starts (a formulation with a signed head: a review version)."""
+
+    def _merge_note(self) -> str:
+        """Kind-specific words for the merge banner (what happens to a signed version)."""
+        return ""
 
     def _show_status(self) -> None:
         raise NotImplementedError
@@ -176,6 +232,8 @@ class RecordTab(QWidget):
     # --- showing a patient's record ------------------------------------------------------------------
     def show_record(self, patient_id: str, loaded: Loaded, resume: bool = False) -> None:
         self.patient_id, self.load_result = patient_id, loaded
+        self.merge_of = self.merge_from = None
+        self.arrived.hide()
         current = loaded.state.current
         self.layout_ = self.catalogue.for_record(current.payload.get("layout") if current else None)
         content = PlanContent.from_payload(current.payload) if current else None
@@ -188,6 +246,7 @@ class RecordTab(QWidget):
         self.message.clear_message()
         self.autosave_label.clear()
         self._show_status()
+        self._show_conflict()
         self._after_show(loaded)
         self._after_change()
         self._offer_recovery(loaded.autosaved, current.payload if current else None, resume)
@@ -299,8 +358,8 @@ class RecordTab(QWidget):
         if prepared is None:
             return
         session, pid, layout, content = prepared
-        base = self.base_version_id
-        self._write(self._draft_saver(session, pid, layout, content, base), on_done)
+        base, merge = self.base_version_id, self.merge_of
+        self._write(self._draft_saver(session, pid, layout, content, base, merge), on_done)
 
     def _write(self, save: Callable[[], object], on_done: Callable[[Any], None]) -> None:
         """Run a save in the background; then clear the autosave slot and re-read the record."""
@@ -319,12 +378,15 @@ class RecordTab(QWidget):
             return
         self.load_result = loaded
         self.base_version_id = loaded.state.heads[-1] if loaded.state.heads else None
+        self.merge_of = self.merge_from = None  # a merge is saved: its version follows every head it named
+        self.arrived.hide()
         if reload:
             self.show_record(self.patient_id, loaded)
         else:
             self.dirty = False
             self.autosave_timer.stop()
             self._show_status()
+            self._show_conflict()
             self._after_show(loaded)
         self.autosave_label.setText("Saved")
         self.message.show_ok(text)
@@ -350,10 +412,151 @@ class RecordTab(QWidget):
         self.autosave_label.clear()
         self.recover_text.clear()
         self.recover_bar.hide()
+        self.conflict_text.clear()
+        self.conflict_bar.hide()
+        self.arrived.clear()
+        self.arrived.hide()
         self.message.clear_message()
         self.load_result = None
         self.dirty = False
+        self.merge_of = self.merge_from = None
         self._after_clear()
+
+    # --- changes from another PC, and merging two heads ------------------------------------------------
+    def editing(self) -> bool:
+        """Whether the clinician has work here that a refresh from the store would throw away."""
+        return self.dirty or self.merge_of is not None or self.editor.pending_entry() is not None
+
+    def changes_arrived(self, loaded: Loaded) -> None:
+        """Sync brought versions for this patient. Shown at once unless the clinician is writing: then
+        their editor is left alone and a line says the new versions are in History."""
+        if self.patient_id is None:
+            return
+        before = [v.version_id for v in self.load_result.state.history] if self.load_result else []
+        changed = [v.version_id for v in loaded.state.history] != before
+        if self.editing():
+            if changed:
+                self.arrived.setText(
+                    f"Changes to this {self.noun} from another PC arrived; they are in History. What you are "
+                    "writing here is kept: save it as usual (if both were changed, you will be asked to compare "
+                    "and merge)."
+                )
+                self.arrived.show()
+            return
+        self.show_record(self.patient_id, loaded)
+        if changed:
+            self.arrived.setText(f"Updated with changes to this {self.noun} from another PC (see History).")
+            self.arrived.show()
+
+    def _label_of(self, v: VersionInfo) -> str:
+        state, staff = self.load_result.state, self.load_result.staff
+        who = staff.get(v.author_id, "unknown user")
+        return f"{v.created_at:%d %b %Y %H:%M} · {state.display_status(v)} · {who}"
+
+    def _described(self, v: VersionInfo) -> str:
+        state, staff = self.load_result.state, self.load_result.staff
+        who = staff.get(v.author_id, "unknown user")
+        status = state.display_status(v).split(" (")[0].lower()  # "revision in draft", without its aside
+        return f"the version saved {v.created_at:%d %b %Y %H:%M} by {who} ({status})"
+
+    def _show_conflict(self) -> None:
+        state = self.load_result.state if self.load_result is not None else None
+        if self.merge_of is not None and self.merge_from is not None:
+            text = (
+                f"Merging the {len(self.merge_of)} versions of this {self.noun} saved on different PCs. You started "
+                f"from {self._described(self.merge_from)}. Add what you need from the other (Compare again shows "
+                "it), then save or sign: that version follows both, and both stay in History."
+            )
+            note = self._merge_note()
+            self.conflict_text.setText(f"{text} {note}" if note else text)
+            self._set_merge_button("&Compare again…")
+            self.cancel_merge_button.show()
+            self.conflict_bar.show()
+        elif state is not None and state.in_conflict:
+            self.conflict_text.setText(
+                f"⚠ Needs attention: this {self.noun} was saved on two PCs at once, so there are "
+                f"{len(state.heads)} versions. Both are kept. Compare them and pick the one to start from; "
+                "saving it then joins them into one version again."
+            )
+            self._set_merge_button("&Compare and merge…")
+            self.cancel_merge_button.hide()
+            self.conflict_bar.show()
+        else:
+            self.conflict_bar.hide()
+        self.conflict_text.setAccessibleDescription(self.conflict_text.text())
+
+    def _set_merge_button(self, text: str) -> None:
+        self.merge_button.setText(text)
+        self.merge_button.setAccessibleName(text.replace("&", ""))
+
+    def compare_and_merge(self) -> None:
+        """The heads side by side; "Start from version A/B" starts the merge from that one. Typing not
+        yet saved is saved first (as a version of its own), so it is part of what is compared."""
+        if self.load_result is None:
+            return
+        if self.merge_of is None and (self.dirty or self.editor.pending_entry() is not None):
+            first = "What you had typed is saved as a version first, so it is part of the comparison."
+            self._save_draft(lambda loaded: (self._saved(loaded, first, reload=False), self._open_comparison()))
+            return
+        self._open_comparison()
+
+    def _open_comparison(self) -> None:
+        from .plan_history import CompareDialog
+
+        state = self.load_result.state if self.load_result is not None else None
+        if state is None:
+            return
+        heads = self.merge_of or state.heads
+        versions = [v for v in state.history if v.version_id in heads]
+        if len(versions) < 2:
+            return
+        choices = [(self._label_of(v), PlanContent.from_payload(v.payload)) for v in versions]
+        catalogue = self.catalogue
+        dialog = CompareDialog(choices, lambda c: catalogue.for_record(c.layout), self, left=0, right=1, merge=True,
+                               title=f"Compare and merge: two versions of the {self.noun}")  # fmt: skip
+        accepted = dialog.exec() == CompareDialog.DialogCode.Accepted
+        chosen = dialog.chosen
+        dialog.deleteLater()
+        if not accepted or chosen is None:
+            return
+        if self.merge_of is not None and self.dirty:
+            answer = QMessageBox.question(
+                self, "Start the merge again",
+                "Start the merge again from the version you picked? What you have typed in the merge is not saved.",
+            )  # fmt: skip
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self._start_merge(versions[chosen], tuple(v.version_id for v in versions))
+
+    def _start_merge(self, start: VersionInfo, heads: tuple[str, ...]) -> None:
+        content = PlanContent.from_payload(start.payload)
+        self.layout_ = self.catalogue.for_record(content.layout)
+        self._loaded_content(content)
+        self.merge_of, self.merge_from = heads, start
+        self.base_version_id = start.version_id
+        self._merge_started()
+        self.editor.set_locked(False)
+        self.editor.load(self.layout_, content)
+        self.dirty = False  # nothing is saved until the clinician saves or signs
+        self.autosave_timer.stop()
+        self.arrived.hide()
+        self._show_status()
+        self._show_conflict()
+        self._after_change()
+        self.message.show_ok("The merge starts from the version you picked. Nothing is saved until you save or sign.")
+        self.editor.first_field().setFocus()
+
+    def cancel_merge(self) -> None:
+        """Give up the merge: the record shows as it is saved, both versions still to merge."""
+        if self.merge_of is None or self.patient_id is None or self.load_result is None:
+            return
+        if self.dirty:
+            answer = QMessageBox.question(self, "Cancel the merge",
+                                          "Cancel the merge? What you have typed in it is not saved.")  # fmt: skip
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            self._discard_slot()
+        self.show_record(self.patient_id, dataclasses.replace(self.load_result, autosaved=None))
 
 
 def _same_content(autosaved: dict[str, Any], saved: dict[str, Any] | None) -> bool:

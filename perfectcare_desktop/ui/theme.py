@@ -13,6 +13,7 @@ QLineEdit:focus, QComboBox:focus, QPushButton:focus, QTableView:focus, QListView
 QCheckBox:focus, QTextEdit:focus, QPlainTextEdit:focus, QDateEdit:focus {{ outline: none; border: 2px solid {focus}; }}
 QLabel[role="error"] {{ color: {error}; font-weight: bold; }}
 QLabel[role="ok"] {{ color: {ok}; }}
+QFrame[role="banner"] {{ border: 1px solid {banner}; border-radius: 4px; padding: 4px; }}
 """
 
 
@@ -42,7 +43,7 @@ def apply_theme(app: QApplication, name: str, *, fusion_set: bool = False) -> No
             QPalette.ColorRole.PlaceholderText: "#c0c0c0",
             QPalette.ColorRole.Link: "#00ffff",
         }
-        sheet = _FOCUS.format(focus="#ffff00", error="#ff8080", ok="#80ff80") + (
+        sheet = _FOCUS.format(focus="#ffff00", error="#ff8080", ok="#80ff80", banner="#ffffff") + (
             "QTableView { gridline-color: #ffffff; border: 1px solid #ffffff; }"
             "QLineEdit, QComboBox, QPushButton { border: 1px solid #ffffff; padding: 2px; }"
             "QHeaderView::section { background: #000000; color: #ffffff; border: 1px solid #ffffff; }"
@@ -63,7 +64,7 @@ def apply_theme(app: QApplication, name: str, *, fusion_set: bool = False) -> No
             QPalette.ColorRole.PlaceholderText: "#6b6b6b",
             QPalette.ColorRole.Link: "#005eb8",
         }
-        sheet = _FOCUS.format(focus="#ffb81c", error="#b00020", ok="#006b3c")
+        sheet = _FOCUS.format(focus="#ffb81c", error="#b00020", ok="#006b3c", banner="#5f6b7a")
     for role, colour in colours.items():
         palette.setColor(role, QColor(colour))
     # Disabled controls must look disabled (setColor above paints every state alike).
