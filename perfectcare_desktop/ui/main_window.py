@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # the store stack loads in the background, after the window i
     from ..core.patients import PatientDetails
     from ..core.session import Session
     from ..core.store import Store
+    from ..sync.client import RoundReport
+    from .sync_status import SyncController
 
 SHORTCUTS = (
     ("Ctrl+F", "Search the caseload"),
@@ -57,6 +59,7 @@ SHORTCUTS = (
     ("Ctrl+Shift+C", "Copy the NHS number (cleared from the clipboard after 30 seconds)"),
     ("Ctrl+P", "Print or save the open patient's copy"),
     ("Ctrl+Shift+P", "Print plans for the team (all, changed this week, due for review, selected)"),
+    ("F9", "Sync with the hub now (a PC enrolled with a hub)"),
     ("Ctrl+L", "Lock now"),
     ("Ctrl+Shift+H", "High-contrast theme on/off"),
     ("F1", "This list"),
@@ -80,6 +83,7 @@ class MainWindow(QMainWindow):
         self.crisis_directory: Any = None  # the national numbers with the trust's own, built with the pages
         self.session: Session | None = None
         self._return_to: QWidget | None = None
+        self._reloading = False  # the session re-reads the store after a sync (search waits)
         self.setWindowTitle("PerfectCare Desktop")
         self.resize(1200, 800)
 
@@ -98,6 +102,7 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self._build_status_bar()
+        self.sync: SyncController | None = None  # made with the pages, after the first paint
         self._show_signed_out()
         self._open_store = open_store
         if store is not None:
@@ -178,6 +183,9 @@ class MainWindow(QMainWindow):
         self.lock_action = self._action(file_menu, "&Lock", "Ctrl+L", self.lock)
         self.print_action = self._action(file_menu, "&Print or save a copy…", "Ctrl+P", self.print_copy)
         self.batch_action = self._action(file_menu, "Print plans for the &team…", "Ctrl+Shift+P", self.print_batch)
+        # Shown only on a PC enrolled with a hub (the sync controller shows it).
+        self.sync_action = self._action(file_menu, "&Sync now", "F9", self.sync_now)
+        self.sync_action.setVisible(False)
         self.sign_out_action = self._action(file_menu, "Sign &out", None, self.sign_out)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", "Ctrl+Q", self.close, needs_session=False)
@@ -204,7 +212,7 @@ class MainWindow(QMainWindow):
         self.user_label.setAccessibleName("Signed-in user")
         self.lock_label = QLabel(self)
         self.lock_label.setAccessibleName("Lock state")
-        self.sync_label = QLabel("Sync: not set up (this PC keeps its own store)", self)
+        self.sync_label = QLabel("Sync: not set up (this PC keeps its own store)", self)  # sync_status says more
         self.sync_label.setAccessibleName("Sync state")
         status = self.statusBar()
         status.addWidget(self.user_label)
@@ -247,6 +255,12 @@ class MainWindow(QMainWindow):
         for page in (self.caseload_page, self.patient_page, self.form_page):
             self.stack.addWidget(page)
         self._pages_built = True
+        from .sync_status import SyncController
+
+        self.sync = SyncController(self.ops, self.statusBar(), self.sync_label, self.sync_action, self)
+        self.sync.pulled.connect(self._after_pull)
+        if self.store is not None:
+            self.sync.store_ready(self.store)  # says whether this PC syncs, before anyone signs in
 
     def _build_record_tabs(self) -> tuple[Any, Any]:
         from ..core.crisis_directory import directory_in_force
@@ -291,6 +305,8 @@ class MainWindow(QMainWindow):
         self.idle.touch()
         target = self._return_to
         self._return_to = None
+        if self.sync is not None:
+            self.sync.start(self.session)  # rounds run while unlocked
         self._reload_caseload()
         if target is self.patient_page and self.patient_page.record_id:
             self.open_patient(self.patient_page.record_id, audit=False, resume=True)
@@ -313,6 +329,8 @@ class MainWindow(QMainWindow):
         self.login_page.show_locked(session.user.username)
         self.stack.setCurrentWidget(self.login_page)
         self.lock_label.setText("Locked")
+        if self.sync is not None:
+            self.sync.pause()  # a round needs the key: none until unlock
         session.lock()  # forgets the key and decrypted details; audited
 
     def _autosave_plan(self) -> None:
@@ -326,6 +344,8 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return
         self._autosave_plan()
+        if self.sync is not None:
+            self.sync.stop()
         if not self.session.locked:
             self.session.lock()
         self.session = None
@@ -366,8 +386,8 @@ class MainWindow(QMainWindow):
         return date.today()
 
     def _search_ids(self, text: str) -> set[str]:
-        if self.session is None or self.session.locked:
-            return set()
+        if self.session is None or self.session.locked or self._reloading:
+            return set()  # while the worker re-reads the patients, the caseload searches again after
         return set(self.session.search_patient_ids(text))
 
     def _reload_caseload(self) -> None:
@@ -388,6 +408,68 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.caseload_page)
         self.caseload_page.focus_search()
 
+    # --- sync -------------------------------------------------------------------------------------
+    def sync_now(self) -> None:
+        """F9: a round with the hub at once (on an enrolled PC)."""
+        if self.sync is not None:
+            self.sync.sync_now()
+
+    def _local_change(self) -> None:
+        """A version was saved here: the sync status counts it, and a round sends it soon."""
+        if self.sync is not None:
+            self.sync.local_change()
+
+    def _after_pull(self, report: RoundReport) -> None:
+        """A round brought changes: re-read the patients, then the caseload and the open patient."""
+        session = self.session
+        if session is None or session.locked or not self._pages_built:
+            return  # unlocking reads everything afresh anyway
+        changed = report.patients
+
+        def reload() -> None:
+            if changed:
+                session.reload()
+
+        def reloaded(_none: object) -> None:
+            self._reloading = False
+            if self.session is not session or session.locked:
+                return
+            self._reload_caseload()
+            if self.patient_page.record_id in changed:
+                self._refresh_open_patient()
+            if report.accounts and self.admin_page is not None and self.stack.currentWidget() is self.admin_page:
+                self.admin_page.refresh()  # type: ignore[attr-defined]
+
+        def failed(error: BaseException) -> None:
+            self._reloading = False
+            self._show_error(error)
+
+        self._reloading = bool(changed)
+        self.ops.run(reload, reloaded, failed)
+
+    def _refresh_open_patient(self) -> None:
+        """Show what sync brought for the open patient; a tab with unsaved writing is left as it is."""
+        session, record_id = self.session, self.patient_page.record_id
+        if session is None or session.locked or record_id is None:
+            return
+
+        def shown(result: tuple[Any, Any, Any, Any]) -> None:
+            if self.session is not session or session.locked or self.patient_page.record_id != record_id:
+                return
+            summary, history, plan, formulation = result
+            self.patient_page.show_patient(summary, history)
+            self.patient_page.plan_tab.changes_arrived(plan)
+            self.patient_page.formulation_tab.changes_arrived(formulation)
+            self.patient_page.refresh_attention()
+
+        def failed(error: BaseException) -> None:
+            if isinstance(error, PerfectCareError):  # withdrawn on another PC, say: said, not a dialog
+                self.statusBar().showMessage(f"This patient's record changed on another PC: {error}", 15000)
+            else:
+                raise error
+
+        self.ops.run(lambda: _load_patient_page(session, record_id, False), shown, failed)
+
     # --- patients ---------------------------------------------------------------------------------
     def open_patient(self, record_id: str, audit: bool = True, resume: bool = False) -> None:
         """Show a patient; `resume` (after unlock) brings back unsaved plan edits without asking."""
@@ -395,24 +477,11 @@ class MainWindow(QMainWindow):
         if session is None or session.locked:
             return
 
-        from .formulation_tab import load_formulation_for_patient
-        from .patient_page import history_rows
-        from .plan_tab import load_for_patient
-
         tabs = self.patient_page.record_tabs
         for tab in tabs:
             if self.patient_page.record_id not in (None, record_id):
                 tab.save_on_leave()
             tab.clear()
-
-        def load() -> tuple[Any, Any, Any, Any]:
-            summary = session.get_patient(record_id, audit_view=audit)  # the one 'view' entry for the page
-            plan = load_for_patient(session, record_id, audit=False)
-            formulation = load_formulation_for_patient(session, record_id, audit=False, plan=plan.state)
-            known = {s.record_id: list(s.history) for s in (plan.state, formulation.state) if s.record_id}
-            records = [(kind, known.get(rid) or session.history(rid))
-                       for rid, kind in session.records_of_patient(record_id)]  # fmt: skip
-            return summary, history_rows(records, plan.staff), plan, formulation
 
         def shown(result: tuple[Any, Any, Any, Any]) -> None:
             if self.session is None or self.session.locked:
@@ -421,11 +490,12 @@ class MainWindow(QMainWindow):
             self.patient_page.show_patient(summary, history)
             self.patient_page.plan_tab.show_record(record_id, plan, resume=resume)
             self.patient_page.formulation_tab.show_record(record_id, formulation, resume=resume)
+            self.patient_page.refresh_attention()
             self.stack.setCurrentWidget(self.patient_page)
             if not resume:
                 self.patient_page.edit_button.setFocus()
 
-        self.ops.run(load, shown, self._show_error)
+        self.ops.run(lambda: _load_patient_page(session, record_id, audit), shown, self._show_error)
 
     def _leave_patient(self) -> None:
         for tab in self.patient_page.record_tabs:
@@ -449,13 +519,18 @@ class MainWindow(QMainWindow):
 
         self.ops.run(load, shown, self._show_error)
         self._reload_caseload()
+        self._local_change()
 
     def _mark_entered_in_error(self, version_id: str, reason: str) -> None:
         session, record_id = self.session, self.patient_page.record_id
         if session is None or session.locked or record_id is None:
             return
-        self.ops.run(lambda: session.mark_entered_in_error(version_id, reason),
-                     lambda _v: self.open_patient(record_id, audit=False), self._show_error)  # fmt: skip
+
+        def marked(_version_id: str) -> None:
+            self.open_patient(record_id, audit=False)
+            self._local_change()
+
+        self.ops.run(lambda: session.mark_entered_in_error(version_id, reason), marked, self._show_error)
 
     # --- printing, about -----------------------------------------------------------------------------
     def _variants(self) -> list[str] | None:
@@ -521,6 +596,7 @@ class MainWindow(QMainWindow):
     def _patient_saved(self, record_id: str) -> None:
         self._reload_caseload()
         self.open_patient(record_id, audit=False)
+        self._local_change()
 
     def _form_cancelled(self) -> None:
         if self.form_page.record_id is None or self.patient_page.record_id is None:
@@ -571,6 +647,10 @@ class MainWindow(QMainWindow):
         QMessageBox.information(self, "Keyboard shortcuts", text)
 
     def _show_error(self, error: BaseException) -> None:
+        from ..errors import SessionLocked
+
+        if isinstance(error, SessionLocked) and (self.session is None or self.session.locked):
+            return  # work queued before a lock, sign-out or quit: the lock screen says all there is to say
         if isinstance(error, PerfectCareError):
             from PySide6.QtWidgets import QMessageBox
 
@@ -589,5 +669,22 @@ class MainWindow(QMainWindow):
         if self.session is not None and not self.session.locked:
             self._autosave_plan()
             self.session.lock()
+        if self.sync is not None:
+            self.sync.stop()  # the hub connection closes on the worker, after any round still running
         self.ops.wait()
         event.accept()
+
+
+def _load_patient_page(session: Session, record_id: str, audit: bool) -> tuple[Any, Any, Any, Any]:
+    """On the worker: everything a patient's page shows (details, history, plan, formulation)."""
+    from .formulation_tab import load_formulation_for_patient
+    from .patient_page import history_rows
+    from .plan_tab import load_for_patient
+
+    summary = session.get_patient(record_id, audit_view=audit)  # the one 'view' entry for the page
+    plan = load_for_patient(session, record_id, audit=False)
+    formulation = load_formulation_for_patient(session, record_id, audit=False, plan=plan.state)
+    known = {s.record_id: list(s.history) for s in (plan.state, formulation.state) if s.record_id}
+    records = [(kind, known.get(rid) or session.history(rid))
+               for rid, kind in session.records_of_patient(record_id)]  # fmt: skip
+    return summary, history_rows(records, plan.staff), plan, formulation

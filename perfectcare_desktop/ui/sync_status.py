@@ -1,0 +1,357 @@
+"""Sync with the hub from the app: rounds in the background and what the status bar says of them.
+
+One controller per window. On an enrolled PC with a session unlocked it runs a round on the operation
+helper every minute and a few seconds after each save (debounced), never two at once and never while
+locked (the round needs the data key; it resumes at unlock). A hub that cannot be reached is tried
+again after an exponential back-off with full jitter; a hub that refuses this PC is not retried on its
+own (Sync now still tries). A PC that is not enrolled runs nothing and says so, as before.
+
+The status bar reads "Last synced 14:02 · 3 waiting · 1 needs attention"; its tooltip lists what the
+hub refused and what from the hub failed checks (ids and reasons: never patient detail).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar
+
+from ..errors import PerfectCareError
+from .operation import Operations
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from PySide6.QtGui import QAction
+
+    from ..core.session import Session
+    from ..core.store import Store
+    from ..sync.client import RoundReport
+    from ..sync.status import SyncStatus
+
+NOT_SET_UP = "Sync: not set up (this PC keeps its own store)"
+PERIOD_MS = 60_000  # a round every minute while unlocked
+AFTER_SAVE_MS = 3_000  # and this long after the last save (saves in a burst make one round)
+FIRST_MS = 1_000  # after signing in or unlocking: once the caseload has loaded
+MAX_PROBLEMS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a round left, read on the worker: its report or its error, the status, the problems."""
+
+    report: RoundReport | None
+    error: PerfectCareError | None
+    status: SyncStatus
+    problems: tuple[str, ...]
+
+
+def read_state(store: Store) -> tuple[SyncStatus, tuple[str, ...]]:
+    """The status and what sync could not do (ids and reasons, in sentences), on the worker; no key."""
+    from ..sync import status
+
+    return status.read(store), tuple(status.problems(store))
+
+
+def _round(client: Any, store: Store, dek: Any) -> Outcome:
+    """One round, on the worker; a sync error is an outcome to show, not an exception."""
+    from ..errors import SyncError
+    from ..sync import status
+
+    try:
+        report = client.round(dek)
+    except SyncError as exc:
+        return Outcome(None, exc, *read_state(store))
+    return Outcome(report, None, report.status, tuple(status.problems(store)))
+
+
+class SyncController(QObject):
+    pulled = Signal(object)  # a RoundReport that brought changes: the window refreshes what it shows
+
+    def __init__(self, ops: Operations, status_bar: QStatusBar, label: QLabel, action: QAction,
+                 parent: QObject | None = None, clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        """`label`: the status bar's sync line (a click on it syncs now); `action`: File > Sync now (F9),
+        whose slot calls `sync_now`. A small Sync now button joins them in the status bar."""
+        super().__init__(parent)
+        from ..sync.backoff import Backoff
+
+        self.ops, self.label, self.action = ops, label, action
+        self.button = QPushButton("Sync now (F9)", status_bar)
+        self.button.setObjectName("sync_now")
+        self.button.setAccessibleName("Sync now")
+        self.button.hide()
+        status_bar.addPermanentWidget(self.button)
+        self._clock = clock
+        self.period_ms, self.after_save_ms, self.first_ms = PERIOD_MS, AFTER_SAVE_MS, FIRST_MS
+        self.backoff = Backoff()
+        self.enrolled = False
+        self.rounds = 0  # rounds started (tests and the log read it)
+        self._store: Store | None = None
+        self._session: Session | None = None
+        self._client: Any = None  # one SyncClient for the store, kept between rounds (its connection too)
+        self._running = False
+        self._again = False  # a save or Sync now came during a round: one more right after it
+        self._manual = False  # the running round was asked for: say "Syncing…"
+        self._status: SyncStatus | None = None
+        self._problems: tuple[str, ...] = ()
+        self._failure: str | None = None
+        self._unreachable = False
+        self._refused = False
+        self._retry_at: float | None = None
+
+        self._next = QTimer(self)
+        self._next.setSingleShot(True)
+        self._next.timeout.connect(self._due)
+        self._tick = QTimer(self)  # the "retrying in N s" countdown
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._render)
+        label.installEventFilter(self)  # a click on the sync line
+        self.button.clicked.connect(self.sync_now)
+        self._render()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.label and event.type() == QEvent.Type.MouseButtonRelease and self.enrolled:
+            self.sync_now()
+        return False
+
+    # --- the window's events --------------------------------------------------------------------------
+    def store_ready(self, store: Store) -> None:
+        """The store is open: say whether this PC syncs (read without a key, so before sign-in too)."""
+        self._store = store
+        self.ops.run(lambda: read_state(store), self._state_read, self._read_failed)
+
+    def start(self, session: Session) -> None:
+        """Signed in or unlocked: rounds may run (the first soon, to fetch what others saved)."""
+        self._session = session
+        self._store = session.store
+        if self.enrolled and not self._refused:
+            self._schedule(self.first_ms)
+        elif not self.enrolled:
+            store = session.store
+
+            def read() -> Any:
+                return read_state(store)
+
+            self.ops.run(read, lambda state: self._state_read(state, start=True), self._read_failed)
+        self._render()
+
+    def pause(self) -> None:
+        """Locked: no round until unlock (a round already on the worker finishes; nothing follows it).
+        The back-off count is kept; unlocking tries once, soon."""
+        self._session = None
+        self._next.stop()
+        self._tick.stop()
+        self._again = False
+        self._retry_at = None
+        self._render()
+
+    def stop(self) -> None:
+        """Signed out or quitting: pause, and close the hub connection on the worker, after any round."""
+        self.pause()
+        client, self._client = self._client, None
+        if client is not None:
+            self.ops.run(client.close)
+
+    def local_change(self) -> None:
+        """Something was saved here: show it waiting, and send it in a few seconds."""
+        store = self._store
+        if not self.enrolled or store is None or self._session is None:
+            return
+        self.ops.run(lambda: read_state(store), self._state_read, self._read_failed)
+        if self._refused or self._retry_at is not None:
+            return  # no automatic rounds while refused; a failing hub keeps its back-off
+        if self._running:
+            self._again = True
+        else:
+            self._schedule(self.after_save_ms)
+
+    def sync_now(self) -> None:
+        """F9, the button, a click on the status: a round at once, back-off forgotten."""
+        if not self.enrolled or self._session is None or self._session.locked:
+            return
+        self.backoff.succeeded()
+        self._retry_at = None
+        self._tick.stop()
+        self._manual = True
+        if self._running:
+            self._again = True  # after the round on the worker now; never a second one queued behind it
+            self._render()
+            return
+        self._run()
+
+    # --- rounds ----------------------------------------------------------------------------------------
+    def _schedule(self, ms: float) -> None:
+        self._next.start(max(0, int(ms)))
+
+    def _due(self) -> None:
+        if self._running:
+            self._again = True
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        session = self._session
+        if session is None or session.locked or not self.enrolled:
+            return
+        from ..sync.client import SyncClient
+
+        store, dek = session.store, session.dek  # the key is taken here, on the GUI thread
+        if self._client is None:
+            self._client = SyncClient(store)
+        client = self._client
+        self._running = True
+        self._next.stop()
+        self.rounds += 1
+        self._render()
+        self.ops.run(lambda: _round(client, store, dek), self._round_done, self._round_failed)
+
+    def _round_done(self, outcome: Outcome) -> None:
+        from ..errors import HubAccessRefused, HubUnreachable, NotEnrolled
+
+        self._running = False
+        manual, self._manual = self._manual, False
+        again, self._again = self._again, False
+        self._status, self._problems = outcome.status, outcome.problems
+        error = outcome.error
+        next_ms: float | None = self.period_ms
+        if error is None:
+            self.backoff.succeeded()
+            self._failure, self._unreachable, self._refused, self._retry_at = None, False, False, None
+            self._tick.stop()
+            if again:
+                next_ms = 0
+            report = outcome.report
+            if report is not None and (report.pulled or report.accounts):
+                self.pulled.emit(report)
+        elif isinstance(error, NotEnrolled):
+            self.enrolled = False
+            next_ms = None
+        elif isinstance(error, HubAccessRefused):
+            self._failure, self._refused, self._unreachable, self._retry_at = str(error), True, False, None
+            self._tick.stop()
+            next_ms = None  # an administrator must act; retrying would only be refused again
+        else:
+            self._failure, self._refused = str(error), False
+            self._unreachable = isinstance(error, HubUnreachable)
+            if manual and again:
+                next_ms = 0  # Sync now pressed again during a failing round: try once more at once
+                self._retry_at = None
+            else:
+                delay = self.backoff.failed()
+                self._retry_at = self._clock() + delay
+                next_ms = delay * 1000
+                self._tick.start()
+        if self._session is not None and not self._session.locked and next_ms is not None:
+            self._schedule(next_ms)
+        self._render()
+
+    def _round_failed(self, error: BaseException) -> None:
+        """Not a sync error: the store itself failed, or a bug. Shown, retried later, never silent."""
+        self._running = False
+        self._manual = self._again = False
+        self._failure, self._unreachable = str(error) or type(error).__name__, False
+        delay = self.backoff.failed()
+        self._retry_at = self._clock() + delay
+        self._tick.start()
+        if self._session is not None and not self._session.locked:
+            self._schedule(delay * 1000)
+        self._render()
+        if not isinstance(error, PerfectCareError):
+            raise error
+
+    def _state_read(self, state: tuple[SyncStatus, tuple[str, ...]], start: bool = False) -> None:
+        self._status, self._problems = state
+        was = self.enrolled
+        self.enrolled = state[0].enrolled
+        unlocked = self._session is not None and not self._session.locked
+        if self.enrolled and (start or not was) and unlocked and not self._running and not self._refused:
+            self._schedule(self.first_ms)
+        self._render()
+
+    def _read_failed(self, error: BaseException) -> None:
+        if not isinstance(error, PerfectCareError):
+            raise error
+        self._failure = str(error)
+        self._render()
+
+    # --- what the status bar says ------------------------------------------------------------------------
+    def text(self) -> str:
+        if not self.enrolled:
+            return NOT_SET_UP
+        st = self._status
+        failing = self._failure is not None
+        if self._running and self._manual:
+            head = "Syncing…"
+        elif self._refused:
+            head = "Sync stopped: the hub refused this PC (ask an administrator)"
+        elif failing and self._retry_at is not None:
+            what = "Hub unreachable" if self._unreachable else "Sync failed"
+            seconds = math.ceil(self._retry_at - self._clock())
+            head = f"{what} — retrying in {seconds} s" if seconds > 0 else f"{what} — retrying now"
+        elif st is not None and st.last_synced is not None:
+            head = f"Last synced {self._when(st.last_synced)}"
+        else:
+            head = "Not yet synced"
+        parts = [head]
+        if st is not None:
+            if st.waiting:
+                parts.append(f"{st.waiting:,} waiting")
+            elif head.startswith("Last synced"):
+                parts.append("all sent")
+            if st.parked:
+                parts.append(f"{st.parked:,} refused by the hub")
+            if st.rejected:
+                parts.append(f"{st.rejected:,} from the hub failed checks")
+            if st.needs_attention:
+                parts.append(f"{st.needs_attention:,} {'needs' if st.needs_attention == 1 else 'need'} attention")
+        return " · ".join(parts)
+
+    def details(self) -> str:
+        """The tooltip: the last failure in full, the counts in words, what the hub refused and why."""
+        if not self.enrolled:
+            return ""
+        st = self._status
+        lines = []
+        if self._failure:
+            lines.append(self._failure)
+        if st is not None:
+            if st.last_synced is not None:
+                lines.append(f"Last synced {st.last_synced:%d %b %Y %H:%M}.")
+            if st.waiting:
+                lines.append(f"{st.waiting:,} changes made here are waiting to be sent to the hub.")
+            if st.needs_attention:
+                records = "1 record was" if st.needs_attention == 1 else f"{st.needs_attention:,} records were"
+                lines.append(
+                    f"{records} saved on two PCs at once: both versions are kept. The caseload's 'Needs attention' "
+                    "filter finds the patients; open one to compare and merge."
+                )
+        lines += self._problems[:MAX_PROBLEMS_SHOWN]
+        if len(self._problems) > MAX_PROBLEMS_SHOWN:
+            lines.append(f"…and {len(self._problems) - MAX_PROBLEMS_SHOWN:,} more (perfectcare-admin sync lists them).")
+        lines.append("Click here, or press F9, to sync now.")
+        return "\n".join(lines)
+
+    def _when(self, at: datetime) -> str:
+        """14:02 today; 26 Nov 14:02 before (the store's clock: the one that wrote it)."""
+        today = self._store.clock.now().date() if self._store is not None else at.date()
+        return f"{at:%H:%M}" if at.date() == today else f"{at:%d %b %H:%M}"
+
+    def _render(self) -> None:
+        text = self.text()
+        self.label.setText(text)
+        self.label.setAccessibleDescription(text)
+        self.label.setToolTip(self.details())
+        if self.enrolled:
+            self.label.setCursor(Qt.CursorShape.PointingHandCursor)
+        else:
+            self.label.unsetCursor()
+        self.button.setVisible(self.enrolled)
+        self.button.setEnabled(self._session is not None and not self._running)
+        self.action.setVisible(self.enrolled)
+        if self._retry_at is None or self._refused:
+            self._tick.stop()
