@@ -80,6 +80,8 @@ class SyncController(QObject):
         super().__init__(parent)
         from ..sync.backoff import Backoff
 
+        self.hub_url: str | None = None  # machine policy's hub address, overriding the enrolment's
+
         self.ops, self.label, self.action = ops, label, action
         self.button = QPushButton("Sync now (F9)", status_bar)
         self.button.setObjectName("sync_now")
@@ -202,7 +204,7 @@ class SyncController(QObject):
 
         store, dek = session.store, session.dek  # the key is taken here, on the GUI thread
         if self._client is None:
-            self._client = SyncClient(store)
+            self._client = SyncClient(store, self.hub_url)
         client = self._client
         self._running = True
         self._next.stop()
