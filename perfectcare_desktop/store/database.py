@@ -167,8 +167,13 @@ def _check_header(path: Path) -> None:
     page_size = int.from_bytes(head[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(head[28:32], "big")
+    # A process killed mid-checkpoint leaves page 1 (with the new size) written and later pages not
+    # yet: the WAL still holds them all and SQLite finishes the checkpoint from it. Only with no WAL
+    # to finish from does a short file mean truncation.
+    wal = Path(str(path) + "-wal")
+    finishing = wal.exists() and wal.stat().st_size > 32  # more than the WAL header: frames to replay
     # The in-header size is valid only when its "version-valid-for" matches the change counter.
-    if head[92:96] == head[24:28] and pages and path.stat().st_size < pages * page_size:
+    if not finishing and head[92:96] == head[24:28] and pages and path.stat().st_size < pages * page_size:
         raise StoreDamaged(_damaged(path, "the file is shorter than the database it holds (truncated)"))
 
 

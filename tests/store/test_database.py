@@ -448,3 +448,40 @@ def test_a_store_from_before_sync_queues_its_whole_history_for_the_hub(data_dir:
     assert [ref for item, ref in queued if item == "audit"] == audits
     assert {ref for item, ref in queued if item == "user"} == users
     assert [item for item, _ in queued][: len(users)] == ["user"] * len(users)  # accounts before what they wrote
+
+
+def test_a_store_killed_mid_checkpoint_opens_and_finishes_from_its_wal(
+    store: Store, session: Session, data_dir: Path, tmp_path: Path
+) -> None:
+    """SQLite's checkpoint writes page 1 (with the grown size) before the pages that grow the file; a
+    process killed in between leaves a main file shorter than its header says, and the WAL that
+    completes it. That store is whole: it must open, not be called truncated (the sync kill tests met
+    this state)."""
+    from perfectcare_desktop.core.demo_data import add_demo_data
+    from perfectcare_desktop.core.verify import verify_store
+
+    database.checkpoint(store.engine)
+    add_demo_data(session, 150, seed=5)  # grows the database by many pages, all still in the WAL
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for suffix in ("", "-wal"):  # the files as a power cut or a kill leaves them, the store still open
+        Path(str(db_path(crashed)) + suffix).write_bytes(Path(str(db_path(data_dir)) + suffix).read_bytes())
+    wal = Path(str(db_path(crashed)) + "-wal").read_bytes()
+    page_size = int.from_bytes(wal[8:12], "big")
+    salts, offset, page_one = wal[16:24], 32, None
+    while offset + 24 + page_size <= len(wal):
+        if int.from_bytes(wal[offset : offset + 4], "big") == 1 and wal[offset + 8 : offset + 16] == salts:
+            page_one = wal[offset + 24 : offset + 24 + page_size]
+        offset += 24 + page_size
+    assert page_one is not None
+    main = db_path(crashed)
+    with open(main, "r+b") as fh:  # the checkpoint got as far as page 1
+        fh.write(page_one)
+    header_pages = int.from_bytes(page_one[28:32], "big")
+    assert main.stat().st_size < header_pages * page_size  # the state the open check used to refuse
+
+    reopened = Store.open(crashed)
+    again = reopened.login(ADMIN, ADMIN_PASSWORD)
+    assert len(again.list_patients()) == len(session.list_patients()) == 150
+    assert verify_store(again).problems == []
+    reopened.close()
