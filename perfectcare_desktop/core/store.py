@@ -104,44 +104,18 @@ class Store:
             raise InvalidInput("Enter the organisation's name.")
         username = check_username(admin_username)
         check_new_password(admin_password, username)
-        data_dir = Path(data_dir)
-        path = database.db_path(data_dir)
-        if path.exists():
-            raise StoreAlreadyExists(f"There is already a store in {data_dir}; it has not been changed.")
-        try:
-            ensure_writable_folder(data_dir)
-        except OSError as exc:
-            raise StoreNotWritable(f"Cannot create a store in {data_dir}: {exc.strerror or exc}.") from exc
+        dek = vault.DataKey.generate(key_id=1)
+        recovery_secret = vault.new_recovery_secret()
+        admin_id = str(uuid.uuid4())
+        params = kdf_params or default_params()
 
-        # Build in a side file and rename into place, so a failure half-way leaves no half store.
-        partial = data_dir / f".creating-{uuid.uuid4().hex}.sqlite3"
-        try:
-            engine = database.create_schema(partial)
-            dek = vault.DataKey.generate(key_id=1)
-            recovery_secret = vault.new_recovery_secret()
-            now = clock.now()
-            admin_id = str(uuid.uuid4())
-            params = kdf_params or default_params()
-            with engine.begin() as conn:
-                conn.execute(
-                    insert(Meta),
-                    [
-                        {"key": "store_id", "value": str(uuid.uuid4())},
-                        {"key": "organisation", "value": org},
-                        {"key": "created_at", "value": now.isoformat()},
-                        {"key": "created_by_version", "value": __version__},
-                        {"key": "device_id", "value": str(uuid.uuid4())},
-                    ],
-                )
-                _insert_user(conn, admin_id, username, admin_display_name or username, "admin", now)
-                _insert_wrap(conn, dek.wrap_with_password(admin_password, admin_id, params), "user", admin_id, now)
-                _insert_wrap(conn, dek.wrap_with_recovery(recovery_secret), "recovery", None, now)
-                audit.append(conn, dek, now, "store_created", user_id=admin_id, detail=f"organisation {org}")
-            engine.dispose()
-            os.replace(partial, path)
-        finally:
-            for leftover in data_dir.glob(partial.name + "*"):
-                leftover.unlink(missing_ok=True)
+        def fill(conn: Connection, now: datetime) -> None:
+            _insert_user(conn, admin_id, username, admin_display_name or username, "admin", now)
+            _insert_wrap(conn, dek.wrap_with_password(admin_password, admin_id, params), "user", admin_id, now)
+            _insert_wrap(conn, dek.wrap_with_recovery(recovery_secret), "recovery", None, now)
+            audit.append(conn, dek, now, "store_created", user_id=admin_id, detail=f"organisation {org}")
+
+        _build(Path(data_dir), org, str(uuid.uuid4()), clock, fill, "it has not been changed.")
         return cls.open(data_dir, clock), vault.format_recovery_key(recovery_secret)
 
     @classmethod
@@ -152,37 +126,12 @@ class Store:
         """A new, empty copy of an existing store on another PC (sync enrolment): the same store id,
         data key and recovery key; its accounts and records arrive from the hub."""
         clock = clock or SystemClock()
-        data_dir = Path(data_dir)
-        if database.db_path(data_dir).exists():
-            raise StoreAlreadyExists(
-                f"There is already a store in {data_dir}. Enrolment makes a new one: choose an empty folder."
-            )
-        try:
-            ensure_writable_folder(data_dir)
-        except OSError as exc:
-            raise StoreNotWritable(f"Cannot create a store in {data_dir}: {exc.strerror or exc}.") from exc
-        partial = data_dir / f".creating-{uuid.uuid4().hex}.sqlite3"
-        try:
-            engine = database.create_schema(partial)
-            now = clock.now()
-            with engine.begin() as conn:
-                conn.execute(
-                    insert(Meta),
-                    [
-                        {"key": "store_id", "value": store_id},
-                        {"key": "organisation", "value": org_name},
-                        {"key": "created_at", "value": now.isoformat()},
-                        {"key": "created_by_version", "value": __version__},
-                        {"key": "device_id", "value": str(uuid.uuid4())},
-                    ],
-                )
-                _insert_wrap(conn, recovery, "recovery", None, now)
-                audit.append(conn, dek, now, "store_created", detail=f"organisation {org_name}, joined to the hub")
-            engine.dispose()
-            os.replace(partial, database.db_path(data_dir))
-        finally:
-            for leftover in data_dir.glob(partial.name + "*"):
-                leftover.unlink(missing_ok=True)
+
+        def fill(conn: Connection, now: datetime) -> None:
+            _insert_wrap(conn, recovery, "recovery", None, now)
+            audit.append(conn, dek, now, "store_created", detail=f"organisation {org_name}, joined to the hub")
+
+        _build(Path(data_dir), org_name, store_id, clock, fill, "enrolment makes a new one: choose an empty folder.")
         return cls.open(data_dir, clock)
 
     def close(self) -> None:
@@ -293,12 +242,7 @@ class Store:
 
     def _user_wrap(self, user_id: str) -> vault.WrappedKey:
         with self.reading() as conn:
-            row = conn.execute(
-                select(KeyWrap.__table__)
-                .where(KeyWrap.user_id == user_id, KeyWrap.purpose == "user")
-                .order_by(KeyWrap.wrap_id.desc())
-                .limit(1)
-            ).one_or_none()
+            row = latest_user_wrap(conn, user_id)
         if row is None:
             raise LoginFailed("This account has no password set. Ask an administrator to reset it.")
         return vault.WrappedKey(row.key_id, row.kdf, row.salt, row.wrapped)
@@ -346,6 +290,50 @@ class Store:
             return vault.unwrap_with_recovery(vault.WrappedKey(row.key_id, row.kdf, row.salt, row.wrapped), secret)
         except vault.WrongSecret as exc:
             raise LoginFailed("That recovery key does not belong to this store.") from exc
+
+
+def _build(data_dir: Path, org: str, store_id: str, clock: Clock, fill: Callable[[Connection, datetime], None],
+           if_exists: str) -> None:  # fmt: skip
+    """Make a store file: the schema, the store's facts, then `fill` (accounts, key wraps, the first
+    audit entry), in a side file renamed into place, so a failure half-way leaves no half store."""
+    path = database.db_path(data_dir)
+    if path.exists():
+        raise StoreAlreadyExists(f"There is already a store in {data_dir}; {if_exists}")
+    try:
+        ensure_writable_folder(data_dir)
+    except OSError as exc:
+        raise StoreNotWritable(f"Cannot create a store in {data_dir}: {exc.strerror or exc}.") from exc
+    partial = data_dir / f".creating-{uuid.uuid4().hex}.sqlite3"
+    try:
+        engine = database.create_schema(partial)
+        now = clock.now()
+        with engine.begin() as conn:
+            conn.execute(
+                insert(Meta),
+                [
+                    {"key": "store_id", "value": store_id},
+                    {"key": "organisation", "value": org},
+                    {"key": "created_at", "value": now.isoformat()},
+                    {"key": "created_by_version", "value": __version__},
+                    {"key": "device_id", "value": str(uuid.uuid4())},
+                ],
+            )
+            fill(conn, now)
+        engine.dispose()
+        os.replace(partial, path)
+    finally:
+        for leftover in data_dir.glob(partial.name + "*"):
+            leftover.unlink(missing_ok=True)
+
+
+def latest_user_wrap(conn: Connection, user_id: str) -> KeyWrap | None:
+    """A user's current password wrap of the data key (sign-in reads it; sync sends and compares it)."""
+    return conn.execute(
+        select(KeyWrap.__table__)
+        .where(KeyWrap.user_id == user_id, KeyWrap.purpose == "user")
+        .order_by(KeyWrap.wrap_id.desc())
+        .limit(1)
+    ).one_or_none()
 
 
 def _locked_message(seconds: int) -> str:

@@ -38,7 +38,7 @@ class SyncClient:
         everything still queued; NotEnrolled on a PC that has never joined a hub."""
         import psycopg
 
-        hub = self._connection(dek)
+        hub = self.connection(dek)
         try:
             pushed = push(self.store, dek, hub, self._config.device_id)
             result = pull(self.store, dek, hub)
@@ -60,7 +60,8 @@ class SyncClient:
             status.read(self.store),
         )  # fmt: skip
 
-    def _connection(self, dek: DataKey) -> Any:
+    def connection(self, dek: DataKey) -> Any:
+        """The open hub connection (opened on first use, again after a failure)."""
         if self._hub is not None and not self._hub.closed and not self._hub.broken:
             return self._hub
         with self.store.reading() as conn:

@@ -185,7 +185,7 @@ def import_file(path: Path, passphrase: str, data_dir: Path, clock: Any = None) 
         with store.reading() as conn:
             if conn.execute(select(KeyWrap.wrap_id).where(KeyWrap.purpose == "user").limit(1)).first() is None:
                 raise NotAllowed("The hub holds no accounts to sign in with yet. Run a sync on an enrolled PC first.")
-        hub = client._connection(dek)
+        hub = client.connection(dek)
         hub_admin.claim(hub, config.device_id)
         hub.commit()
         with store.writing() as conn:

@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert, select, update
 
 from ..core import audit, versions
 from ..core.outbox import USER
+from ..core.store import latest_user_wrap
 from ..crypto.aead import DecryptionError
 from ..crypto.vault import DataKey
 from ..store.models import BlindIndex, KeyWrap, Outbox, Record, SyncReject, User, Version, VersionParent
@@ -154,11 +155,8 @@ def _apply_users(conn: Any, dek: DataKey, rows: list[Any], result: PullResult, n
 def _same_account(conn: Any, here: Any, values: dict[str, Any], wrapped: bytes | None) -> bool:
     if any(getattr(here, k) != v for k, v in values.items()):
         return False
-    mine = conn.execute(
-        select(KeyWrap.wrapped).where(KeyWrap.user_id == here.user_id, KeyWrap.purpose == "user")
-        .order_by(KeyWrap.wrap_id.desc()).limit(1)
-    ).scalar()  # fmt: skip
-    return (bytes(mine) if mine else None) == (bytes(wrapped) if wrapped else None)
+    mine = latest_user_wrap(conn, here.user_id)
+    return (bytes(mine.wrapped) if mine else None) == (bytes(wrapped) if wrapped else None)
 
 
 def _apply_versions(conn: Any, dek: DataKey, rows: list[Any], result: PullResult, now: Any) -> int:

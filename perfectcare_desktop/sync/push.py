@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from ..core import outbox
+from ..core.store import latest_user_wrap
 from ..crypto.vault import DataKey
 from ..errors import HubAccessRefused, HubUnreachable
-from ..store.models import AuditEntry, KeyWrap, Outbox, Record, User, Version, VersionParent
+from ..store.models import AuditEntry, Outbox, Record, User, Version, VersionParent
 
 BATCH = 500
 
@@ -72,9 +73,13 @@ def _gather(conn: Any, dek: DataKey, device_id: str, items: list[Any]) -> dict[s
             .where(Version.version_id.in_(ids))
         )
         rows = {r.version_id: r for r in conn.execute(q)}
+        macs: dict[str, bytes] = {}  # one per record, not per version
         for vid in ids:  # in queue order, so the hub's sequence follows the order things happened
             r = rows[vid]
-            rmac = record_mac(dek, r.record_id, r.record_kind, r.patient_id, r.record_created_at, r.created_by)
+            if (rmac := macs.get(r.record_id)) is None:
+                rmac = macs[r.record_id] = record_mac(
+                    dek, r.record_id, r.record_kind, r.patient_id, r.record_created_at, r.created_by
+                )
             out[outbox.VERSION].append(
                 (
                     r.version_id,
@@ -103,12 +108,7 @@ def _gather(conn: Any, dek: DataKey, device_id: str, items: list[Any]) -> dict[s
     changes = {it.ref: it.change_id for it in items if it.item == outbox.USER}
     for user_id, change_id in changes.items():
         u = conn.execute(select(User.__table__).where(User.user_id == user_id)).one()
-        w = conn.execute(
-            select(KeyWrap.__table__)
-            .where(KeyWrap.user_id == user_id, KeyWrap.purpose == "user")
-            .order_by(KeyWrap.wrap_id.desc())
-            .limit(1)
-        ).one_or_none()
+        w = latest_user_wrap(conn, user_id)
         wrap = (w.key_id, w.kdf, w.salt, w.wrapped) if w else (None, None, None, None)
         row = (change_id, u.user_id, u.username, u.display_name, u.role, bool(u.active), u.created_at, u.disabled_at,
                *wrap)  # fmt: skip

@@ -99,7 +99,7 @@ def test_hub_over_verified_tls_and_the_ca_travels_with_enrolment(tls_hub, tmp_pa
     b.sync()
     b.session.reload()
     assert pid in {p.record_id for p in b.session.list_patients()}
-    with b.client._connection(b.session.dek).cursor() as cur:
+    with b.client.connection(b.session.dek).cursor() as cur:
         assert cur.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (True,)
     a.close()
     b.close()
