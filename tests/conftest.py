@@ -1,4 +1,11 @@
-"""Shared fixtures: a real encrypted store in a temporary folder, a controllable clock."""
+"""Shared fixtures: a real encrypted store in a temporary folder, a controllable clock, and a throwaway
+PostgreSQL cluster for the sync hub (tests/pg_cluster.py) with empty databases in it.
+
+The session's cluster is the one PERFECTCARE_TEST_PGDATA, _PGPORT and _PGPASSWORD name (CI starts it
+with `tests/pg_cluster.py start`), or else one created in a temporary folder and removed when the
+session ends (only if a test asks for it). Tests that stop or kill the server use
+`private_pg_cluster`, never the shared one.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +20,15 @@ _SCRATCH = __import__("tempfile").mkdtemp(prefix="perfectcare-tests-")
 os.environ["PERFECTCARE_POLICY_FILE"] = os.path.join(_SCRATCH, "no-policy.json")
 os.environ["PERFECTCARE_LOG_DIR"] = os.path.join(_SCRATCH, "logs")
 
+import contextlib  # noqa: E402
+import re  # noqa: E402
+import secrets  # noqa: E402
+import tempfile  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from pg_cluster import PgCluster, PostgresNotFound, find_bindir  # noqa: E402
 from testsupport import ADMIN, ADMIN_PASSWORD, ORG, FakeClock  # noqa: E402, F401 - one home, imported by tests
 
 from perfectcare_desktop.core.session import Session  # noqa: E402
@@ -54,3 +66,62 @@ def recovery_key(created_store: tuple[Store, str]) -> str:
 @pytest.fixture
 def session(store: Store) -> Session:
     return store.login(ADMIN, ADMIN_PASSWORD)
+
+
+# --- PostgreSQL for the sync hub -----------------------------------------------------------------------
+def new_cluster() -> PgCluster:
+    """A new cluster in a new temporary folder (under TMPDIR, which the postgres user can pass through,
+    unlike pytest's private tmp_path); fails the test with install advice when PostgreSQL is missing."""
+    try:
+        find_bindir()
+    except PostgresNotFound as exc:
+        missing = str(exc)
+    else:
+        root = Path(tempfile.mkdtemp(prefix="perfectcare-pg-"))
+        try:
+            return PgCluster.create(root)
+        except BaseException:
+            PgCluster(root / "data", 0, "", made_root=True).destroy()
+            raise
+    pytest.fail(missing, pytrace=False)  # outside the except: the message once, not twice
+
+
+@contextlib.contextmanager
+def owned_cluster() -> Iterator[PgCluster]:
+    cluster = new_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    attached = PgCluster.from_env()
+    if attached is not None:
+        try:
+            attached.connect().close()
+        except Exception as exc:  # noqa: BLE001 - any failure: say which cluster, then stop
+            pytest.fail(f"cannot reach the cluster PERFECTCARE_TEST_PG* name ({attached!r}): {exc}", pytrace=False)
+        yield attached
+        return
+    with owned_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def private_pg_cluster() -> Iterator[PgCluster]:
+    """A cluster of the test's own, which it may stop, kill and start."""
+    with owned_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def hub_db(pg_cluster: PgCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The admin URL of a new empty database, dropped after the test."""
+    stem = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")[:40]
+    name = f"hub_{stem}_{secrets.token_hex(4)}"
+    url = pg_cluster.create_database(name)
+    yield url
+    with contextlib.suppress(Exception):
+        pg_cluster.drop_database(name)

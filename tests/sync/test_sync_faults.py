@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sync_helpers import Pc, first_pc, hub_versions, join, patient
+from sync_support import Pc, first_pc, hub_versions, join, patient
 
 from perfectcare_desktop.core.demo_data import add_demo_data
 from perfectcare_desktop.core.verify import verify_store
@@ -42,7 +42,7 @@ def private_hub(private_pg_cluster):
 def test_hub_stopped_queues_work_that_drains_after_restart(private_hub, tmp_path: Path) -> None:
     cluster, url = private_hub
     a = first_pc(tmp_path / "a", url)
-    b = join(a, url, tmp_path / "b")
+    b = join(a.session, url, tmp_path / "b")
     cluster.stop()
     pid = a.session.add_patient(patient("Gwen", "Lloyd", NHS[0]))
     with pytest.raises(HubUnreachable, match="wait here for the next try"):
@@ -66,7 +66,7 @@ def test_hub_stopped_queues_work_that_drains_after_restart(private_hub, tmp_path
 def test_hub_killed_mid_push_loses_and_doubles_nothing(private_hub, tmp_path: Path) -> None:
     cluster, url = private_hub
     a = first_pc(tmp_path / "a", url)
-    b = join(a, url, tmp_path / "b")
+    b = join(a.session, url, tmp_path / "b")
     add_demo_data(a.session, 600, seed=3)  # 3,000 versions and their audit entries to push
     total = len(a.versions())
     seen: list[int] = []
@@ -122,7 +122,7 @@ def _kill_loop(folder: Path, mode: str, kills_wanted: int, refill) -> int:  # no
 def test_killed_again_and_again_during_push_then_pull(pg_cluster, tmp_path: Path) -> None:
     url = pg_cluster.create_database("hub_kill_loop")
     a = first_pc(tmp_path / "a", url)
-    b = join(a, url, tmp_path / "b")
+    b = join(a.session, url, tmp_path / "b")
     seed = iter(range(100, 1000))
     add_demo_data(a.session, 400, seed=1)  # 2,000 versions waiting on A
 

@@ -10,12 +10,10 @@ from pathlib import Path
 import psycopg
 import pytest
 from pg_cluster import find_bindir
-from sync_helpers import PASSPHRASE, Pc, first_pc, hub_versions, join, patient
+from sync_support import PASSPHRASE, Pc, first_pc, hub_versions, join, patient, plan
 from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop.core.caseload import caseload
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.plan_content import PlanContent
 from perfectcare_desktop.core.plan_layout import load_catalogue
 from perfectcare_desktop.core.plans import load_plan, save_draft, sign_plan
 from perfectcare_desktop.core.store import Store
@@ -27,12 +25,6 @@ LAYOUT = load_catalogue().latest()
 NHS = ["9434765919", "9434765870", "9434765862", "9434765854"]
 
 
-def plan(*entries: str) -> PlanContent:
-    c = PlanContent.blank(LAYOUT, load_directory().ref)
-    c.section("warning_signs").entries = [{"text": e} for e in entries]
-    return c
-
-
 @pytest.fixture
 def pcs(tmp_path: Path, hub_db: str):
     made: list[Pc] = []
@@ -40,7 +32,7 @@ def pcs(tmp_path: Path, hub_db: str):
     def make(n: int) -> list[Pc]:
         made.append(first_pc(tmp_path / "pc1", hub_db))
         for i in range(2, n + 1):
-            made.append(join(made[0], hub_db, tmp_path / f"pc{i}"))
+            made.append(join(made[0].session, hub_db, tmp_path / f"pc{i}"))
         return made
 
     yield make

@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sync_helpers import first_pc, join, patient
+from sync_support import first_pc, join, patient
 
 from perfectcare_desktop.errors import HubUnreachable
 from perfectcare_desktop.sync import hub_address
@@ -90,7 +90,7 @@ def test_hub_over_verified_tls_and_the_ca_travels_with_enrolment(tls_hub, tmp_pa
     with hub_address.connect(hub_address.parse(secure)) as conn:
         assert conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (True,)
     a = first_pc(tmp_path / "a", secure)
-    b = join(a, secure, tmp_path / "b")
+    b = join(a.session, secure, tmp_path / "b")
     # The new PC got the CA from the enrolment file; the admin's copy is not needed from now on.
     assert (tmp_path / "b" / "hub-ca.pem").read_bytes() == ca_file.read_bytes()
     ca_file.unlink()

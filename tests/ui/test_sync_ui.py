@@ -6,22 +6,22 @@ from __future__ import annotations
 
 import random
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from pg_cluster import PgCluster, PostgresNotFound, find_bindir
+import sync_support
+from pg_cluster import PgCluster
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from sync_support import plan
 from test_main_window import IdleClock, sign_in
 from test_plan_tab import on_dialog, reactivate
-from testsupport import ADMIN, ADMIN_PASSWORD, ORG
+from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop.core import formulations
 from perfectcare_desktop.core.caseload import caseload
-from perfectcare_desktop.core.crisis_directory import load_directory
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.plan_content import PlanContent
 from perfectcare_desktop.core.plan_layout import load_catalogue
@@ -29,7 +29,7 @@ from perfectcare_desktop.core.plans import REVISION, load_plan, save_draft, sign
 from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.errors import InvalidInput, NotAllowed
-from perfectcare_desktop.sync import enrolment, status
+from perfectcare_desktop.sync import status
 from perfectcare_desktop.sync.backoff import Backoff
 from perfectcare_desktop.sync.client import SyncClient
 from perfectcare_desktop.sync.status import SyncStatus
@@ -40,55 +40,25 @@ from perfectcare_desktop.ui.plan_history import CompareDialog
 from perfectcare_desktop.ui.sync_status import NOT_SET_UP
 
 LAYOUT = load_catalogue().latest()
-PASSPHRASE = "ward five laptop, autumn"
 NHS = "943 476 5919"
 
 
-# --- a hub of this module's own: one test stops and starts its server ------------------------------------
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PgCluster]:
-    try:
-        find_bindir()
-    except PostgresNotFound as exc:
-        pytest.fail(str(exc), pytrace=False)
-    root = Path(tempfile.mkdtemp(prefix="perfectcare-pg-"))  # the postgres user can pass through it
-    made = PgCluster.create(root)
-    try:
-        yield made
-    finally:
-        made.destroy()
-
-
 @pytest.fixture
-def hub(cluster: PgCluster, request: pytest.FixtureRequest) -> str:
-    cluster.start()  # should a test before have left it stopped
-    stem = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40]
-    return cluster.create_database(f"hub_{stem}_{random.randrange(16**6):06x}")
-
-
-@pytest.fixture
-def stores() -> Iterator[list[Store]]:
-    made: list[Store] = []
+def pcs() -> Iterator[list[sync_support.Pc]]:
+    made: list[sync_support.Pc] = []
     yield made
-    for store in made:
-        store.close()
+    for pc in made:
+        pc.close()
 
 
-def first_pc(folder: Path, hub_url: str, stores: list[Store]) -> Session:
-    store, _ = Store.create(folder, ORG, ADMIN, ADMIN_PASSWORD)
-    stores.append(store)
-    session = store.login(ADMIN, ADMIN_PASSWORD)
-    enrolment.init_hub(session, hub_url)
-    return session
+def first_pc(folder: Path, hub_url: str, pcs: list[sync_support.Pc]) -> Session:
+    pcs.append(sync_support.first_pc(folder, hub_url))
+    return pcs[-1].session
 
 
-def join(first: Session, hub_url: str, folder: Path, stores: list[Store]) -> Session:
-    file = folder.with_name(folder.name + ".enrol")
-    enrolment.export_file(first, hub_url, file, PASSPHRASE)
-    enrolment.import_file(file, PASSPHRASE, folder)
-    store = Store.open(folder)
-    stores.append(store)
-    return store.login(ADMIN, ADMIN_PASSWORD)
+def join(first: Session, hub_url: str, folder: Path, pcs: list[sync_support.Pc]) -> Session:
+    pcs.append(sync_support.join(first, hub_url, folder))
+    return pcs[-1].session
 
 
 def sync(session: Session) -> None:
@@ -97,12 +67,6 @@ def sync(session: Session) -> None:
         client.round(session.dek)
     finally:
         client.close()
-
-
-def plan(*warning_signs: str) -> PlanContent:
-    content = PlanContent.blank(LAYOUT, load_directory().ref)
-    content.section("warning_signs").entries = [{"text": t} for t in warning_signs]
-    return content
 
 
 def add_patient(session: Session) -> str:
@@ -197,9 +161,9 @@ def test_with_no_hub_the_label_stays_and_no_round_runs(qtbot, store: Store, open
 
 
 # --- (b) an enrolled PC: waiting after a save, F9 sends it ---------------------------------------------------
-def test_saves_wait_then_sync_now_sends_them_and_rounds_pause_while_locked(qtbot, tmp_path: Path, hub: str,
-                                                                          stores, open_window) -> None:  # fmt: skip
-    session = first_pc(tmp_path / "pc1", hub, stores)
+def test_saves_wait_then_sync_now_sends_them_and_rounds_pause_while_locked(qtbot, tmp_path: Path, hub_db: str,
+                                                                          pcs, open_window) -> None:  # fmt: skip
+    session = first_pc(tmp_path / "pc1", hub_db, pcs)
     add_patient(session)
     session.lock()
     w = open_window(session.store)
@@ -232,9 +196,10 @@ def test_saves_wait_then_sync_now_sends_them_and_rounds_pause_while_locked(qtbot
 
 
 # --- (c) the hub is down: said, retried with back-off, nothing lost ------------------------------------------
-def test_a_stopped_hub_is_said_and_retried_then_sync_now_drains(qtbot, tmp_path: Path, cluster: PgCluster,
-                                                                 hub: str, stores, open_window) -> None:  # fmt: skip
-    session = first_pc(tmp_path / "pc1", hub, stores)
+def test_a_stopped_hub_is_said_and_retried_then_sync_now_drains(qtbot, tmp_path: Path, private_pg_cluster: PgCluster,
+                                                                 pcs, open_window) -> None:  # fmt: skip
+    cluster = private_pg_cluster  # its own server, to stop and start
+    session = first_pc(tmp_path / "pc1", cluster.create_database("hub"), pcs)
     add_patient(session)
     session.lock()
     w = open_window(session.store)
@@ -262,13 +227,13 @@ def test_a_stopped_hub_is_said_and_retried_then_sync_now_drains(qtbot, tmp_path:
 
 
 # --- (d) the same plan edited on two PCs: needs attention, compare, merge ---------------------------------------
-def test_a_plan_saved_on_two_pcs_needs_attention_and_is_merged_into_one(qtbot, tmp_path: Path, hub: str, stores,
+def test_a_plan_saved_on_two_pcs_needs_attention_and_is_merged_into_one(qtbot, tmp_path: Path, hub_db: str, pcs,
                                                                        open_window) -> None:  # fmt: skip
-    a = first_pc(tmp_path / "pc1", hub, stores)
+    a = first_pc(tmp_path / "pc1", hub_db, pcs)
     pid = add_patient(a)
     base = save_draft(a, pid, LAYOUT, plan("Shouting"), None)
     sync(a)
-    b = join(a, hub, tmp_path / "pc2", stores)
+    b = join(a, hub_db, tmp_path / "pc2", pcs)
     # Offline on both PCs, from the same version: A signs it with the person, B adds to the draft.
     today = a.store.clock.now().date()
     va = sign_plan(a, pid, LAYOUT, plan("Shouting", "Drinking alone"), base, agreed_with_person=True,
@@ -338,13 +303,13 @@ def version_ids(store: Store) -> set[str]:
 
 
 # --- pulled changes: shown at once, unless the clinician is writing ----------------------------------------
-def test_changes_pulled_for_the_open_patient_never_clobber_unsaved_typing(qtbot, tmp_path: Path, hub: str,
-                                                                         stores, open_window) -> None:  # fmt: skip
-    a = first_pc(tmp_path / "pc1", hub, stores)
+def test_changes_pulled_for_the_open_patient_never_clobber_unsaved_typing(qtbot, tmp_path: Path, hub_db: str,
+                                                                         pcs, open_window) -> None:  # fmt: skip
+    a = first_pc(tmp_path / "pc1", hub_db, pcs)
     pid = add_patient(a)
     base = save_draft(a, pid, LAYOUT, plan("Shouting"), None)
     sync(a)
-    b = join(a, hub, tmp_path / "pc2", stores)
+    b = join(a, hub_db, tmp_path / "pc2", pcs)
     b.lock()
     w = open_window(b.store)
     qtbot.waitUntil(lambda: "all sent" in sync_text(w))

@@ -9,7 +9,10 @@ from pathlib import Path
 import psycopg
 from testsupport import ADMIN, ADMIN_PASSWORD, ORG
 
+from perfectcare_desktop.core.crisis_directory import load_directory
 from perfectcare_desktop.core.patients import PatientDetails
+from perfectcare_desktop.core.plan_content import PlanContent
+from perfectcare_desktop.core.plan_layout import load_catalogue
 from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.sync import enrolment
@@ -51,9 +54,10 @@ def first_pc(folder: Path, hub_url: str) -> Pc:
     return Pc(store, session)
 
 
-def join(existing: Pc, hub_url: str, folder: Path, user: str = ADMIN, password: str = ADMIN_PASSWORD) -> Pc:
+def join(admin: Session, hub_url: str, folder: Path, user: str = ADMIN, password: str = ADMIN_PASSWORD) -> Pc:
+    """A PC joined through an enrolment file that `admin` (signed in on an enrolled PC) exports."""
     file = folder.with_name(folder.name + ".enrol")
-    enrolment.export_file(existing.session, hub_url, file, PASSPHRASE)
+    enrolment.export_file(admin, hub_url, file, PASSPHRASE)
     enrolment.import_file(file, PASSPHRASE, folder)
     store = Store.open(folder)
     return Pc(store, store.login(user, password))
@@ -61,6 +65,13 @@ def join(existing: Pc, hub_url: str, folder: Path, user: str = ADMIN, password: 
 
 def patient(given: str, family: str, nhs: str) -> PatientDetails:
     return PatientDetails(given, family, date(1984, 5, 17), nhs)
+
+
+def plan(*warning_signs: str) -> PlanContent:
+    """A plan of the default layout with these warning signs."""
+    content = PlanContent.blank(load_catalogue().latest(), load_directory().ref)
+    content.section("warning_signs").entries = [{"text": t} for t in warning_signs]
+    return content
 
 
 def hub_versions(hub_url: str) -> list[tuple[str, tuple[str, ...]]]:
