@@ -35,9 +35,11 @@ def conflicted(conn: Connection) -> list[Any]:
 
 def read(store: Any) -> SyncStatus:
     with store.reading() as conn:
+        if not device.is_enrolled(conn):  # nothing to say, and no scan for a PC that keeps its own store
+            return SyncStatus(False, None, 0, 0, 0, 0)
         last = device.get(conn, device.LAST_SYNCED)
         return SyncStatus(
-            enrolled=device.is_enrolled(conn),
+            enrolled=True,
             last_synced=datetime.fromisoformat(last) if last else None,
             waiting=outbox.waiting(conn),
             parked=outbox.parked(conn),

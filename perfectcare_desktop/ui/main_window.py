@@ -306,9 +306,9 @@ class MainWindow(QMainWindow):
         self.idle.touch()
         target = self._return_to
         self._return_to = None
+        self._reload_caseload()  # first on the worker: what the clinician waits for
         if self.sync is not None:
             self.sync.start(self.session)  # rounds run while unlocked
-        self._reload_caseload()
         if target is self.patient_page and self.patient_page.record_id:
             self.open_patient(self.patient_page.record_id, audit=False, resume=True)
         elif target is self.form_page:
