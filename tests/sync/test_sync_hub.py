@@ -142,10 +142,14 @@ def test_corrupted_version_on_hub_is_refused_and_the_rest_syncs(pcs, hub_db: str
     v3 = save_draft(a.session, p2, LAYOUT, plan("three"), None)
     a.sync()
     with psycopg.connect(hub_db) as conn:  # the DBA's access: flip one byte of one ciphertext
+        # set_byte, not a hex round trip: to_hex of a byte below 16 has one digit, which decode refuses
+        before = conn.execute("SELECT payload FROM versions WHERE version_id = %s", (v1,)).fetchone()[0]
         conn.execute(
-            "UPDATE versions SET payload = overlay(payload placing decode(to_hex(get_byte(payload, 40) # 1), "
-            "'hex') from 41 for 1) WHERE version_id = %s", (v1,)
-        )  # fmt: skip
+            "UPDATE versions SET payload = set_byte(payload, 40, get_byte(payload, 40) # 1) WHERE version_id = %s",
+            (v1,),
+        )
+        after = conn.execute("SELECT payload FROM versions WHERE version_id = %s", (v1,)).fetchone()[0]
+        assert sum(x != y for x, y in zip(before, after, strict=True)) == 1
     report = b.sync()
     assert len(report.rejected) == 2  # the damaged version, and the one built on it
     assert any("does not authenticate" in r for r in report.rejected)
