@@ -51,7 +51,7 @@ def record_discharge(session: Session, patient_id: str, discharged_on: date, not
     due = discharged_on + FOLLOWUP_WITHIN
     found = session.records_of_patient(patient_id, DISCHARGE_KIND)
     if not found:
-        return session.create_record(DISCHARGE_KIND, patient_id, payload, followup_due=due)[1]
+        return session.create_record(DISCHARGE_KIND, patient_id, payload, followup_due=due, one_per_patient=True)[1]
     return session.append_version(found[0][0], payload, followup_due=due)
 
 

@@ -60,8 +60,10 @@ def append(session: Session, kind: str, patient_id: str, state: RecordState, pay
         check_merge(state, merge_of)
         return session.append_version(state.record_id or "", payload, parents=sorted(set(merge_of)), **meta)
     if state.record_id is None:
-        return session.create_record(kind, patient_id, payload, **meta)[1]
-    parents = [base_version_id] if base_version_id else None
+        return session.create_record(kind, patient_id, payload, one_per_patient=True, **meta)[1]
+    # No base: the clinician began before there was any version here (another PC's first version came
+    # by sync since). Theirs is a first version too, a second head to merge: never silently on top.
+    parents = [base_version_id] if base_version_id else []
     return session.append_version(state.record_id, payload, parents=parents, **meta)
 
 

@@ -146,11 +146,16 @@ class Session:
         signed: bool = False,
         review_due: date | None = None,
         followup_due: date | None = None,
+        one_per_patient: bool = False,
     ) -> tuple[str, str]:
-        """Create a record with its first version. Returns (record_id, version_id)."""
+        """Create a record with its first version. Returns (record_id, version_id).
+
+        `one_per_patient`: the patient has one record of this kind (plan, formulation, discharge); its
+        id is derived from the patient, so the same record begun on two PCs is one record."""
         dek, now = self.dek, self._now()
         with self.store.writing() as conn:
-            record_id = versions.create_record(conn, kind, patient_id, self.user.user_id, now)
+            record_id = versions.create_record(conn, kind, patient_id, self.user.user_id, now,
+                                               one_per_patient=one_per_patient)  # fmt: skip
             new = versions.NewVersion(record_id, kind, payload, status, signed, review_due, followup_due)
             version_id = versions.append(conn, dek, new, self.user.user_id, now, parents=[])
             audit.append(
@@ -514,8 +519,8 @@ class Session:
     def import_batch(self, items: Iterable[tuple[PatientDetails, list[tuple[str, list[versions.NewVersion]]]]]) -> int:
         """Add patients with their other records' version chains in ONE transaction (demo data, migration).
 
-        Each item: (details, [(kind, [NewVersion, ...]), ...]); each NewVersion's record_id is filled
-        in here. Returns patients added.
+        Each item: (details, [(kind, [NewVersion, ...]), ...]), one chain per kind (the patient's one
+        record of that kind); each NewVersion's record_id is filled in here. Returns patients added.
         """
         dek, now, uid = self.dek, self._now(), self.user.user_id
         added = 0
@@ -528,8 +533,10 @@ class Session:
                     insert(BlindIndex.__table__),
                     dict(kind="nhs", digest=dek.blind_index("nhs", clean.nhs_number), record_id=pid),
                 )
+                if len({kind for kind, _ in records}) < len(records):
+                    raise ValueError("one chain per kind: each is the patient's one record of that kind")
                 for kind, chain in records:
-                    rid = versions.create_record(conn, kind, pid, uid, now)
+                    rid = versions.create_record(conn, kind, pid, uid, now, one_per_patient=True)
                     parent: list[str] = []
                     for item in chain:
                         new = dataclasses.replace(item, record_id=rid, kind=kind)

@@ -74,12 +74,40 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def create_record(conn: Connection, kind: str, patient_id: str | None, author_id: str, at: datetime) -> str:
-    record_id = new_id()
-    conn.execute(
-        insert(Record.__table__),
-        dict(record_id=record_id, kind=kind, patient_id=patient_id or record_id, created_at=at, created_by=author_id),
-    )
+# Namespace for the ids of one-per-patient records. Fixed forever: every PC must derive the same id.
+_ONE_PER_PATIENT = uuid.UUID("632c102b-6495-4acc-8e23-7d1d9f35f8fb")
+
+
+def one_per_patient_id(kind: str, patient_id: str) -> str:
+    """The id of a patient's record of a kind they have one of (their plan, their formulation).
+
+    Derived, not random: two PCs that each begin it offline make the same record, whose two first
+    versions are two heads to compare and merge. Random ids made two records, and only the older was
+    ever shown."""
+    return str(uuid.uuid5(_ONE_PER_PATIENT, f"{kind}\x1f{patient_id}"))
+
+
+def create_record(conn: Connection, kind: str, patient_id: str | None, author_id: str, at: datetime, *,
+                  one_per_patient: bool = False) -> str:  # fmt: skip
+    if not one_per_patient:
+        record_id = new_id()
+        conn.execute(
+            insert(Record.__table__),
+            dict(record_id=record_id, kind=kind, patient_id=patient_id or record_id, created_at=at,
+                 created_by=author_id),
+        )  # fmt: skip
+        return record_id
+    if not patient_id:
+        raise ValueError("a one-per-patient record needs its patient")
+    record_id = one_per_patient_id(kind, patient_id)
+    # Sync may have brought this record since the caller looked: then it is kept as it is, and the
+    # caller's first version becomes a second head (a conflict shown for merging), never an error.
+    # (Looked up, not INSERT OR IGNORE: the append-only trigger refuses any insert of a key that exists.)
+    if conn.execute(select(Record.record_id).where(Record.record_id == record_id)).first() is None:
+        conn.execute(
+            insert(Record.__table__),
+            dict(record_id=record_id, kind=kind, patient_id=patient_id, created_at=at, created_by=author_id),
+        )
     return record_id
 
 

@@ -116,6 +116,33 @@ def test_offline_edits_to_one_plan_conflict_then_merge_syncs_everywhere(pcs, hub
     assert a.versions() == b.versions() == c.versions()
 
 
+def test_a_first_plan_written_offline_on_two_pcs_is_one_plan_in_conflict(pcs, hub_db: str) -> None:
+    """Neither PC had a plan for the person, so each began one: they are the same plan (the record of
+    a one-per-patient kind has the same id everywhere), both versions are heads, and a merge joins
+    them. Before, each PC made a record of its own and the second was never shown on either."""
+    a, b = pcs(2)
+    pid = a.session.add_patient(patient("Gethin", "Morgan", NHS[3]))
+    sync_all([a, b])
+    va = save_draft(a.session, pid, LAYOUT, plan("Stops answering the phone"), None)
+    vb = save_draft(b.session, pid, LAYOUT, plan("Sleeping in the car"), None)
+    sync_all([a, b])
+
+    for pc in (a, b):
+        assert len(pc.session.records_of_patient(pid, "safety_plan")) == 1
+        state = load_plan(pc.session, pid, audit_view=False)
+        assert set(state.heads) == {va, vb} and state.in_conflict
+        assert status.read(pc.store).needs_attention == 1
+    state = load_plan(b.session, pid, audit_view=False)
+    merged = save_draft(b.session, pid, LAYOUT, plan("Stops answering the phone", "Sleeping in the car"), vb,
+                        merge_of=state.heads)  # fmt: skip
+    sync_all([a, b])
+    for pc in (a, b):
+        state = load_plan(pc.session, pid, audit_view=False)
+        assert state.heads == (merged,)
+        assert {v.version_id for v in state.history} == {va, vb, merged}
+    assert a.versions() == b.versions()
+
+
 def test_hub_dump_holds_no_plaintext(pcs, hub_db: str, tmp_path: Path) -> None:
     a, b = pcs(2)
     pid = a.session.add_patient(patient("Zebedee", "Quartermaine", NHS[3]))
