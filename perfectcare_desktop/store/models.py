@@ -141,7 +141,8 @@ class Snapshot(Base):
 
 class Autosave(Base):
     """A draft being typed (plan, formulation), sealed; replaced on each autosave and removed when
-    the draft is saved as a version. A working copy, not clinical history (migration 0002)."""
+    the draft is saved as a version. A working copy, not clinical history (migration 0002); a merge
+    draft keeps the versions it merges (0004)."""
 
     __tablename__ = "autosaves"
     user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -149,6 +150,7 @@ class Autosave(Base):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     record_id: Mapped[str | None] = mapped_column(String(36))
     base_version_id: Mapped[str | None] = mapped_column(String(36))
+    merge_of: Mapped[str | None] = mapped_column(Text)  # space-separated version ids; NULL: not a merge
     saved_at: Mapped[datetime]
     payload: Mapped[bytes] = mapped_column(LargeBinary)
 

@@ -134,10 +134,10 @@ class FormulationTab(RecordTab):
         self.editor.set_locked(loaded.state.locked)
         super().show_record(patient_id, loaded, resume)
 
-    def restore_autosave(self) -> None:
+    def restore_autosave(self, *, resumed: bool = False) -> None:
         state = self.load_result.state if self.load_result else None
         self.new_version = bool(state and state.locked)  # a draft begun from the signed version
-        super().restore_autosave()
+        super().restore_autosave(resumed=resumed)
         self._show_lock()
 
     def _show_status(self) -> None:

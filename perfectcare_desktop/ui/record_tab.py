@@ -263,8 +263,7 @@ class RecordTab(QWidget):
             self._discard_slot()  # nothing beyond what was saved
             return
         if resume:  # back from a lock: carry on where the clinician was, without a question
-            self.restore_autosave()
-            self.message.show_ok("Your unsaved changes are back. Save them with Ctrl+S when ready.")
+            self.restore_autosave(resumed=True)
             return
         self.recover_text.setText(
             f"A draft of this {self.noun} from {found.saved_at.strftime('%d %b %Y %H:%M')} was not saved as a "
@@ -273,16 +272,39 @@ class RecordTab(QWidget):
         self.recover_bar.show()
         self.restore_button.setFocus()
 
-    def restore_autosave(self) -> None:
+    def restore_autosave(self, *, resumed: bool = False) -> None:
+        """The draft comes back as it was begun: from the version it started from (not whatever is
+        newest now, which another PC may have saved since) and, if it was a merge, as that merge."""
         found = self.load_result.autosaved if self.load_result else None
         if found is None or self.layout_ is None:
             return
+        state = self.load_result.state
+        known = {v.version_id: v for v in state.history}
+        started = known.get(found.base_version_id or "")
         content = PlanContent.from_payload(found.payload)
         self.editor.set_locked(False)  # the draft was being written: it is editable again
+        if found.merge_of and started is not None and set(found.merge_of) <= known.keys():
+            self.merge_of, self.merge_from = found.merge_of, started
+            self.base_version_id = started.version_id
+            self._merge_started()
+        elif started is not None or found.base_version_id is None:
+            self.base_version_id = found.base_version_id  # None: begun before this record had a version
         self.editor.load(self.catalogue.for_record(content.layout), content)
         self.recover_bar.hide()
         self._changed()
-        self.message.show_ok("Draft restored. Save it as a version with Ctrl+S, or carry on writing.")
+        self._show_conflict()
+        self.message.show_ok(self._restored_words(state, resumed))
+
+    def _restored_words(self, state: Any, resumed: bool) -> str:
+        save = "Save it as a version with Ctrl+S, or carry on writing."
+        if self.merge_of is not None:
+            return f"Your merge is restored, as you left it. {save}"
+        if self.base_version_id in state.heads or (self.base_version_id is None and not state.heads):
+            return "Your unsaved changes are back. Save them with Ctrl+S when ready." if resumed else (
+                f"Draft restored. {save}")  # fmt: skip
+        # The record changed after the draft began (another PC, via sync): saving keeps both.
+        return (f"Draft restored. This {self.noun} was changed after you began it (see History), so saving "
+                "keeps both versions, marked “needs attention”, for you to compare and merge.")  # fmt: skip
 
     def discard_autosave(self) -> None:
         self.recover_bar.hide()
@@ -317,10 +339,10 @@ class RecordTab(QWidget):
         if not self.dirty or session is None or session.locked or pid is None or payload is None:
             return
         record_id = self.load_result.state.record_id if self.load_result else None
-        base = self.base_version_id
+        base, merge = self.base_version_id, self.merge_of
 
         def write() -> Any:
-            return autosave.write(session, pid, kind, record_id, base, payload)
+            return autosave.write(session, pid, kind, record_id, base, payload, merge)
 
         self.ops.run(write, lambda at: self.autosave_label.setText(f"Autosaved {at:%H:%M:%S}"), self._failed)
 
@@ -331,7 +353,7 @@ class RecordTab(QWidget):
         if not self.dirty or session is None or session.locked or pid is None or payload is None:
             return
         record_id = self.load_result.state.record_id if self.load_result else None
-        autosave.write(session, pid, self.kind, record_id, self.base_version_id, payload)
+        autosave.write(session, pid, self.kind, record_id, self.base_version_id, payload, self.merge_of)
 
     # --- saving ---------------------------------------------------------------------------------------
     def _prepare(self) -> tuple[Session, str, PlanLayout, PlanContent] | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from testsupport import FakeClock
 
-from perfectcare_desktop.core import autosave, plan_layout
+from perfectcare_desktop.core import autosave, plan_layout, records
 from perfectcare_desktop.core.caseload import caseload
 from perfectcare_desktop.core.crisis_directory import load_directory, parse_directory
 from perfectcare_desktop.core.discharge import load_discharge, record_discharge, record_followup
@@ -32,6 +32,7 @@ from perfectcare_desktop.core.plans import (
     AGREED,
     DRAFT,
     ENDED,
+    PLAN_KIND,
     REVISION,
     add_months,
     end_plan,
@@ -42,6 +43,7 @@ from perfectcare_desktop.core.plans import (
 )
 from perfectcare_desktop.core.resources import resources_dir
 from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.versions import one_per_patient_id
 from perfectcare_desktop.errors import InvalidInput, LayoutInvalid
 
 LAYOUT = load_catalogue().latest()
@@ -260,6 +262,32 @@ def test_a_save_from_an_old_base_keeps_both_heads(session: Session, patient: str
     assert next(r for r in caseload(session) if r.record_id == patient).needs_attention
 
 
+def test_a_patients_plan_has_one_record_whose_id_every_pc_derives_alike(session: Session, patient: str) -> None:
+    stale = load_plan(session, patient)  # read before sync brought another PC's first version
+    first = save_draft(session, patient, LAYOUT, full_plan(), None)
+    # The first version made here, from what was read before: the same record, a second head.
+    second = records.append(session, PLAN_KIND, patient, stale, full_plan().to_payload(), None, status=DRAFT)
+    state = load_plan(session, patient)
+    assert session.records_of_patient(patient, PLAN_KIND) == [(state.record_id, PLAN_KIND)]
+    assert state.record_id == one_per_patient_id(PLAN_KIND, patient)
+    assert set(state.heads) == {first, second} and state.in_conflict
+    other = session.add_patient(PatientDetails("Ffion", "Hughes", date(1988, 7, 9), "9434765870"))
+    assert one_per_patient_id(PLAN_KIND, other) != state.record_id
+    assert one_per_patient_id("safety_formulation", patient) != state.record_id
+    record_discharge(session, patient, session.store.clock.now().date())
+    assert session.records_of_patient(patient, "discharge")[0][0] == one_per_patient_id("discharge", patient)
+
+
+def test_a_draft_begun_when_there_was_no_plan_never_lands_silently_on_one_that_arrived(
+    session: Session, patient: str
+) -> None:
+    theirs = save_draft(session, patient, LAYOUT, full_plan(), None)  # another PC's first version, synced here
+    mine = save_draft(session, patient, LAYOUT, full_plan(), None)  # begun here when there was no plan
+    state = load_plan(session, patient)
+    assert set(state.heads) == {theirs, mine} and state.in_conflict  # both first versions, to merge
+    assert next(r for r in caseload(session) if r.record_id == patient).needs_attention
+
+
 def test_plan_records_which_layout_and_directory_it_used(session: Session, patient: str) -> None:
     save_draft(session, patient, LAYOUT, full_plan(), None)
     payload = load_plan(session, patient).current.payload
@@ -334,6 +362,21 @@ def test_autosave_round_trip_is_sealed_and_bound_to_its_slot(session: Session, p
     autosave.discard(session, other, "safety_plan")
     with session.store.reading() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM autosaves").scalar() == 0
+
+
+def test_a_merge_drafts_autosave_keeps_what_it_merges_bound_into_its_seal(session: Session, patient: str) -> None:
+    payload = full_plan().to_payload()
+    autosave.write(session, patient, "safety_plan", "r", "v1", payload, ("v1", "v2"))
+    found = autosave.read(session, patient, "safety_plan")
+    assert found is not None and found.merge_of == ("v1", "v2") and found.base_version_id == "v1"
+    with session.store.writing() as conn:  # another merge written beside it does not open
+        conn.exec_driver_sql("UPDATE autosaves SET merge_of = 'v1 v3'")
+    assert autosave.read(session, patient, "safety_plan") is None
+    with session.store.writing() as conn:  # nor does the merge taken away, leaving a plain draft
+        conn.exec_driver_sql("UPDATE autosaves SET merge_of = NULL")
+    assert autosave.read(session, patient, "safety_plan") is None
+    autosave.write(session, patient, "safety_plan", "r", "v1", payload)  # a plain draft: no merge
+    assert autosave.read(session, patient, "safety_plan").merge_of is None
 
 
 def test_discharge_puts_the_72_hour_follow_up_on_the_caseload(session: Session, patient: str) -> None:

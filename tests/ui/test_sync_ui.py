@@ -17,10 +17,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from sync_support import plan
 from test_main_window import IdleClock, sign_in
-from test_plan_tab import on_dialog, reactivate
+from test_plan_tab import on_dialog, patient_window, reactivate
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core import formulations
+from perfectcare_desktop.core import autosave, formulations
 from perfectcare_desktop.core.caseload import caseload
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.plan_content import PlanContent
@@ -369,7 +369,6 @@ def test_a_formulation_with_a_signed_head_merges_as_a_review_version(session: Se
 def test_merging_a_plan_in_the_window_without_a_hub(qtbot, store: Store, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """Two heads made here (as sync leaves them): the tab's merge names both; cancelling leaves both."""
-    from test_plan_tab import patient_window
 
     session = store.login(ADMIN, ADMIN_PASSWORD)
     pid = add_patient(session)
@@ -397,6 +396,92 @@ def test_merging_a_plan_in_the_window_without_a_hub(qtbot, store: Store, tmp_pat
         "Shouting",
         "One",
     ]
+
+
+# --- a draft restored after a lock or a crash comes back as it was begun --------------------------------------
+def entries(content: PlanContent) -> list[str]:
+    return [e["text"] for e in content.section("warning_signs").entries]
+
+
+def test_a_merge_in_progress_survives_a_lock_and_saves_as_the_merge(
+    qtbot, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = store.login(ADMIN, ADMIN_PASSWORD)
+    pid = add_patient(session)
+    base = save_draft(session, pid, LAYOUT, plan("Shouting"), None)
+    one = save_draft(session, pid, LAYOUT, plan("Shouting", "One"), base)
+    two = save_draft(session, pid, LAYOUT, plan("Shouting", "Two"), base)
+    session.lock()
+    w = patient_window(qtbot, store, tmp_path, monkeypatch)
+    tab = w.patient_page.plan_tab
+    start_from(qtbot, lambda _dialog: 1)
+    tab.merge_button.click()
+    field = tab.editor.first_field()
+    field.setFocus()
+    qtbot.keyClicks(field, "One")  # what the clinician takes from version A
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    reactivate(qtbot, w)
+    qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert w.session.locked and tab.merge_of is None  # forgotten while locked
+
+    sign_in(qtbot, w)
+    assert tab.merge_of == (one, two) and tab.merge_from.version_id == two  # still the merge, from B
+    assert "Merging the 2 versions" in tab.conflict_text.text() and tab.cancel_merge_button.isVisible()
+    assert "merge is restored" in tab.message.text()
+    assert entries(tab.editor.content) == ["Shouting", "Two", "One"]
+    tab.save_draft()
+    state = load_plan(w.session, pid, audit_view=False)
+    assert len(state.heads) == 1 and sorted(state.current.parents) == sorted([one, two])  # the conflict is gone
+    assert entries(PlanContent.from_payload(state.current.payload)) == ["Shouting", "Two", "One"]
+
+
+def test_a_draft_restored_after_the_plan_changed_elsewhere_keeps_both(
+    qtbot, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The draft began from version A; B (another PC's, on top of A) arrived before it was restored. Saving
+    it must not land on top of B as if the clinician had seen B: both are kept, needing attention."""
+    session = store.login(ADMIN, ADMIN_PASSWORD)
+    pid = add_patient(session)
+    first = save_draft(session, pid, LAYOUT, plan("Shouting"), None)
+    state = load_plan(session, pid, audit_view=False)
+    autosave.write(session, pid, "safety_plan", state.record_id, first, plan("Shouting", "Mine").to_payload())
+    theirs = save_draft(session, pid, LAYOUT, plan("Shouting", "Theirs"), first)  # came by sync meanwhile
+    session.lock()
+    w = patient_window(qtbot, store, tmp_path, monkeypatch)
+    tab = w.patient_page.plan_tab
+    assert tab.recover_bar.isVisible() and tab.base_version_id == theirs
+    qtbot.keyClick(tab.restore_button, Qt.Key.Key_Space)
+    assert tab.base_version_id == first and tab.merge_of is None
+    assert "changed after you began it" in tab.message.text()
+    tab.save_draft()
+    state = load_plan(w.session, pid, audit_view=False)
+    mine = next(v for v in state.history if entries(PlanContent.from_payload(v.payload)) == ["Shouting", "Mine"])
+    assert set(state.heads) == {theirs, mine.version_id} and mine.parents == (first,)
+    qtbot.waitUntil(lambda: tab.conflict_bar.isVisible() and "Needs attention" in tab.conflict_text.text())
+
+
+def test_a_merge_draft_left_by_a_crash_is_offered_back_as_the_merge(
+    qtbot, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = store.login(ADMIN, ADMIN_PASSWORD)
+    pid = add_patient(session)
+    base = save_draft(session, pid, LAYOUT, plan("Shouting"), None)
+    one = save_draft(session, pid, LAYOUT, plan("Shouting", "One"), base)
+    two = save_draft(session, pid, LAYOUT, plan("Shouting", "Two"), base)
+    rid = load_plan(session, pid, audit_view=False).record_id
+    autosave.write(session, pid, "safety_plan", rid, one, plan("Shouting", "One", "Two").to_payload(), (one, two))
+    found = autosave.read(session, pid, "safety_plan")
+    assert found is not None and found.merge_of == (one, two)
+    session.lock()
+    w = patient_window(qtbot, store, tmp_path, monkeypatch)
+    tab = w.patient_page.plan_tab
+    assert tab.recover_bar.isVisible()
+    qtbot.keyClick(tab.restore_button, Qt.Key.Key_Space)
+    assert tab.merge_of == (one, two) and tab.merge_from.version_id == one
+    assert entries(tab.editor.content) == ["Shouting", "One", "Two"]
+    tab.save_draft()
+    state = load_plan(w.session, pid, audit_view=False)
+    assert len(state.heads) == 1 and sorted(state.current.parents) == sorted([one, two])
 
 
 # --- the status line in words --------------------------------------------------------------------------------
