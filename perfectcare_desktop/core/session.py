@@ -154,8 +154,10 @@ class Session:
         id is derived from the patient, so the same record begun on two PCs is one record."""
         dek, now = self.dek, self._now()
         with self.store.writing() as conn:
-            record_id = versions.create_record(conn, kind, patient_id, self.user.user_id, now,
-                                               one_per_patient=one_per_patient)  # fmt: skip
+            derived = versions.one_per_patient_id(kind, patient_id) if one_per_patient and patient_id else None
+            if one_per_patient and derived is None:
+                raise ValueError("a one-per-patient record needs its patient")
+            record_id = versions.create_record(conn, kind, patient_id, self.user.user_id, now, record_id=derived)
             new = versions.NewVersion(record_id, kind, payload, status, signed, review_due, followup_due)
             version_id = versions.append(conn, dek, new, self.user.user_id, now, parents=[])
             audit.append(
@@ -306,7 +308,8 @@ class Session:
                         f"A patient with NHS number {clean.nhs_number_formatted} is already registered; "
                         "open that record instead."
                     )
-            record_id = versions.create_record(conn, PATIENT, None, self.user.user_id, now)
+            record_id = versions.create_record(conn, PATIENT, None, self.user.user_id, now,
+                                               record_id=self._new_patient_id(conn, clean))  # fmt: skip
             version_id = versions.append(
                 conn, dek, versions.NewVersion(record_id, PATIENT, clean.to_payload()), self.user.user_id, now, []
             )
@@ -323,6 +326,12 @@ class Session:
             )
         self._put_summary(PatientSummary(record_id, clean, version_id, now, False))
         return record_id
+
+    def _new_patient_id(self, conn: Connection, clean: PatientDetails) -> str:
+        """The derived id for a new patient, unless a record here has it already: that one's NHS number
+        was corrected away from this one (a current match is refused before), so this person is new."""
+        derived = versions.patient_record_id(self.dek, clean.nhs_number, clean.date_of_birth)
+        return versions.new_id() if versions.record_exists(conn, derived) else derived
 
     def update_patient(self, record_id: str, details: PatientDetails) -> str:
         """Save changed details as a new version; the earlier ones stay in history."""
@@ -416,6 +425,17 @@ class Session:
             self._load_all_patients()
         assert self._summaries is not None
         return list(self._summaries.values())
+
+    def sharing_nhs_number(self) -> dict[str, tuple[str, ...]]:
+        """Current patients whose NHS number another current patient has too -> those others' ids.
+
+        Registering a taken number is refused here, and the same person registered on two PCs while
+        offline is one record (see `versions.patient_record_id`); this catches what that cannot: the
+        same number with another date of birth, or records from before sync."""
+        by_number: dict[str, list[str]] = {}
+        for p in self.list_patients():
+            by_number.setdefault(p.details.nhs_number, []).append(p.record_id)
+        return {rid: tuple(o for o in ids if o != rid) for ids in by_number.values() if len(ids) > 1 for rid in ids}
 
     def reload(self) -> None:
         """Re-read the store (after another process or the sync worker changed it)."""
@@ -527,7 +547,7 @@ class Session:
         with self.store.writing() as conn:
             for details, records in items:
                 clean = validated(details, self._today())
-                pid = versions.create_record(conn, PATIENT, None, uid, now)
+                pid = versions.create_record(conn, PATIENT, None, uid, now, record_id=self._new_patient_id(conn, clean))
                 versions.append(conn, dek, versions.NewVersion(pid, PATIENT, clean.to_payload()), uid, now, [])
                 conn.execute(
                     insert(BlindIndex.__table__),
@@ -536,7 +556,9 @@ class Session:
                 if len({kind for kind, _ in records}) < len(records):
                     raise ValueError("one chain per kind: each is the patient's one record of that kind")
                 for kind, chain in records:
-                    rid = versions.create_record(conn, kind, pid, uid, now, one_per_patient=True)
+                    rid = versions.create_record(
+                        conn, kind, pid, uid, now, record_id=versions.one_per_patient_id(kind, pid)
+                    )
                     parent: list[str] = []
                     for item in chain:
                         new = dataclasses.replace(item, record_id=rid, kind=kind)

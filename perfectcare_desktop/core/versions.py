@@ -87,16 +87,34 @@ def one_per_patient_id(kind: str, patient_id: str) -> str:
     return str(uuid.uuid5(_ONE_PER_PATIENT, f"{kind}\x1f{patient_id}"))
 
 
+def patient_record_id(dek: DataKey, nhs_number: str, date_of_birth: date) -> str:
+    """The id a new patient record takes: derived from the NHS number and date of birth, so the same
+    person registered on two PCs while offline is one record (two first versions to reconcile, and one
+    plan), not two records with the plan split between them. Keyed (the store's sync MAC key): on the
+    hub the id says nothing about the number. Both facts, so that a mistyped NHS number that is
+    another person's rarely lands two people in one record."""
+    digest = dek.mac("patient-record", nhs_number, date_of_birth.isoformat())
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def record_exists(conn: Connection, record_id: str) -> bool:
+    return conn.execute(select(Record.record_id).where(Record.record_id == record_id)).first() is not None
+
+
 def create_record(conn: Connection, kind: str, patient_id: str | None, author_id: str, at: datetime, *,
-                  one_per_patient: bool = False) -> str:  # fmt: skip
-    if not one_per_patient:
-        record_id = new_id()
+                  record_id: str | None = None) -> str:  # fmt: skip
+    """A new record, random id unless `record_id` is a derived one (see above). A derived record that is
+    here already (sync brought it since the caller looked) is kept as it is: the caller's first version
+    becomes a second head, a conflict shown for merging, never an error."""
+    record_id = record_id or new_id()
+    # (Looked up, not INSERT OR IGNORE: the append-only trigger refuses any insert of a key that exists.)
+    if not record_exists(conn, record_id):
         conn.execute(
             insert(Record.__table__),
             dict(record_id=record_id, kind=kind, patient_id=patient_id or record_id, created_at=at,
                  created_by=author_id),
         )  # fmt: skip
-        return record_id
+    return record_id
     if not patient_id:
         raise ValueError("a one-per-patient record needs its patient")
     record_id = one_per_patient_id(kind, patient_id)

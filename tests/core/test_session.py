@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from testsupport import ADMIN, ADMIN_PASSWORD, ORG, FakeClock
 
-from perfectcare_desktop.core import audit
+from perfectcare_desktop.core import audit, versions
 from perfectcare_desktop.core.nhs_number import test_range_numbers
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.session import Session
@@ -152,6 +152,10 @@ def test_a_changed_nhs_number_frees_the_old_one(session: Session) -> None:
     pid = session.add_patient(person(nhs=NHS_A))
     session.update_patient(pid, person(nhs=NHS[1]))
     new = session.add_patient(person("Cara", "New", nhs=NHS_A))
+    # Same number and birth date as the first was registered with, so the same derived id: that record
+    # is someone else's, so Cara gets a record of her own, not a second first version of theirs.
+    assert pid == versions.patient_record_id(session.dek, NHS_A, person().date_of_birth)
+    assert new != pid and [v.version_id for v in session.history(new)] == [session.get_patient(new).version_id]
     assert session.find_by_nhs_number(NHS_A).record_id == new
     assert session.find_by_nhs_number(NHS[1]).record_id == pid
 
