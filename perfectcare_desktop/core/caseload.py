@@ -31,7 +31,8 @@ class CaseloadRow:
     plan_updated_at: datetime | None
     review_due: date | None
     followup_due: date | None
-    needs_attention: bool
+    needs_attention: bool  # a record with two heads (saved on two PCs), or an NHS number another patient has
+    shares_nhs_number: bool = False
 
     @property
     def record_id(self) -> str:
@@ -146,6 +147,7 @@ def caseload(session: Session) -> list[CaseloadRow]:
     heads, conflicted, followups = _plan_heads(session)
     with session.store.reading() as conn:  # a formulation, an addendum, ... saved on two PCs too
         conflicted |= {row.patient_id for row in versions.conflicted_records(conn)}
+    shared = session.sharing_nhs_number()
     rows = []
     for p in session.list_patients():
         h = heads.get(p.record_id)
@@ -157,7 +159,8 @@ def caseload(session: Session) -> list[CaseloadRow]:
                 plan_updated_at=h.created_at if h else None,
                 review_due=h.review_due if h else None,
                 followup_due=followup,
-                needs_attention=p.needs_attention or p.record_id in conflicted,
+                needs_attention=p.needs_attention or p.record_id in conflicted or p.record_id in shared,
+                shares_nhs_number=p.record_id in shared,
             )
         )
     return rows

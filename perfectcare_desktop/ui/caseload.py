@@ -49,7 +49,7 @@ FILTERS: tuple[tuple[str, Callable[[CaseloadRow, date], bool]], ...] = (
     ("Review overdue", lambda r, t: r.review_overdue(t)),
     ("Review due within 14 days", lambda r, t: r.review_due_within(t, 14)),
     ("72-hour follow-up due", lambda r, t: r.followup_pending(t)),
-    ("Needs attention (two versions to merge)", lambda r, t: r.needs_attention),
+    ("Needs attention (versions to merge, or a shared NHS number)", lambda r, t: r.needs_attention),
 )
 
 
@@ -148,6 +148,8 @@ class CaseloadModel(QAbstractTableModel):
     def _text(self, row: CaseloadRow, col: int) -> str:
         p = row.patient.details
         if col == 0:
+            if row.shares_nhs_number:
+                return p.display_name + "  — needs attention: another record has this NHS number"
             return p.display_name + ("  — needs attention" if row.needs_attention else "")
         if col == 1:
             return p.nhs_number_formatted

@@ -454,11 +454,11 @@ class MainWindow(QMainWindow):
         if session is None or session.locked or record_id is None:
             return
 
-        def shown(result: tuple[Any, Any, Any, Any]) -> None:
+        def shown(result: tuple[Any, Any, Any, Any, int]) -> None:
             if self.session is not session or session.locked or self.patient_page.record_id != record_id:
                 return
-            summary, history, plan, formulation = result
-            self.patient_page.show_patient(summary, history)
+            summary, history, plan, formulation, same_number = result
+            self.patient_page.show_patient(summary, history, same_number)
             self.patient_page.plan_tab.changes_arrived(plan)
             self.patient_page.formulation_tab.changes_arrived(formulation)
             self.patient_page.refresh_attention()
@@ -484,11 +484,11 @@ class MainWindow(QMainWindow):
                 tab.save_on_leave()
             tab.clear()
 
-        def shown(result: tuple[Any, Any, Any, Any]) -> None:
+        def shown(result: tuple[Any, Any, Any, Any, int]) -> None:
             if self.session is None or self.session.locked:
                 return
-            summary, history, plan, formulation = result
-            self.patient_page.show_patient(summary, history)
+            summary, history, plan, formulation, same_number = result
+            self.patient_page.show_patient(summary, history, same_number)
             self.patient_page.plan_tab.show_record(record_id, plan, resume=resume)
             self.patient_page.formulation_tab.show_record(record_id, formulation, resume=resume)
             self.patient_page.refresh_attention()
@@ -676,8 +676,9 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
-def _load_patient_page(session: Session, record_id: str, audit: bool) -> tuple[Any, Any, Any, Any]:
-    """On the worker: everything a patient's page shows (details, history, plan, formulation)."""
+def _load_patient_page(session: Session, record_id: str, audit: bool) -> tuple[Any, Any, Any, Any, int]:
+    """On the worker: everything a patient's page shows (details, history, plan, formulation, and how
+    many other patients have this NHS number)."""
     from .formulation_tab import load_formulation_for_patient
     from .patient_page import history_rows
     from .plan_tab import load_for_patient
@@ -688,4 +689,5 @@ def _load_patient_page(session: Session, record_id: str, audit: bool) -> tuple[A
     known = {s.record_id: list(s.history) for s in (plan.state, formulation.state) if s.record_id}
     records = [(kind, known.get(rid) or session.history(rid))
                for rid, kind in session.records_of_patient(record_id)]  # fmt: skip
-    return summary, history_rows(records, plan.staff), plan, formulation
+    same_number = len(session.sharing_nhs_number().get(record_id, ()))
+    return summary, history_rows(records, plan.staff), plan, formulation, same_number

@@ -126,6 +126,8 @@ class PatientPage(QWidget):
         self.record_id: str | None = None
         self.history_versions: list[VersionInfo] = []
         self.details_in_conflict = False
+        self.same_number = 0  # other current patients with this NHS number
+        self.nhs_formatted = ""
         self.name = heading("", self)
         self.name.setAccessibleName("Patient name")
         # Records saved on two PCs at once: said in words, beside the name and on the tabs.
@@ -195,7 +197,9 @@ class PatientPage(QWidget):
         layout.addWidget(self.tabs, 1)
         self.back_button.setShortcut(QKeySequence("Alt+Left"))
 
-    def show_patient(self, summary: PatientSummary, history: list[tuple[VersionInfo, tuple[str, ...]]]) -> None:
+    def show_patient(self, summary: PatientSummary, history: list[tuple[VersionInfo, tuple[str, ...]]],
+                     same_number: int = 0) -> None:  # fmt: skip
+        """`same_number`: how many other current patients have this NHS number (see the attention line)."""
         d = summary.details
         self.record_id = summary.record_id
         name = d.display_name
@@ -208,6 +212,8 @@ class PatientPage(QWidget):
         self.details["language"].setText(d.preferred_language or "—")
         self.details["needs"].setText(", ".join(d.access_needs) or "None recorded")
         self.details_in_conflict = summary.needs_attention
+        self.same_number = same_number
+        self.nhs_formatted = d.nhs_number_formatted
         self.set_history(history)
         self.refresh_attention()
 
@@ -227,6 +233,13 @@ class PatientPage(QWidget):
                          "compare and merge them")  # fmt: skip
         if self.details_in_conflict:
             lines.append("the patient's details were changed on two PCs: check them and save them (Ctrl+E)")
+        if self.same_number:
+            others = "another patient record has" if self.same_number == 1 else f"{self.same_number} other records have"
+            lines.append(
+                f"{others} this NHS number (search the caseload for {self.nhs_formatted}), most likely the same "
+                "person registered on two PCs. If so, copy anything needed into one record, then mark the other's "
+                "details entered in error in its History tab"
+            )
         text = ("⚠ Needs attention: " + "; ".join(lines) + ".") if lines else ""
         self.attention.setText(text)
         self.attention.setAccessibleDescription(text)
@@ -240,6 +253,7 @@ class PatientPage(QWidget):
         """Forget everything shown (the app is locking)."""
         self.name.clear()
         self.details_in_conflict = False
+        self.same_number, self.nhs_formatted = 0, ""
         self.attention.clear()
         self.attention.setAccessibleDescription("")
         self.attention.hide()

@@ -43,3 +43,19 @@ def test_plan_changes_after_the_snapshot_show_up(store: Store, session: Session,
     conn.commit()
     conn.close()
     assert states(store.login(ADMIN, PASSWORD))["Ann"][3] is True
+
+
+def test_two_records_with_one_nhs_number_both_need_attention_until_one_is_withdrawn(session: Session) -> None:
+    """The same person registered on two PCs with different birth dates (or before sync) are two records
+    with one NHS number: both are flagged; withdrawing one (its details entered in error) clears it."""
+    session.import_batch([(PatientDetails("Ann", "Smith", date(1980, 1, 1), "943 476 5919"), []),
+                          (PatientDetails("Anne", "Smith", date(1980, 1, 10), "943 476 5919"), []),
+                          (PatientDetails("Bob", "Jones", date(1981, 1, 1), "999 000 0018"), [])])  # fmt: skip
+    rows = {r.patient.details.given_name: r for r in caseload(session)}
+    assert rows["Ann"].shares_nhs_number and rows["Anne"].shares_nhs_number and not rows["Bob"].shares_nhs_number
+    assert rows["Ann"].needs_attention and rows["Anne"].needs_attention and not rows["Bob"].needs_attention
+    assert session.sharing_nhs_number() == {rows["Ann"].record_id: (rows["Anne"].record_id,),
+                                            rows["Anne"].record_id: (rows["Ann"].record_id,)}  # fmt: skip
+    session.mark_entered_in_error(rows["Anne"].patient.version_id, "Registered twice; Ann Smith's record is kept")
+    rows = {r.patient.details.given_name: r for r in caseload(session)}
+    assert set(rows) == {"Ann", "Bob"} and not rows["Ann"].needs_attention and session.sharing_nhs_number() == {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -14,6 +15,7 @@ from sync_support import PASSPHRASE, Pc, first_pc, hub_versions, join, patient, 
 from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop.core.caseload import caseload
+from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.plan_layout import load_catalogue
 from perfectcare_desktop.core.plans import load_plan, save_draft, sign_plan
 from perfectcare_desktop.core.store import Store
@@ -141,6 +143,42 @@ def test_a_first_plan_written_offline_on_two_pcs_is_one_plan_in_conflict(pcs, hu
         assert state.heads == (merged,)
         assert {v.version_id for v in state.history} == {va, vb, merged}
     assert a.versions() == b.versions()
+
+
+def test_one_person_registered_on_two_pcs_offline_is_one_patient_with_one_plan(pcs, hub_db: str) -> None:
+    """The same person (NHS number and date of birth) added on two PCs while offline: one patient record
+    whose two first versions need attention (saving the details joins them), and the plans each PC began
+    are one plan with two heads, not two patients with the plan split between them."""
+    a, b = pcs(2)
+    pa = a.session.add_patient(patient("Alys", "Evans", NHS[0]))
+    pb = b.session.add_patient(patient("Alice", "Evans", NHS[0]))  # spelt differently at the front desk
+    assert pa == pb
+    va = save_draft(a.session, pa, LAYOUT, plan("Stops answering the phone"), None)
+    vb = save_draft(b.session, pb, LAYOUT, plan("Sleeping in the car"), None)
+    sync_all([a, b])
+
+    for pc in (a, b):
+        pc.session.reload()
+        assert [p.record_id for p in pc.session.list_patients()] == [pa]
+        assert pc.session.get_patient(pa).needs_attention  # two first versions of the details
+        assert set(load_plan(pc.session, pa, audit_view=False).heads) == {va, vb}
+        assert next(r for r in caseload(pc.session) if r.record_id == pa).needs_attention
+    b.session.update_patient(pa, patient("Alys", "Evans", NHS[0]))  # the details form, saved: one head again
+    sync_all([a, b])
+    for pc in (a, b):
+        pc.session.reload()
+        found = pc.session.get_patient(pa)
+        assert not found.needs_attention and found.details.given_name == "Alys"
+    # The same NHS number with another date of birth (a typing slip on one PC) stays two records, and
+    # both PCs flag both for a clinician to check.
+    one = a.session.add_patient(PatientDetails("Bryn", "Jones", date(1990, 1, 2), NHS[1]))
+    two = b.session.add_patient(PatientDetails("Bryn", "Jones", date(1990, 2, 1), NHS[1]))
+    assert one != two
+    sync_all([a, b])
+    for pc in (a, b):
+        pc.session.reload()
+        assert pc.session.sharing_nhs_number() == {one: (two,), two: (one,)}
+        assert {r.record_id for r in caseload(pc.session) if r.shares_nhs_number} == {one, two}
 
 
 def test_hub_dump_holds_no_plaintext(pcs, hub_db: str, tmp_path: Path) -> None:

@@ -484,6 +484,29 @@ def test_a_merge_draft_left_by_a_crash_is_offered_back_as_the_merge(
     assert len(state.heads) == 1 and sorted(state.current.parents) == sorted([one, two])
 
 
+def test_two_records_with_one_nhs_number_are_flagged_in_the_caseload_and_on_each_page(
+    qtbot, store: Store, open_window
+) -> None:
+    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session.import_batch([(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), NHS), []),
+                          (PatientDetails("Gwen", "Llywelyn", date(1979, 4, 5), NHS), [])])  # fmt: skip
+    session.lock()
+    w = open_window(store)
+    page = w.caseload_page
+    names = [page.model.index(r, 0).data() for r in range(page.model.rowCount())]
+    assert sorted(names) == ["Gwen Llywelyn  — needs attention: another record has this NHS number",
+                             "Gwenllian Llywelyn  — needs attention: another record has this NHS number"]  # fmt: skip
+    ids = {r.patient.details.given_name: r.record_id for r in caseload(w.session)}
+    w.open_patient(ids["Gwen"])
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.patient_page and w.patient_page.attention.isVisible())
+    text = w.patient_page.attention.text()
+    assert "another patient record has this NHS number (search the caseload for 943 476 5919)" in text
+    assert "entered in error" in text
+    reactivate(qtbot, w)
+    qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert "943" not in w.patient_page.attention.text() and w.patient_page.nhs_formatted == ""
+
+
 # --- the status line in words --------------------------------------------------------------------------------
 def test_the_status_line_says_each_part_and_leaves_out_zeros(qtbot, store: Store, open_window) -> None:
     session = store.login(ADMIN, ADMIN_PASSWORD)
