@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -299,10 +300,7 @@ class Session:
         dek, now = self.dek, self._now()
         digest = dek.blind_index("nhs", clean.nhs_number)
         with self.store.writing() as conn:
-            existing = conn.execute(
-                select(BlindIndex.record_id).where(BlindIndex.kind == "nhs", BlindIndex.digest == digest)
-            )
-            for other in existing.scalars():
+            for other in _indexed_nhs(conn, digest):
                 if self._current_nhs(conn, other) == clean.nhs_number:
                     raise InvalidInput(
                         f"A patient with NHS number {clean.nhs_number_formatted} is already registered; "
@@ -342,9 +340,7 @@ class Session:
             record = self._record(conn, record_id)
             if record.kind != PATIENT:
                 raise NotFound("That record is not a patient.")
-            for other in conn.execute(
-                select(BlindIndex.record_id).where(BlindIndex.kind == "nhs", BlindIndex.digest == digest)
-            ).scalars():
+            for other in _indexed_nhs(conn, digest):
                 if other != record_id and self._current_nhs(conn, other) == clean.nhs_number:
                     raise InvalidInput(f"Another patient already has NHS number {clean.nhs_number_formatted}.")
             version_id = versions.append(
@@ -432,10 +428,30 @@ class Session:
         Registering a taken number is refused here, and the same person registered on two PCs while
         offline is one record (see `versions.patient_record_id`); this catches what that cannot: the
         same number with another date of birth, or records from before sync."""
+        patients = self.list_patients()
+        counts = Counter(p.details.nhs_number for p in patients)  # one cheap pass; sharing is rare
+        shared = {n for n, c in counts.items() if c > 1}
         by_number: dict[str, list[str]] = {}
-        for p in self.list_patients():
-            by_number.setdefault(p.details.nhs_number, []).append(p.record_id)
-        return {rid: tuple(o for o in ids if o != rid) for ids in by_number.values() if len(ids) > 1 for rid in ids}
+        for p in patients:
+            if p.details.nhs_number in shared:
+                by_number.setdefault(p.details.nhs_number, []).append(p.record_id)
+        return {rid: tuple(o for o in ids if o != rid) for ids in by_number.values() for rid in ids}
+
+    def others_with_nhs_number(self, record_id: str) -> tuple[str, ...]:
+        """Other current patients with this patient's NHS number (one patient's share of the above,
+        through the blind index rather than a pass over everyone)."""
+        if self._summaries is None:
+            self._load_all_patients()
+        summaries = self._summaries or {}
+        mine = summaries.get(record_id)
+        if mine is None:
+            return ()
+        nhs = mine.details.nhs_number
+        with self.store.reading() as conn:
+            candidates = _indexed_nhs(conn, self.dek.blind_index("nhs", nhs))
+        return tuple(
+            c for c in candidates if c != record_id and c in summaries and summaries[c].details.nhs_number == nhs
+        )
 
     def reload(self) -> None:
         """Re-read the store (after another process or the sync worker changed it)."""
@@ -520,15 +536,7 @@ class Session:
             raise InvalidInput(str(exc)) from exc
         dek = self.dek
         with self.store.reading() as conn:
-            candidates = (
-                conn.execute(
-                    select(BlindIndex.record_id).where(
-                        BlindIndex.kind == "nhs", BlindIndex.digest == dek.blind_index("nhs", digits)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            candidates = _indexed_nhs(conn, dek.blind_index("nhs", digits))
         for record_id in candidates:
             summary = self._load_patient(record_id)
             if summary and summary.details.nhs_number == digits:
@@ -657,3 +665,13 @@ def _active_admins(conn: Connection) -> int:
 
 def _user_info(u: User) -> UserInfo:
     return UserInfo(u.user_id, u.username, u.display_name, u.role, u.active, u.created_at, u.last_login_at)
+
+
+def _indexed_nhs(conn: Connection, digest: bytes) -> list[str]:
+    """Records ever indexed under this NHS-number digest. Rows are never removed (a changed number is
+    indexed anew), so callers check each one's current number."""
+    return list(
+        conn.execute(
+            select(BlindIndex.record_id).where(BlindIndex.kind == "nhs", BlindIndex.digest == digest)
+        ).scalars()
+    )

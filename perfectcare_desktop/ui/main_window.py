@@ -689,5 +689,5 @@ def _load_patient_page(session: Session, record_id: str, audit: bool) -> tuple[A
     known = {s.record_id: list(s.history) for s in (plan.state, formulation.state) if s.record_id}
     records = [(kind, known.get(rid) or session.history(rid))
                for rid, kind in session.records_of_patient(record_id)]  # fmt: skip
-    same_number = len(session.sharing_nhs_number().get(record_id, ()))
+    same_number = len(session.others_with_nhs_number(record_id))
     return summary, history_rows(records, plan.staff), plan, formulation, same_number

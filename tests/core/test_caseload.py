@@ -56,6 +56,9 @@ def test_two_records_with_one_nhs_number_both_need_attention_until_one_is_withdr
     assert rows["Ann"].needs_attention and rows["Anne"].needs_attention and not rows["Bob"].needs_attention
     assert session.sharing_nhs_number() == {rows["Ann"].record_id: (rows["Anne"].record_id,),
                                             rows["Anne"].record_id: (rows["Ann"].record_id,)}  # fmt: skip
+    assert session.others_with_nhs_number(rows["Ann"].record_id) == (rows["Anne"].record_id,)
+    assert session.others_with_nhs_number(rows["Bob"].record_id) == ()
     session.mark_entered_in_error(rows["Anne"].patient.version_id, "Registered twice; Ann Smith's record is kept")
     rows = {r.patient.details.given_name: r for r in caseload(session)}
     assert set(rows) == {"Ann", "Bob"} and not rows["Ann"].needs_attention and session.sharing_nhs_number() == {}
+    assert session.others_with_nhs_number(rows["Ann"].record_id) == ()
