@@ -476,16 +476,13 @@ def cmd_sync(args: argparse.Namespace, secrets: Secrets) -> int:
 
 def _sync_round(session: Any) -> int:
     from .errors import SyncError
-    from .sync.client import SyncClient
+    from .sync.client import one_round
 
-    client = SyncClient(session.store, _settings().get("hub_url"))
     try:
-        report = client.round(session.dek)
+        report = one_round(session.store, session.dek, _settings().get("hub_url"))
     except SyncError as exc:
         print(f"perfectcare-admin: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    finally:
-        client.close()
     st = report.status
     _say(f"Synced: sent {report.pushed}, received {report.pulled} versions and {report.accounts} account changes; "
          f"{st.waiting} waiting, {st.needs_attention} need attention.")  # fmt: skip

@@ -155,9 +155,9 @@ class Session:
         id is derived from the patient, so the same record begun on two PCs is one record."""
         dek, now = self.dek, self._now()
         with self.store.writing() as conn:
-            derived = versions.one_per_patient_id(kind, patient_id) if one_per_patient and patient_id else None
-            if one_per_patient and derived is None:
+            if one_per_patient and not patient_id:
                 raise ValueError("a one-per-patient record needs its patient")
+            derived = versions.one_per_patient_id(kind, patient_id) if one_per_patient and patient_id else None
             record_id = versions.create_record(conn, kind, patient_id, self.user.user_id, now, record_id=derived)
             new = versions.NewVersion(record_id, kind, payload, status, signed, review_due, followup_due)
             version_id = versions.append(conn, dek, new, self.user.user_id, now, parents=[])

@@ -115,18 +115,6 @@ def create_record(conn: Connection, kind: str, patient_id: str | None, author_id
                  created_by=author_id),
         )  # fmt: skip
     return record_id
-    if not patient_id:
-        raise ValueError("a one-per-patient record needs its patient")
-    record_id = one_per_patient_id(kind, patient_id)
-    # Sync may have brought this record since the caller looked: then it is kept as it is, and the
-    # caller's first version becomes a second head (a conflict shown for merging), never an error.
-    # (Looked up, not INSERT OR IGNORE: the append-only trigger refuses any insert of a key that exists.)
-    if conn.execute(select(Record.record_id).where(Record.record_id == record_id)).first() is None:
-        conn.execute(
-            insert(Record.__table__),
-            dict(record_id=record_id, kind=kind, patient_id=patient_id, created_at=at, created_by=author_id),
-        )
-    return record_id
 
 
 def is_head() -> ColumnElement[bool]:

@@ -83,3 +83,12 @@ class SyncClient:
             with contextlib.suppress(Exception):
                 self._hub.close()
         self._hub = None
+
+
+def one_round(store: Any, dek: DataKey, hub_url: str | None = None) -> RoundReport:
+    """One round on a connection of its own, closed after (scripts, enrolment; the app keeps a client)."""
+    client = SyncClient(store, hub_url)
+    try:
+        return client.round(dek)
+    finally:
+        client.close()

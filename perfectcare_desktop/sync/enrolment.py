@@ -25,7 +25,7 @@ from ..crypto.kdf import KdfParams, default_params, derive_key, new_salt
 from ..errors import InvalidInput, NotAllowed
 from ..store.models import KeyWrap
 from . import device, hub_address, hub_admin
-from .client import SyncClient
+from .client import SyncClient, one_round
 
 MAGIC = b"PERFECTCARE-ENROLMENT/1\n"
 MIN_PASSPHRASE = 12
@@ -72,17 +72,8 @@ def init_hub(session: Any, url: str, label: str = "") -> tuple[hub_admin.HubFact
         audit.append(conn, dek, store.clock.now(), "sync_enrol", user_id=session.user.user_id,
                      detail=f"hub created or upgraded at {hub_address.describe(hub)}; this PC is device "
                      f"{role.device_id}")  # fmt: skip
-    _push_now(session)
+    one_round(session.store, session.dek)  # the hub holds this store's accounts before any other PC joins
     return facts, Enrolled(role.device_id, facts.organisation, hub_address.describe(hub))
-
-
-def _push_now(session: Any) -> None:
-    """One round, so the hub holds this store's accounts before any other PC joins."""
-    client = SyncClient(session.store)
-    try:
-        client.round(session.dek)
-    finally:
-        client.close()
 
 
 def export_file(session: Any, admin_url: str, out: Path, passphrase: str, label: str = "") -> str:
@@ -104,7 +95,7 @@ def export_file(session: Any, admin_url: str, out: Path, passphrase: str, label:
         facts = hub_admin.read_facts(conn)
     if facts is None or facts.store_id != config.hub_store_id:
         raise InvalidInput("That address is not this store's hub; give the owner's address of the hub this PC uses.")
-    _push_now(session)  # the new PC signs in with the accounts the hub holds: send this PC's first
+    one_round(session.store, session.dek)  # the new PC signs in with the accounts the hub holds: send this PC's first
     role = hub_admin.create_device(params, facts, label or "enrolment file", session.user.username)
     body = {
         "hub": config.hub,

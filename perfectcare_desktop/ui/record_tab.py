@@ -284,9 +284,7 @@ class RecordTab(QWidget):
         content = PlanContent.from_payload(found.payload)
         self.editor.set_locked(False)  # the draft was being written: it is editable again
         if found.merge_of and started is not None and set(found.merge_of) <= known.keys():
-            self.merge_of, self.merge_from = found.merge_of, started
-            self.base_version_id = started.version_id
-            self._merge_started()
+            self._enter_merge(started, found.merge_of)
         elif started is not None or found.base_version_id is None:
             self.base_version_id = found.base_version_id  # None: begun before this record had a version
         self.editor.load(self.catalogue.for_record(content.layout), content)
@@ -554,9 +552,7 @@ class RecordTab(QWidget):
         content = PlanContent.from_payload(start.payload)
         self.layout_ = self.catalogue.for_record(content.layout)
         self._loaded_content(content)
-        self.merge_of, self.merge_from = heads, start
-        self.base_version_id = start.version_id
-        self._merge_started()
+        self._enter_merge(start, heads)
         self.editor.set_locked(False)
         self.editor.load(self.layout_, content)
         self.dirty = False  # nothing is saved until the clinician saves or signs
@@ -567,6 +563,12 @@ class RecordTab(QWidget):
         self._after_change()
         self.message.show_ok("The merge starts from the version you picked. Nothing is saved until you save or sign.")
         self.editor.first_field().setFocus()
+
+    def _enter_merge(self, start: VersionInfo, heads: tuple[str, ...]) -> None:
+        """Mark the editor as a merge of `heads` that started from `start` (picked, or restored)."""
+        self.merge_of, self.merge_from = heads, start
+        self.base_version_id = start.version_id
+        self._merge_started()
 
     def cancel_merge(self) -> None:
         """Give up the merge: the record shows as it is saved, both versions still to merge."""

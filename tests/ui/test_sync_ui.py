@@ -31,7 +31,7 @@ from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.errors import InvalidInput, NotAllowed
 from perfectcare_desktop.sync import status
 from perfectcare_desktop.sync.backoff import Backoff
-from perfectcare_desktop.sync.client import SyncClient
+from perfectcare_desktop.sync.client import one_round
 from perfectcare_desktop.sync.status import SyncStatus
 from perfectcare_desktop.ui.caseload import FILTERS
 from perfectcare_desktop.ui.main_window import MainWindow
@@ -62,11 +62,7 @@ def join(first: Session, hub_url: str, folder: Path, pcs: list[sync_support.Pc])
 
 
 def sync(session: Session) -> None:
-    client = SyncClient(session.store)
-    try:
-        client.round(session.dek)
-    finally:
-        client.close()
+    one_round(session.store, session.dek)
 
 
 def add_patient(session: Session) -> str:
@@ -366,15 +362,21 @@ def test_a_formulation_with_a_signed_head_merges_as_a_review_version(session: Se
     assert next(v for v in after.history if v.version_id == signed).signed  # the signed version stays as it was
 
 
-def test_merging_a_plan_in_the_window_without_a_hub(qtbot, store: Store, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    """Two heads made here (as sync leaves them): the tab's merge names both; cancelling leaves both."""
-
+def two_heads(store: Store) -> tuple[Session, str, str, str]:
+    """A plan with two heads made here, as sync leaves them: (signed-in session, patient, one, two)."""
     session = store.login(ADMIN, ADMIN_PASSWORD)
     pid = add_patient(session)
     base = save_draft(session, pid, LAYOUT, plan("Shouting"), None)
     one = save_draft(session, pid, LAYOUT, plan("Shouting", "One"), base)
     two = save_draft(session, pid, LAYOUT, plan("Shouting", "Two"), base)
+    return session, pid, one, two
+
+
+def test_merging_a_plan_in_the_window_without_a_hub(qtbot, store: Store, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Two heads made here (as sync leaves them): the tab's merge names both; cancelling leaves both."""
+
+    session, pid, one, two = two_heads(store)
     session.lock()
     w = patient_window(qtbot, store, tmp_path, monkeypatch)
     tab = w.patient_page.plan_tab
@@ -406,11 +408,7 @@ def entries(content: PlanContent) -> list[str]:
 def test_a_merge_in_progress_survives_a_lock_and_saves_as_the_merge(
     qtbot, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    session = store.login(ADMIN, ADMIN_PASSWORD)
-    pid = add_patient(session)
-    base = save_draft(session, pid, LAYOUT, plan("Shouting"), None)
-    one = save_draft(session, pid, LAYOUT, plan("Shouting", "One"), base)
-    two = save_draft(session, pid, LAYOUT, plan("Shouting", "Two"), base)
+    session, pid, one, two = two_heads(store)
     session.lock()
     w = patient_window(qtbot, store, tmp_path, monkeypatch)
     tab = w.patient_page.plan_tab
@@ -463,11 +461,7 @@ def test_a_draft_restored_after_the_plan_changed_elsewhere_keeps_both(
 def test_a_merge_draft_left_by_a_crash_is_offered_back_as_the_merge(
     qtbot, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    session = store.login(ADMIN, ADMIN_PASSWORD)
-    pid = add_patient(session)
-    base = save_draft(session, pid, LAYOUT, plan("Shouting"), None)
-    one = save_draft(session, pid, LAYOUT, plan("Shouting", "One"), base)
-    two = save_draft(session, pid, LAYOUT, plan("Shouting", "Two"), base)
+    session, pid, one, two = two_heads(store)
     rid = load_plan(session, pid, audit_view=False).record_id
     autosave.write(session, pid, "safety_plan", rid, one, plan("Shouting", "One", "Two").to_payload(), (one, two))
     found = autosave.read(session, pid, "safety_plan")
