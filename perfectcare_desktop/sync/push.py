@@ -9,6 +9,7 @@ and the rest carries on; a lost connection or revoked access stops the round, ke
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -116,9 +117,10 @@ def _gather(conn: Any, dek: DataKey, device_id: str, items: list[Any]) -> dict[s
     return out
 
 
-def _send(hub: Any, rows: dict[str, list[tuple[Any, ...]]]) -> None:
-    """One hub transaction: accounts first (versions name their authors), then versions, then audit."""
-    with hub.transaction(), hub.cursor() as cur:
+def insert(hub: Any, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+    """Insert one batch inside the hub transaction the caller has open (accounts first: versions name
+    their authors; then versions, then audit). The caller commits."""
+    with hub.cursor() as cur:
         if rows[outbox.USER]:
             cur.executemany(_INSERT_USER, rows[outbox.USER])
         if rows[outbox.VERSION]:
@@ -127,43 +129,68 @@ def _send(hub: Any, rows: dict[str, list[tuple[Any, ...]]]) -> None:
             cur.executemany(_INSERT_AUDIT, rows[outbox.AUDIT])
 
 
+def _send(hub: Any, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+    """One hub transaction."""
+    with hub.transaction():
+        insert(hub, rows)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Queue items read for one hub transaction: their outbox ids and the rows to insert."""
+
+    oids: list[int]
+    rows: dict[str, list[tuple[Any, ...]]]
+
+
+def next_batch(store: Any, dek: DataKey, device_id: str, batch: int = BATCH) -> Batch | None:
+    """The oldest waiting items (none parked), or None when nothing waits."""
+    with store.reading() as conn:
+        items = conn.execute(
+            select(Outbox.__table__).where(Outbox.parked_at.is_(None)).order_by(Outbox.oid).limit(batch)
+        ).all()
+        if not items:
+            return None
+        return Batch([it.oid for it in items], _gather(conn, dek, device_id, items))
+
+
+def sent(store: Any, oids: list[int]) -> None:
+    """The hub has committed these items: their queue rows go."""
+    with store.writing() as conn:
+        conn.execute(delete(Outbox).where(Outbox.oid.in_(oids)))
+
+
 def push(store: Any, dek: DataKey, hub: Any, device_id: str, batch: int = BATCH) -> int:
     """Push everything waiting; returns how many queue items the hub now holds."""
     import psycopg
 
     pushed = 0
-    while True:
-        with store.reading() as conn:
-            items = conn.execute(
-                select(Outbox.__table__).where(Outbox.parked_at.is_(None)).order_by(Outbox.oid).limit(batch)
-            ).all()
-            if not items:
-                return pushed
-            rows = _gather(conn, dek, device_id, items)
+    while (b := next_batch(store, dek, device_id, batch)) is not None:
         try:
-            _send(hub, rows)
-            done = [it.oid for it in items]
+            _send(hub, b.rows)
+            done = b.oids
         except psycopg.errors.InsufficientPrivilege:
             raise HubAccessRefused(
                 "The hub refused this PC's changes: its access has been revoked. Ask an administrator to enrol "
                 "it again; the changes wait here and nothing is lost."
             ) from None
         except (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.CheckViolation):
-            done = _one_by_one(store, dek, hub, device_id, items)
+            done = _one_by_one(store, dek, hub, device_id, b.oids)
         except psycopg.OperationalError:
             raise HubUnreachable("The connection to the hub was lost; the changes wait here.") from None
-        with store.writing() as conn:
-            conn.execute(delete(Outbox).where(Outbox.oid.in_(done)))
+        sent(store, done)
         pushed += len(done)
+    return pushed
 
 
-def _one_by_one(store: Any, dek: DataKey, hub: Any, device_id: str, items: list[Any]) -> list[int]:
+def _one_by_one(store: Any, dek: DataKey, hub: Any, device_id: str, oids: list[int]) -> list[int]:
     """A batch the hub refused: send each item alone, park the ones refused for good."""
     import psycopg
 
     done = []
-    for it in items:
+    for oid in oids:
         with store.reading() as conn:
+            it = conn.execute(select(Outbox.__table__).where(Outbox.oid == oid)).one()
             rows = _gather(conn, dek, device_id, [it])
         try:
             _send(hub, rows)
