@@ -21,7 +21,7 @@ _INSERTABLE = {
     "kind, author_id, created_at, signed, status, review_due, followup_due, parents, payload",
     "users": "change_id, user_id, username, display_name, role, active, created_at, disabled_at, "
     "wrap_key_id, wrap_kdf, wrap_salt, wrapped, mac",
-    "audit": "device_id, seq, at, user_id, action, patient_id, target_id, detail, mac",
+    "audit": "device_id, stream, seq, at, user_id, action, patient_id, target_id, detail, mac",
     "device_claims": "device_id",
 }
 
@@ -115,8 +115,9 @@ def _grant(conn: Any, group: str) -> None:
     conn.execute(sql.SQL("GRANT SELECT ON hub_meta, versions, users, device_claims TO {}").format(g))
     for table, columns in _INSERTABLE.items():
         conn.execute(sql.SQL(f"GRANT INSERT ({columns}) ON {table} TO {{}}").format(g))  # noqa: S608 - fixed names
-    # ON CONFLICT (device_id, seq) needs to read those two columns; the trail itself stays unreadable.
-    conn.execute(sql.SQL("GRANT SELECT (device_id, seq) ON audit TO {}").format(g))
+    # ON CONFLICT on the key, and anti-entropy's count of a PC's own entries, read the key's columns;
+    # the trail itself stays unreadable.
+    conn.execute(sql.SQL("GRANT SELECT (device_id, stream, seq) ON audit TO {}").format(g))
     conn.execute(sql.SQL("GRANT USAGE ON SEQUENCE versions_seq_seq, users_seq_seq TO {}").format(g))
 
 
