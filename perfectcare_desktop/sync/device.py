@@ -15,8 +15,11 @@ from ..crypto.vault import DataKey
 from ..store.models import Meta
 
 CONFIG_KEY = "sync_config"
-CURSOR_VERSIONS, CURSOR_USERS = "sync_cursor_versions", "sync_cursor_users"
+CURSOR_VERSIONS, CURSOR_USERS = "sync_cursor_versions", "sync_cursor_users"  # before hub h002: a seq
+HORIZON_VERSIONS, HORIZON_USERS = "sync_horizon_versions", "sync_horizon_users"  # "xid seq"
 LAST_SYNCED = "sync_last_ok"
+CLOCK_SKEW = "sync_clock_skew"  # seconds this PC's clock is ahead of the hub's, at the last round
+AUDIT_STREAMS = "sync_audit_streams"  # JSON [[from_seq, stream], ...]: see new_audit_stream
 CA_FILE = "hub-ca.pem"  # a public certificate, not a secret: libpq wants it as a file
 
 
@@ -67,6 +70,45 @@ def get(conn: Connection, key: str) -> str | None:
 
 def cursor(conn: Connection, key: str) -> int:
     return int(get(conn, key) or 0)
+
+
+def horizon(conn: Connection, key: str) -> tuple[int, int]:
+    """Where pull has read up to: (hub transaction id, seq). A cursor from before hub revision h002
+    was a bare seq, and the rows it counted all have transaction id 0 there."""
+    text = get(conn, key)
+    if text:
+        xid, seq = text.split()
+        return int(xid), int(seq)
+    old = {HORIZON_VERSIONS: CURSOR_VERSIONS, HORIZON_USERS: CURSOR_USERS}[key]
+    return 0, cursor(conn, old)
+
+
+def set_horizon(conn: Connection, key: str, value: tuple[int, int]) -> None:
+    _put(conn, key, f"{value[0]} {value[1]}")
+
+
+def audit_streams(conn: Connection) -> list[tuple[int, str]]:
+    """(first local audit seq, stream) pairs, oldest first; the first stream is '' (as enrolled)."""
+    text = get(conn, AUDIT_STREAMS)
+    return [(int(a), str(b)) for a, b in json.loads(text)] if text else [(0, "")]
+
+
+def stream_of(streams: list[tuple[int, str]], seq: int) -> str:
+    """The hub stream an audit entry goes under: the newest one begun at or before its seq."""
+    chosen = streams[0][1]
+    for first, stream in streams:
+        if first <= seq:
+            chosen = stream
+    return chosen
+
+
+def new_audit_stream(conn: Connection, first_seq: int, stream: str) -> None:
+    """After a restore this PC numbers audit entries again from the backup's last one: entries from
+    `first_seq` on go to the hub under a new stream, so none collides with one sent before the restore
+    (the hub would keep the old one and drop the new one as a re-send). Entries below it are the very
+    ones sent before and stay under their own stream."""
+    streams = [s for s in audit_streams(conn) if s[0] < first_seq]
+    _put(conn, AUDIT_STREAMS, json.dumps([*streams, (first_seq, stream)]))
 
 
 def _put(conn: Connection, key: str, value: str) -> None:

@@ -1,9 +1,16 @@
-"""Pull: what other PCs pushed, read by the hub's change sequence after this PC's cursor.
+"""Pull: what other PCs pushed, read in the hub's commit order after this PC's horizon.
+
+The hub numbers rows with a `bigserial` taken at INSERT but seen at COMMIT, so reading `seq > cursor`
+skipped for good a row whose transaction committed after a later-numbered one (two PCs pushing at
+once). Rows carry their transaction's id (`xid`, hub revision h002); pull reads `(xid, seq)` past its
+horizon and only below the oldest transaction still running on the hub: every transaction below that
+has ended, so no row can ever appear behind the horizon. A push held open delays what comes after it;
+it never hides it.
 
 Each batch is checked before it is applied: a version must open under the data key with the very
 metadata and parents it was sealed with, its record's facts must carry a valid MAC, and its parents
 and author must be here. One that fails is recorded in `sync_rejects` and reported, never applied;
-the rest syncs. The versions applied and the new cursor commit in one local transaction, so a
+the rest syncs. The versions applied and the new horizon commit in one local transaction, so a
 killed process re-reads the same batch and nothing is applied twice.
 """
 
@@ -30,16 +37,24 @@ PATIENT = "patient"
 
 # This PC's own versions come back without their payload (it has them): half the bytes of a first
 # sync. Should one be missing here after all (a restored backup), it is fetched whole.
-_SELECT_VERSIONS = (
-    "SELECT seq, version_id::text, record_id::text, record_kind, patient_id::text, record_created_at, "
+# Every transaction below the snapshot's xmin has committed or aborted: rows under it are final.
+BELOW_HORIZON = "xid < pg_snapshot_xmin(pg_current_snapshot())"
+VERSION_COLUMNS = (
+    "seq, version_id::text, record_id::text, record_kind, patient_id::text, record_created_at, "
     "record_created_by::text, record_mac, kind, author_id::text, created_at, signed, status, review_due, "
-    "followup_due, parents::text[], CASE WHEN pushed_by = current_user THEN NULL ELSE payload END "
-    "FROM versions WHERE seq > %s ORDER BY seq LIMIT %s"
+    "followup_due, parents::text[], CASE WHEN pushed_by = current_user THEN NULL ELSE payload END, xid::text"
+)
+_SELECT_VERSIONS = (
+    f"SELECT {VERSION_COLUMNS} FROM versions WHERE (xid, seq) > (%s::xid8, %s) AND {BELOW_HORIZON} "
+    "ORDER BY xid, seq LIMIT %s"
 )
 _SELECT_PAYLOADS = "SELECT version_id::text, payload FROM versions WHERE version_id = ANY(%s::uuid[])"
+USER_COLUMNS = (
+    "seq, change_id, user_id::text, username, display_name, role, active, created_at, disabled_at, "
+    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, mac, xid::text"
+)
 _SELECT_USERS = (
-    "SELECT seq, change_id, user_id::text, username, display_name, role, active, created_at, disabled_at, "
-    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, mac FROM users WHERE seq > %s ORDER BY seq"
+    f"SELECT {USER_COLUMNS} FROM users WHERE (xid, seq) > (%s::xid8, %s) AND {BELOW_HORIZON} ORDER BY xid, seq"
 )
 
 
@@ -51,31 +66,38 @@ class PullResult:
     patients: set[str] = field(default_factory=set)  # patients whose records changed
 
 
+def _position(row: Any) -> tuple[int, int]:
+    """A hub row's place in commit order: (its transaction's id, its seq)."""
+    return int(row[-1]), row[0]
+
+
 def pull(store: Any, dek: DataKey, hub: Any, batch: int = BATCH) -> PullResult:
     result = PullResult()
     while True:
         with store.reading() as conn:
-            cur_v = device.cursor(conn, device.CURSOR_VERSIONS)
-            cur_u = device.cursor(conn, device.CURSOR_USERS)
+            at_v = device.horizon(conn, device.HORIZON_VERSIONS)
+            at_u = device.horizon(conn, device.HORIZON_USERS)
         # Versions before accounts: any version seen was pushed after its author's account was.
         # Binary results: ciphertext comes as bytes, not as hex text twice its size.
         with hub.cursor(binary=True) as cur:
-            vrows = cur.execute(_SELECT_VERSIONS, (cur_v, batch)).fetchall()
-            urows = cur.execute(_SELECT_USERS, (cur_u,)).fetchall()
+            vrows = cur.execute(_SELECT_VERSIONS, (str(at_v[0]), at_v[1], batch)).fetchall()
+            urows = cur.execute(_SELECT_USERS, (str(at_u[0]), at_u[1])).fetchall()
             vrows = _fill_missing_payloads(store, cur, vrows)
         hub.commit()
         if not vrows and not urows:
             return result
         with store.writing() as conn:
             # Read again under the write lock: another process on this store may have pulled meanwhile.
-            cur_v = device.cursor(conn, device.CURSOR_VERSIONS)
-            cur_u = device.cursor(conn, device.CURSOR_USERS)
-            applied_users = _apply_users(conn, dek, [u for u in urows if u[0] > cur_u], result, store.clock.now())
-            applied = _apply_versions(conn, dek, [v for v in vrows if v[0] > cur_v], result, store.clock.now())
+            at_v = device.horizon(conn, device.HORIZON_VERSIONS)
+            at_u = device.horizon(conn, device.HORIZON_USERS)
+            applied_users = _apply_users(
+                conn, dek, [u for u in urows if _position(u) > at_u], result, store.clock.now()
+            )
+            applied = _apply_versions(conn, dek, [v for v in vrows if _position(v) > at_v], result, store.clock.now())
             if urows:
-                device.set_cursor(conn, device.CURSOR_USERS, max(cur_u, urows[-1][0]))
+                device.set_horizon(conn, device.HORIZON_USERS, max(at_u, _position(urows[-1])))
             if vrows:
-                device.set_cursor(conn, device.CURSOR_VERSIONS, max(cur_v, vrows[-1][0]))
+                device.set_horizon(conn, device.HORIZON_VERSIONS, max(at_v, _position(vrows[-1])))
             if applied or applied_users:
                 detail = f"{applied} versions, {applied_users} account changes from the hub"
                 audit.append(conn, dek, store.clock.now(), "sync_pull", detail=detail)
@@ -93,7 +115,7 @@ def _fill_missing_payloads(store: Any, cur: Any, rows: list[Any]) -> list[Any]:
     if not missing:
         return rows
     payloads = dict(cur.execute(_SELECT_PAYLOADS, (missing,)).fetchall())
-    return [(*r[:16], payloads[r[1]]) if r[1] in payloads else r for r in rows]
+    return [(*r[:16], payloads[r[1]], *r[17:]) if r[1] in payloads else r for r in rows]
 
 
 def _reject(conn: Any, stream: str, seq: int, ref: str, reason: str, result: PullResult, now: Any) -> None:
@@ -178,7 +200,7 @@ def _apply_versions(conn: Any, dek: DataKey, rows: list[Any], result: PullResult
     digests: dict[tuple[bytes, str], None] = {}
     for r in rows:
         (seq, vid, rid, rkind, pid, rcreated, rby, rmac, kind, author, created, signed, status, review, followup,
-         parents, payload) = r  # fmt: skip
+         parents, payload) = r[:17]  # fmt: skip
         if vid in here:
             continue  # this PC's own push coming back, or pulled before
         row = SimpleNamespace(

@@ -19,6 +19,7 @@ from ..core.store import latest_user_wrap
 from ..crypto.vault import DataKey
 from ..errors import HubAccessRefused, HubUnreachable
 from ..store.models import AuditEntry, Outbox, Record, User, Version, VersionParent
+from . import device
 
 BATCH = 500
 
@@ -34,8 +35,8 @@ _INSERT_USER = (
     "ON CONFLICT (change_id) DO NOTHING"
 )
 _INSERT_AUDIT = (
-    "INSERT INTO audit (device_id, seq, at, user_id, action, patient_id, target_id, detail, mac) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (device_id, seq) DO NOTHING"
+    "INSERT INTO audit (device_id, stream, seq, at, user_id, action, patient_id, target_id, detail, mac) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (device_id, stream, seq) DO NOTHING"
 )
 
 
@@ -102,9 +103,21 @@ def _gather(conn: Any, dek: DataKey, device_id: str, items: list[Any]) -> dict[s
                 )  # fmt: skip
             )
     if seqs := by_item[outbox.AUDIT]:
+        streams = device.audit_streams(conn)
         for a in conn.execute(select(AuditEntry.__table__).where(AuditEntry.seq.in_([int(s) for s in seqs]))):
             out[outbox.AUDIT].append(
-                (device_id, a.seq, a.at, a.user_id, a.action, a.patient_id, a.target_id, a.detail, a.mac)
+                (
+                    device_id,
+                    device.stream_of(streams, a.seq),
+                    a.seq,
+                    a.at,
+                    a.user_id,
+                    a.action,
+                    a.patient_id,
+                    a.target_id,
+                    a.detail,
+                    a.mac,
+                )
             )
     changes = {it.ref: it.change_id for it in items if it.item == outbox.USER}
     for user_id, change_id in changes.items():
