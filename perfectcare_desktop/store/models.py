@@ -184,7 +184,8 @@ class Outbox(Base):
 
 class SyncReject(Base):
     """An item from the hub that could not be applied (it failed authentication, say): reported,
-    kept out of the store, and skipped so the rest syncs."""
+    kept out of the store, and skipped so the rest syncs; tried again when the hub row changes or
+    what it needs arrives (migration 0005)."""
 
     __tablename__ = "sync_rejects"
     stream: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -192,3 +193,6 @@ class SyncReject(Base):
     ref: Mapped[str] = mapped_column(String(36))
     reason: Mapped[str] = mapped_column(Text)
     seen_at: Mapped[datetime]
+    patient_id: Mapped[str | None] = mapped_column(String(36))
+    retry: Mapped[str] = mapped_column(String(16), default="changed")  # "changed" | "dependency"
+    digest: Mapped[str | None] = mapped_column(Text)

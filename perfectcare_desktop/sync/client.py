@@ -5,12 +5,13 @@ nothing to do costs three small queries."""
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..crypto.vault import DataKey
 from ..errors import HubAccessRefused, HubUnreachable, NotEnrolled
-from . import device, hub_address, status
+from . import anti_entropy, device, hub_address, status
 from .pull import pull
 from .push import push
 
@@ -23,6 +24,11 @@ class RoundReport:
     rejected: tuple[str, ...]
     patients: frozenset[str]  # whose records changed here: the UI refreshes them
     status: status.SyncStatus = field(repr=False)
+    healed: anti_entropy.Healed = field(default_factory=anti_entropy.Healed)
+
+
+# How often the hub's clock is read to compare with this PC's (it drifts slowly, if at all).
+CLOCK_CHECK_SECONDS = 600
 
 
 class SyncClient:
@@ -32,6 +38,7 @@ class SyncClient:
         self.hub_url = hub_url
         self._hub: Any = None
         self._config: device.DeviceConfig | None = None
+        self._clock_checked: float | None = None
 
     def round(self, dek: DataKey) -> RoundReport:
         """Push then pull, until both are drained. Raises HubUnreachable / HubAccessRefused with
@@ -39,16 +46,34 @@ class SyncClient:
         import psycopg
 
         hub = self.connection(dek)
+        device_id = self._config.device_id
         try:
-            pushed = push(self.store, dek, hub, self._config.device_id)
+            self._check_clock(hub)
+            pushed = push(self.store, dek, hub, device_id)
             result = pull(self.store, dek, hub)
-            if result.versions or result.accounts:
-                pushed += push(self.store, dek, hub, self._config.device_id)  # the pull's own audit entry
+            healed = anti_entropy.heal(self.store, dek, hub, device_id, result)
+            if result.versions or result.accounts or healed.requeued or healed.fetched:
+                pushed += push(self.store, dek, hub, device_id)  # what was queued again, and the pull's audit entry
         except psycopg.errors.InsufficientPrivilege:
             self.close()
             raise HubAccessRefused(
                 "The hub refused this PC: its access has been revoked. Ask an administrator to enrol it again; "
                 "nothing here is lost."
+            ) from None
+        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedFunction):
+            self.close()
+            raise HubUnreachable(
+                "The hub's tables are older than this PC's PerfectCare: an administrator upgrades the hub by running "
+                "'perfectcare-admin hub init' on an enrolled PC. Changes wait here until then."
+            ) from None
+        except (
+            psycopg.errors.LockNotAvailable,
+            psycopg.errors.QueryCanceled,
+            psycopg.errors.IdleInTransactionSessionTimeout,
+        ):
+            self.close()
+            raise HubUnreachable(
+                "The hub did not answer in time (it is busy, or being maintained); changes wait here for the next try."
             ) from None
         except (psycopg.OperationalError, HubUnreachable):
             self.close()
@@ -56,14 +81,28 @@ class SyncClient:
         with self.store.writing() as conn:
             device.set_value(conn, device.LAST_SYNCED, self.store.clock.now().isoformat())
         return RoundReport(
-            pushed, result.versions, result.accounts, tuple(result.rejected), frozenset(result.patients),
-            status.read(self.store),
+            pushed, result.versions + healed.fetched, result.accounts + healed.accounts, tuple(result.rejected),
+            frozenset(result.patients), status.read(self.store), healed,
         )  # fmt: skip
+
+    def _check_clock(self, hub: Any) -> None:
+        """Note how far this PC's clock is from the hub's: versions carry the time of the PC that wrote
+        them, so a clock days out makes history wrong, and the user is told (status bar)."""
+        now = time.monotonic()
+        if self._clock_checked is not None and now - self._clock_checked < CLOCK_CHECK_SECONDS:
+            return
+        hub_now = hub.execute("SELECT statement_timestamp() AT TIME ZONE 'UTC'").fetchone()[0]
+        hub.commit()
+        skew = (self.store.clock.now() - hub_now).total_seconds()
+        with self.store.writing() as conn:
+            device.set_value(conn, device.CLOCK_SKEW, f"{skew:.0f}")
+        self._clock_checked = now
 
     def connection(self, dek: DataKey) -> Any:
         """The open hub connection (opened on first use, again after a failure)."""
         if self._hub is not None and not self._hub.closed and not self._hub.broken:
             return self._hub
+        self._clock_checked = None
         with self.store.reading() as conn:
             self._config = device.load(conn, dek)
         if self._config is None:

@@ -30,6 +30,7 @@ from ..crypto.aead import DecryptionError
 from ..crypto.vault import DataKey
 from ..store.models import BlindIndex, KeyWrap, Outbox, Record, SyncReject, User, Version, VersionParent
 from . import device
+from .digest import id_hash
 from .push import record_mac, user_mac
 
 BATCH = 1000
@@ -64,6 +65,7 @@ class PullResult:
     accounts: int = 0
     rejected: list[str] = field(default_factory=list)  # sentences, no patient detail
     patients: set[str] = field(default_factory=set)  # patients whose records changed
+    new_rejects: list[tuple[str, int]] = field(default_factory=list)  # (stream, hub seq) refused this time
 
 
 def _position(row: Any) -> tuple[int, int]:
@@ -90,9 +92,9 @@ def pull(store: Any, dek: DataKey, hub: Any, batch: int = BATCH) -> PullResult:
             # Read again under the write lock: another process on this store may have pulled meanwhile.
             at_v = device.horizon(conn, device.HORIZON_VERSIONS)
             at_u = device.horizon(conn, device.HORIZON_USERS)
-            applied_users = _apply_users(
-                conn, dek, [u for u in urows if _position(u) > at_u], result, store.clock.now()
-            )
+            new_users = [u for u in urows if _position(u) > at_u]
+            applied_users = _apply_users(conn, dek, new_users, result, store.clock.now())
+            _note_seen(conn, new_users)
             applied = _apply_versions(conn, dek, [v for v in vrows if _position(v) > at_v], result, store.clock.now())
             if urows:
                 device.set_horizon(conn, device.HORIZON_USERS, max(at_u, _position(urows[-1])))
@@ -102,7 +104,109 @@ def pull(store: Any, dek: DataKey, hub: Any, batch: int = BATCH) -> PullResult:
                 detail = f"{applied} versions, {applied_users} account changes from the hub"
                 audit.append(conn, dek, store.clock.now(), "sync_pull", detail=detail)
         if len(vrows) < batch:
-            return result
+            break
+    if result.versions or result.accounts:
+        retry_waiting(store, dek, hub, result)  # what arrived may be what a refused row was waiting for
+    note_digests(store, hub, result)
+    return result
+
+
+def _note_seen(conn: Any, rows: list[Any], *, afresh: bool = False) -> None:
+    """Keep the count and XOR of the account change ids read, which anti-entropy compares with the hub's."""
+    count, xor = (0, 0) if afresh else (int(v) for v in (device.get(conn, device.USERS_SEEN) or "0 0").split())
+    for r in rows:
+        count, xor = count + 1, xor ^ id_hash(r[1])
+    device.set_value(conn, device.USERS_SEEN, f"{count} {xor}")
+
+
+def reread_users(store: Any, dek: DataKey, hub: Any, result: PullResult) -> int:
+    """Read the whole account stream up to the horizon again and apply each account's newest change:
+    heals an account change missed or refused before. Accounts are few; this runs only when the
+    hub's figures differ from what pull has read."""
+    with store.reading() as conn:
+        at_u = device.horizon(conn, device.HORIZON_USERS)
+    with hub.cursor(binary=True) as cur:
+        rows = cur.execute(
+            f"SELECT {USER_COLUMNS} FROM users WHERE (xid, seq) <= (%s::xid8, %s) ORDER BY xid, seq",
+            (str(at_u[0]), at_u[1]),
+        ).fetchall()
+    hub.commit()
+    newest = {r[2]: r for r in rows}  # user id -> its last change in commit order
+    with store.writing() as conn:
+        conn.execute(delete(SyncReject).where(SyncReject.stream == "users"))
+        applied = _apply_users(conn, dek, sorted(newest.values(), key=_position), result, store.clock.now())
+        _note_seen(conn, rows, afresh=True)
+        if applied:
+            audit.append(conn, dek, store.clock.now(), "sync_pull", detail=f"{applied} account changes, read again")
+    return applied
+
+
+def apply_rows(store: Any, dek: DataKey, hub: Any, where: str, params: tuple[Any, ...], result: PullResult) -> int:
+    """Fetch the hub's version rows matching `where` (below the horizon: rows pull has passed) and
+    apply them as pull does; a row refused before is checked afresh. For holes and retries."""
+    with hub.cursor(binary=True) as cur:
+        rows = cur.execute(f"SELECT {VERSION_COLUMNS} FROM versions WHERE {where} ORDER BY xid, seq", params).fetchall()
+        rows = _fill_missing_payloads(store, cur, rows)
+    hub.commit()
+    if not rows:
+        return 0
+    with store.writing() as conn:
+        seqs = [r[0] for r in rows]
+        conn.execute(delete(SyncReject).where(SyncReject.stream == "versions", SyncReject.hub_seq.in_(seqs)))
+        applied = _apply_versions(conn, dek, rows, result, store.clock.now())
+        if applied:
+            audit.append(conn, dek, store.clock.now(), "sync_pull", detail=f"{applied} versions from the hub, again")
+    return applied
+
+
+def retry_waiting(store: Any, dek: DataKey, hub: Any, result: PullResult) -> None:
+    """Versions refused because their parent or author had not arrived: try them again, in passes, as
+    each one accepted can be the parent the next one waits for."""
+    for _ in range(_RETRY_PASSES):
+        with store.reading() as conn:
+            seqs = list(
+                conn.execute(
+                    select(SyncReject.hub_seq).where(SyncReject.stream == "versions", SyncReject.retry == DEPENDENCY)
+                ).scalars()
+            )
+        if not seqs or not apply_rows(store, dek, hub, "seq = ANY(%s)", (seqs,), result):
+            return
+
+
+_RETRY_PASSES = 20
+
+# The hub's own digest of a row as a PC reads it: when it changes (a DBA repaired it), a PC that
+# refused the row tries it again.
+ROW_DIGEST = {
+    "versions": "md5(ROW(version_id, record_id, record_kind, patient_id, record_created_at, record_created_by, "
+    "record_mac, kind, author_id, created_at, signed, status, review_due, followup_due, parents, payload)::text)",
+    "users": "md5(ROW(change_id, user_id, username, display_name, role, active, created_at, disabled_at, "
+    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, mac)::text)",
+}
+
+
+def hub_digests(hub: Any, stream: str, seqs: list[int]) -> dict[int, str]:
+    """seq -> the hub's digest of that row, for the rows still there."""
+    rows = hub.execute(f"SELECT seq, {ROW_DIGEST[stream]} FROM {stream} WHERE seq = ANY(%s)", (seqs,)).fetchall()
+    hub.commit()
+    return dict(rows)
+
+
+def note_digests(store: Any, hub: Any, result: PullResult) -> None:
+    """Remember how each row refused this time looked, so a repair on the hub is noticed."""
+    for stream in ("versions", "users"):
+        seqs = [seq for s, seq in result.new_rejects if s == stream]
+        if not seqs:
+            continue
+        digests = hub_digests(hub, stream, seqs)
+        with store.writing() as conn:
+            for seq, digest in digests.items():
+                conn.execute(
+                    update(SyncReject)
+                    .where(SyncReject.stream == stream, SyncReject.hub_seq == seq)
+                    .values(digest=digest)
+                )
+    result.new_rejects.clear()
 
 
 def _fill_missing_payloads(store: Any, cur: Any, rows: list[Any]) -> list[Any]:
@@ -118,15 +222,22 @@ def _fill_missing_payloads(store: Any, cur: Any, rows: list[Any]) -> list[Any]:
     return [(*r[:16], payloads[r[1]], *r[17:]) if r[1] in payloads else r for r in rows]
 
 
-def _reject(conn: Any, stream: str, seq: int, ref: str, reason: str, result: PullResult, now: Any) -> None:
+CHANGED, DEPENDENCY = "changed", "dependency"  # what would make a refused row worth another try
+
+
+def _reject(conn: Any, stream: str, seq: int, ref: str, reason: str, result: PullResult, now: Any, *,
+            patient_id: str | None = None, retry: str = CHANGED) -> None:  # fmt: skip
     exists = conn.execute(
         select(SyncReject.hub_seq).where(SyncReject.stream == stream, SyncReject.hub_seq == seq)
     ).first()
     if exists is None:
         conn.execute(
-            insert(SyncReject.__table__), dict(stream=stream, hub_seq=seq, ref=ref, reason=reason, seen_at=now)
+            insert(SyncReject.__table__),
+            dict(stream=stream, hub_seq=seq, ref=ref, reason=reason, seen_at=now, patient_id=patient_id, retry=retry),
         )
-    result.rejected.append(f"{stream} {ref}: {reason}")
+        result.new_rejects.append((stream, seq))
+    if (line := f"{stream} {ref}: {reason}") not in result.rejected:  # tried again in the same round
+        result.rejected.append(line)
 
 
 def _apply_users(conn: Any, dek: DataKey, rows: list[Any], result: PullResult, now: Any) -> int:
@@ -145,7 +256,7 @@ def _apply_users(conn: Any, dek: DataKey, rows: list[Any], result: PullResult, n
         clash = conn.execute(select(User.user_id).where(User.username == username, User.user_id != user_id)).first()
         if clash is not None:
             _reject(conn, "users", seq, user_id, f"the user name {username!r} is another account's on this PC",
-                    result, now)  # fmt: skip
+                    result, now, retry=DEPENDENCY)  # fmt: skip
             continue
         values = dict(username=username, display_name=display, role=role, active=active, disabled_at=disabled)
         here = conn.execute(select(User.__table__).where(User.user_id == user_id)).one_or_none()
@@ -211,23 +322,26 @@ def _apply_versions(conn: Any, dek: DataKey, rows: list[Any], result: PullResult
             data = versions.open_payload(dek, row, parents)
         except DecryptionError:
             _reject(conn, "versions", seq, vid, "it does not authenticate under this store's key (altered or "
-                    "damaged on the hub)", result, now)  # fmt: skip
+                    "damaged on the hub)", result, now, patient_id=pid)  # fmt: skip
             continue
         if not hmac.compare_digest(record_mac(dek, rid, rkind, pid, rcreated, rby), bytes(rmac)) or kind != rkind:
-            _reject(conn, "versions", seq, vid, "its record's details do not authenticate", result, now)
+            _reject(conn, "versions", seq, vid, "its record's details do not authenticate", result, now, patient_id=pid)
             continue
         if any(p not in here for p in parents):
-            _reject(conn, "versions", seq, vid, "an earlier version it follows was not accepted", result, now)
+            _reject(conn, "versions", seq, vid, "an earlier version it follows has not been accepted here", result,
+                    now, patient_id=pid, retry=DEPENDENCY)  # fmt: skip
             continue
         if author not in users or rby not in users:
-            _reject(conn, "versions", seq, vid, "its author's account has not reached this PC", result, now)
+            _reject(conn, "versions", seq, vid, "its author's account has not reached this PC", result, now,
+                    patient_id=pid, retry=DEPENDENCY)  # fmt: skip
             continue
         local = records.get(rid)
         if local is None:
             new_records.append(dict(record_id=rid, kind=rkind, patient_id=pid, created_at=rcreated, created_by=rby))
             records[rid] = SimpleNamespace(kind=rkind, patient_id=pid)
         elif local.kind != rkind or local.patient_id != pid:
-            _reject(conn, "versions", seq, vid, "it claims a record that is another patient's here", result, now)
+            _reject(conn, "versions", seq, vid, "it claims a record that is another patient's here", result, now,
+                    patient_id=pid)  # fmt: skip
             continue
         new_versions.append({k: getattr(row, k) for k in versions.STORED_COLUMNS})
         new_parents += [{"version_id": vid, "parent_id": p} for p in parents]

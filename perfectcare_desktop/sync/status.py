@@ -22,6 +22,7 @@ class SyncStatus:
     parked: int  # refused by the hub for good
     conflicts: int  # records with two or more heads: they need a clinician
     rejected: int  # items from the hub that failed checks and were not applied
+    clock_skew: float | None = None  # seconds this PC's clock is ahead of the hub's (behind: negative)
 
     @property
     def needs_attention(self) -> int:
@@ -38,6 +39,7 @@ def read(store: Any) -> SyncStatus:
         if not device.is_enrolled(conn):  # nothing to say, and no scan for a PC that keeps its own store
             return SyncStatus(False, None, 0, 0, 0, 0)
         last = device.get(conn, device.LAST_SYNCED)
+        skew = device.get(conn, device.CLOCK_SKEW)
         return SyncStatus(
             enrolled=True,
             last_synced=datetime.fromisoformat(last) if last else None,
@@ -45,6 +47,7 @@ def read(store: Any) -> SyncStatus:
             parked=outbox.parked(conn),
             conflicts=len(conflicted(conn)),
             rejected=conn.execute(select(func.count()).select_from(SyncReject)).scalar_one(),
+            clock_skew=float(skew) if skew is not None else None,
         )
 
 
