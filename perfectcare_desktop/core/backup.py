@@ -22,13 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 
 from .. import __version__
 from ..crypto import aead, vault
 from ..errors import BackupRejected, InvalidInput, StoreNotWritable
 from ..store import database
-from ..store.models import KeyWrap, User
+from ..store.models import AuditEntry, KeyWrap, User
 from . import audit
 from .clock import Clock, SystemClock
 from .files import atomic_write
@@ -215,6 +215,7 @@ def restore_backup(
     engine = database.open_database(data_dir)
     try:
         with engine.begin() as conn:
+            _continue_audit_on_hub(conn)
             audit.append(conn, dek, clock.now(), "restore", detail=f"from backup taken {header.get('created_at', '?')}")
     finally:
         engine.dispose()
@@ -230,6 +231,17 @@ def restore_backup(
 
 
 _DAMAGED = "(damaged)"
+
+
+def _continue_audit_on_hub(conn: Connection) -> None:
+    """A restored store numbers its audit entries again from the backup's last one, numbers this PC
+    may already have sent to the hub since the backup was taken: the hub would keep those and drop
+    the new entries as re-sends. On an enrolled PC, entries from here on go under a new stream."""
+    from ..sync import device
+
+    if device.is_enrolled(conn):
+        top = conn.execute(select(func.coalesce(func.max(AuditEntry.seq), 0))).scalar_one()
+        device.new_audit_stream(conn, top + 1, uuid.uuid4().hex)
 
 
 def _set_aside_damaged(target: Path, clock: Clock) -> None:

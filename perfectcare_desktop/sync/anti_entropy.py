@@ -109,6 +109,10 @@ def heal(store: Any, dek: DataKey, hub: Any, device_id: str, result: pull.PullRe
     if differ:
         _mend_versions(store, dek, hub, differ, set(waiting), result, healed)
     _retry_changed(store, dek, hub, result, healed)
+    if healed.fetched:
+        before = result.versions
+        pull.retry_waiting(store, dek, hub, result)  # what was mended may be what others waited for
+        healed.fetched += result.versions - before
     count_u, xor_u = (int(v) for v in users)
     if [count_u, xor_u] != [int(v) for v in seen_u.split()] or _has_user_rejects(store):
         healed.accounts += pull.reread_users(store, dek, hub, result)

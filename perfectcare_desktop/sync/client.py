@@ -81,7 +81,7 @@ class SyncClient:
         with self.store.writing() as conn:
             device.set_value(conn, device.LAST_SYNCED, self.store.clock.now().isoformat())
         return RoundReport(
-            pushed, result.versions + healed.fetched, result.accounts + healed.accounts, tuple(result.rejected),
+            pushed, result.versions, result.accounts, tuple(result.rejected),  # healing's counted in both
             frozenset(result.patients), status.read(self.store), healed,
         )  # fmt: skip
 
