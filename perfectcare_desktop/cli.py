@@ -170,9 +170,18 @@ def _sync_commands(sub: Any, common: argparse.ArgumentParser, your_password: str
                  "join this PC: a new store in the data folder, with the hub's accounts and records",
                  "Secret: line 1 the enrolment file's passphrase.", common, signed_in=False)  # fmt: skip
     p.add_argument("file")
-    _command(sub, "sync", cmd_sync, "run one sync round with the hub (push what waits, pull what is new)",
-             your_password + " Exit 0 when the round completed, 1 when the hub could not be reached (nothing is "
-             "lost: changes wait for the next round).", common)  # fmt: skip
+    p = _command(sub, "sync", cmd_sync, "run one sync round with the hub (push what waits, pull what is new)",
+                 your_password + " Exit 0 when the round completed, 1 when the hub could not be reached (nothing is "
+                 "lost: changes wait for the next round).", common)  # fmt: skip
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--problems", action="store_true",
+                      help="list what sync could not do (changes the hub refused, items from it that failed checks), "
+                      "naming each person; no round is run")  # fmt: skip
+    what.add_argument(
+        "--retry",
+        action="store_true",
+        help="try everything refused again (after the hub was put right), then run a round",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -471,7 +480,20 @@ def cmd_enrol_import(args: argparse.Namespace, secrets: Secrets) -> int:
 
 
 def cmd_sync(args: argparse.Namespace, secrets: Secrets) -> int:
-    return _sync_round(_login(args, secrets))
+    from .sync import status
+
+    session = _login(args, secrets)
+    if args.problems:
+        lines = status.problems(session.store, status.patient_names(session))
+        for line in lines:
+            _say(line)
+        if not lines:
+            _say("Sync has nothing waiting for attention: no change refused, nothing from the hub turned away.")
+        return EXIT_OK
+    if args.retry:
+        parked, refused = status.retry(session.store)
+        _say(f"Trying again: {parked} change(s) of this PC the hub refused, {refused} item(s) from the hub.")
+    return _sync_round(session)
 
 
 def _sync_round(session: Any) -> int:
@@ -488,8 +510,10 @@ def _sync_round(session: Any) -> int:
          f"{st.waiting} waiting, {st.needs_attention} need attention.")  # fmt: skip
     from .sync import status
 
-    for line in status.problems(session.store):
+    for line in status.problems(session.store, status.patient_names(session)):
         _say(f"  {line}")
+    if st.clock_skew is not None and abs(st.clock_skew) > status.CLOCK_SKEW_WARN_SECONDS:
+        _say(f"  {status.clock_warning(st.clock_skew)}")
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@ Read from clear metadata only, so it needs no key and works while the session is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,18 +52,111 @@ def read(store: Any) -> SyncStatus:
         )
 
 
-def problems(store: Any) -> list[str]:
-    """Sentences for what sync could not do: changes the hub refused, items from it that failed checks.
-    Ids and reasons only, never patient detail."""
-    from ..store.models import Outbox
+CLOCK_SKEW_WARN_SECONDS = 300  # beyond this, times on records saved here are visibly wrong
 
+
+def clock_warning(skew: float) -> str:
+    """What to say about a clock `skew` seconds ahead of the hub's (behind when negative)."""
+    amount = abs(skew)
+    if amount >= 2 * 86400:
+        size = f"{amount / 86400:.0f} days"
+    elif amount >= 2 * 3600:
+        size = f"{amount / 3600:.0f} hours"
+    else:
+        size = f"{amount / 60:.0f} minutes"
+    way = "ahead of" if skew > 0 else "behind"
+    return (f"This PC's clock is {size} {way} the hub's: ask IT to correct it. Records saved here carry this PC's "
+            "time, so their dates in history would be wrong.")  # fmt: skip
+
+
+Names = Callable[[str], str | None]  # patient id -> how the signed-in user may see them, or None
+
+_KINDS = {"patient": "details", "safety_plan": "safety plan", "safety_formulation": "safety formulation",
+          "formulation_note": "formulation addendum", "discharge": "discharge record"}  # fmt: skip
+
+
+def patient_names(session: Any) -> Names:
+    """Name and NHS number of each patient the session may see, for sync's messages."""
+    from ..core.nhs_number import format_nhs_number
+
+    shown = {s.record_id: s for s in session.list_patients()}
+
+    def name_of(patient_id: str) -> str | None:
+        s = shown.get(patient_id)
+        if s is None:
+            return None
+        nhs = f" (NHS {format_nhs_number(s.details.nhs_number)})" if s.details.nhs_number else ""
+        return f"{s.display_name}{nhs}"
+
+    return name_of
+
+
+def problems(store: Any, name_of: Names | None = None) -> list[str]:
+    """Sentences for what sync could not do: this PC's changes the hub refused, items from the hub
+    that failed checks. They name the person when `name_of` (a signed-in session's) knows them, and
+    otherwise say whose record only as 'a patient', never giving detail to a locked screen."""
+    from ..store.models import Outbox, Record, User, Version
+
+    def who(patient_id: str | None) -> str:
+        name = name_of(patient_id) if (name_of and patient_id) else None
+        if name:
+            return name
+        return "A patient not yet on this PC" if name_of and patient_id else "A patient"
+
+    out: list[str] = []
     with store.reading() as conn:
         parked_rows = conn.execute(
-            select(Outbox.item, Outbox.ref, Outbox.problem).where(Outbox.parked_at.is_not(None)).order_by(Outbox.oid)
+            select(Outbox.item, Outbox.ref, Outbox.problem, Outbox.queued_at)
+            .where(Outbox.parked_at.is_not(None))
+            .order_by(Outbox.oid)
         ).all()
+        for item, ref, problem, queued in parked_rows:
+            when = f"{queued:%d %b %Y %H:%M}"
+            if item == outbox.VERSION:
+                rec = conn.execute(
+                    select(Record.patient_id, Record.kind).join(Version, Version.record_id == Record.record_id)
+                    .where(Version.version_id == ref)
+                ).first()  # fmt: skip
+                what = _KINDS.get(rec.kind, "record") if rec else "record"
+                out.append(f"{who(rec.patient_id if rec else None)}: this PC's change to their {what} ({when}, "
+                           f"version {ref[:8]}) was {problem}. It is kept here; once the hub is put right, "
+                           "'perfectcare-admin sync retry' sends it again.")  # fmt: skip
+            elif item == outbox.USER:
+                name = conn.execute(select(User.username).where(User.user_id == ref)).scalar() or ref[:8]
+                out.append(f"The account change for {name} ({when}) was {problem}; it is kept here.")
+            else:
+                out.append(f"An audit entry of this PC ({when}) was {problem}; it is kept here.")
         rejects = conn.execute(
-            select(SyncReject.stream, SyncReject.ref, SyncReject.reason).order_by(SyncReject.seen_at)
-        ).all()
-    out = [f"This PC's {item} {ref} was {problem}; it is kept here." for item, ref, problem in parked_rows]
-    out += [f"From the hub, {stream[:-1]} {ref} was not applied: {reason}." for stream, ref, reason in rejects]
+            select(SyncReject.stream, SyncReject.ref, SyncReject.reason, SyncReject.patient_id, SyncReject.retry)
+            .order_by(SyncReject.seen_at)
+        ).all()  # fmt: skip
+    for stream, ref, reason, patient_id, retry in rejects:
+        when_again = (
+            "It is applied as soon as what it needs arrives."
+            if retry == "dependency"
+            else "It is tried again when the hub's copy is repaired."
+        )
+        if stream == "versions":
+            out.append(f"{who(patient_id)}: a change to their record from the hub (version {ref[:8]}) was not applied: "
+                       f"{reason}. {when_again}")  # fmt: skip
+        else:
+            out.append(f"An account change from the hub (user id {ref[:8]}) was not applied: {reason}. {when_again}")
     return out
+
+
+def retry(store: Any) -> tuple[int, int]:
+    """Try everything sync gave up on again at the next round: this PC's parked changes are queued
+    again, and items refused from the hub are fetched again (anti-entropy finds them missing).
+    Returns (changes queued again, items to fetch again)."""
+    from sqlalchemy import delete, update
+
+    from ..store.models import Outbox
+
+    with store.writing() as conn:
+        parked = conn.execute(
+            update(Outbox).where(Outbox.parked_at.is_not(None)).values(parked_at=None, problem=None)
+        ).rowcount
+        refused = conn.execute(delete(SyncReject)).rowcount
+        # The account stream is read whole again at the next round (its figures no longer match).
+        device.set_value(conn, device.USERS_SEEN, "-1 0")
+    return parked, refused
