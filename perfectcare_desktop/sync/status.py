@@ -120,7 +120,7 @@ def problems(store: Any, name_of: Names | None = None) -> list[str]:
                 what = _KINDS.get(rec.kind, "record") if rec else "record"
                 out.append(f"{who(rec.patient_id if rec else None)}: this PC's change to their {what} ({when}, "
                            f"version {ref[:8]}) was {problem}. It is kept here; once the hub is put right, "
-                           "'perfectcare-admin sync retry' sends it again.")  # fmt: skip
+                           "'perfectcare-admin sync --retry' sends it again.")  # fmt: skip
             elif item == outbox.USER:
                 name = conn.execute(select(User.username).where(User.user_id == ref)).scalar() or ref[:8]
                 out.append(f"The account change for {name} ({when}) was {problem}; it is kept here.")

@@ -56,7 +56,7 @@ def test_a_change_the_hub_refused_is_named_and_sent_again_after_the_fix(two, hub
     listed = admin(folder, "sync", "--problems")
     assert listed.returncode == 0, listed.stderr
     assert "Siân Roberts (NHS 943 476 5919): this PC's change to their safety plan" in listed.stdout
-    assert "refused by the hub" in listed.stdout and "sync retry" in listed.stdout
+    assert "refused by the hub" in listed.stdout and "sync --retry" in listed.stdout
 
     with psycopg.connect(hub_db) as conn:  # the DBA removes it again
         conn.execute("ALTER TABLE versions DROP CONSTRAINT no_plans")
