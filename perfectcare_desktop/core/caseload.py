@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
+from ..crypto.vault import DataKey
 from ..store.models import Record, Version
 from . import patient_snapshot, versions
 from .discharge import DISCHARGE_KIND
 from .patients import PatientSummary
-from .plans import PLAN_KIND, REVISION, STATUS_LABELS
+from .plans import PLAN_KIND, REVISION, STATUS_LABELS, PlanState
 from .session import Session
+from .statuses import ENTERED_IN_ERROR
 
 # Plan states as a clinician reads them (the plan's own labels); "none": no plan offered or written
 # yet; on the caseload a revision says first that an agreed plan is in use.
@@ -65,7 +68,8 @@ class _PlanHead:
     followup_due: date | None
 
 
-HEADS_SNAPSHOT = "caseload_heads"
+# 2: one entry per record, read in the history's one order; 1 (heads by arrival here) is rebuilt.
+HEADS_SNAPSHOT = "caseload_heads/2"
 _KINDS = (PLAN_KIND, DISCHARGE_KIND)
 _BULK = 200  # past this many changed records, one full read is cheaper than reading each
 
@@ -74,19 +78,36 @@ def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
 
 
+def _entry(status: str, v: Any, review: date | None) -> list:
+    return [status, v.created_at.isoformat(), _iso(review), _iso(v.followup_due)]
+
+
+def _from_history(conn: Connection, dek: DataKey, record_id: str, kind: str) -> list:
+    """[status, created, review, followup] of what the record's page shows in use, from its whole chain:
+    for the rare record with two heads (whose newest depends on every version's place in the one
+    order, not on which arrived here last) or ending in an entered-in-error mark."""
+    history = tuple(versions.history(conn, dek, record_id))
+    if kind == PLAN_KIND:
+        shown = PlanState(record_id, history, ()).shown
+        assert shown is not None  # a record has at least its first version
+        return _entry(*shown)
+    v = versions.current(list(history)) or history[-1]
+    return _entry(v.status, v, v.review_due)
+
+
 def _read_heads(session: Session) -> dict[str, list]:
-    """record id -> [patient id, kind, [[seq, status, created, review, followup], ...]] for every
-    plan and discharge record's heads: from a snapshot, updated with the records saved since."""
+    """record id -> [patient id, kind, record created, head count, [status, created, review, followup]]
+    for every plan and discharge record: from a snapshot, updated with the records saved since."""
     q = (
-        select(Record.patient_id, Version.record_id, Version.kind, Version.seq, Version.status, Version.created_at,
-               Version.review_due, Version.followup_due)
+        select(Record.patient_id, Record.created_at.label("record_created"), Version.record_id, Version.kind,
+               Version.status, Version.created_at, Version.review_due, Version.followup_due)
         .join(Record, Record.record_id == Version.record_id)
         .where(Version.kind.in_(_KINDS), versions.is_head())
-        .order_by(Version.seq)
     )  # fmt: skip
     dek = session.dek
     changed: list[str] = []
     with session.store.reading() as conn:
+        # Local arrival numbers say only what changed since the snapshot, never which version is newest.
         upto = conn.execute(select(func.max(Version.seq))).scalar() or 0
         cached = patient_snapshot.read_blob(conn, dek, HEADS_SNAPSHOT)
         records: dict[str, list] = {}
@@ -108,9 +129,16 @@ def _read_heads(session: Session) -> dict[str, list]:
             rows = list(conn.execute(q.where(Version.record_id.in_(changed)))) if changed else []
             for record_id in changed:
                 records.pop(record_id, None)
-    for row in rows:
-        entry = records.setdefault(row.record_id, [row.patient_id, row.kind, []])
-        entry[2].append([row.seq, row.status, row.created_at.isoformat(), _iso(row.review_due), _iso(row.followup_due)])
+        heads: dict[str, list[Any]] = {}
+        for row in rows:
+            heads.setdefault(row.record_id, []).append(row)
+        for record_id, found in heads.items():
+            head = found[0]
+            if len(found) == 1 and head.status != ENTERED_IN_ERROR:
+                entry = _entry(head.status, head, head.review_due)
+            else:
+                entry = _from_history(conn, dek, record_id, head.kind)
+            records[record_id] = [head.patient_id, head.kind, head.record_created.isoformat(), len(found), entry]
     if cached is None or changed:
         with session.store.writing() as conn:
             patient_snapshot.write_blob(conn, dek, HEADS_SNAPSHOT, upto, records)
@@ -118,28 +146,30 @@ def _read_heads(session: Session) -> dict[str, list]:
 
 
 def _plan_heads(session: Session) -> tuple[dict[str, _PlanHead], set[str], dict[str, date | None]]:
-    """Newest plan head per patient, patients whose plan has two heads (needs attention), and the
-    follow-up due from each patient's discharge record."""
+    """The plan in use per patient, patients whose plan has two heads (needs attention), and the
+    follow-up due from each patient's discharge record. A patient with two records of a kind (from
+    before their ids were derived) is shown by the first made, as their page shows it."""
     heads: dict[str, _PlanHead] = {}
-    newest: dict[tuple[str, str], int] = {}
+    first: dict[tuple[str, str], tuple[str, str]] = {}
     conflicted: set[str] = set()
     followups: dict[str, date | None] = {}
-    for patient_id, kind, record_heads in _read_heads(session).values():
-        if len(record_heads) > 1:
+    for record_id, (patient_id, kind, record_created, head_count, entry) in _read_heads(session).items():
+        if head_count > 1:
             conflicted.add(patient_id)
-        for seq, status, created, review, followup in record_heads:
-            if seq <= newest.get((patient_id, kind), -1):
-                continue
-            newest[(patient_id, kind)] = seq
-            if kind == DISCHARGE_KIND:
-                followups[patient_id] = date.fromisoformat(followup) if followup else None
-            else:
-                heads[patient_id] = _PlanHead(
-                    status,
-                    datetime.fromisoformat(created),
-                    date.fromisoformat(review) if review else None,
-                    date.fromisoformat(followup) if followup else None,
-                )
+        made = (record_created, record_id)
+        if (patient_id, kind) in first and first[(patient_id, kind)] <= made:
+            continue
+        first[(patient_id, kind)] = made
+        status, created, review, followup = entry
+        if kind == DISCHARGE_KIND:
+            followups[patient_id] = date.fromisoformat(followup) if followup else None
+        else:
+            heads[patient_id] = _PlanHead(
+                status,
+                datetime.fromisoformat(created),
+                date.fromisoformat(review) if review else None,
+                date.fromisoformat(followup) if followup else None,
+            )
     return heads, conflicted, followups
 
 

@@ -99,6 +99,14 @@ class FormulationState(RecordState):
         current = self.current
         return current is not None and current.signed
 
+    @property
+    def in_use(self) -> versions.VersionInfo | None:
+        """The formulation in force: the newest signed version not withdrawn (a review version being
+        drafted does not replace it), else the current draft. Newest in the history's one order."""
+        withdrawn = self.withdrawn
+        usable = [v for v in self.history if v.status != ENTERED_IN_ERROR and v.version_id not in withdrawn]
+        return next((v for v in reversed(usable) if v.signed), None) or (usable[-1] if usable else None)
+
     def notes_about(self, version_id: str) -> list[Note]:
         return [n for n in self.notes if n.about == version_id]
 

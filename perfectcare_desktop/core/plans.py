@@ -35,6 +35,7 @@ STATUS_LABELS = {
     "current": "Draft",
 }
 DEFAULT_REVIEW_MONTHS = 3
+_UNSIGNED = (DRAFT, REVISION, "current")  # drafts of the plan, whatever the PC that saved one knew
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ class PlanState(RecordState):
 
     @property
     def agreed(self) -> versions.VersionInfo | None:
-        """The plan in use: the newest signed agreement not withdrawn and not ended since."""
+        """The plan in use: the newest signed agreement not withdrawn and not ended since, "newest" in
+        the one order of the history, so every PC has the same plan in use (see docs/sync.md)."""
         withdrawn = self.withdrawn
         for v in reversed(self.history):
             if v.version_id in withdrawn or v.status == ENTERED_IN_ERROR:
@@ -54,10 +56,25 @@ class PlanState(RecordState):
                 return v
         return None
 
+    @property
+    def shown(self) -> tuple[str, versions.VersionInfo, date | None] | None:
+        """(status, version, review due) as the caseload shows the plan: the current version's, except
+        that a draft after the agreed plan in use (saved on a PC that had not seen it) shows as a
+        revision with that plan's review date, as a revision saved here would. None: no version."""
+        current = self.current
+        if current is None:
+            return (self.history[-1].status, self.history[-1], None) if self.history else None
+        agreed = self.agreed
+        if agreed is not None and current is not agreed and not current.signed and current.status in _UNSIGNED:
+            return REVISION, current, agreed.review_due
+        return current.status, current, current.review_due
+
     def display_status(self, v: versions.VersionInfo) -> str:
+        # Superseded: a later agreement in the history's order, as `agreed` reads it (never by clocks,
+        # which made the plan in use read "Superseded" beside a PC whose clock ran fast).
         if v.status == AGREED:
-            later = [w for w in self.history if w.created_at >= v.created_at and w.version_id != v.version_id]
-            if any(w.status == AGREED and w.version_id not in self.withdrawn for w in later):
+            withdrawn = self.withdrawn
+            if any(w.status == AGREED and w.version_id not in withdrawn for w in self.after(v)):
                 return STATUS_LABELS[SUPERSEDED]
         if v.version_id in self.withdrawn:
             return STATUS_LABELS.get(v.status, v.status) + " (entered in error)"

@@ -13,11 +13,14 @@ from .session import Session
 
 @dataclass(frozen=True)
 class RecordState:
-    """A record as read from the store (all of it: nothing is hidden, only ordered)."""
+    """A record as read from the store (all of it: nothing is hidden, only ordered).
+
+    `history` is in the one order every PC shows (`versions.in_order`), so what is current, in use or
+    superseded is the same on every PC, whatever order the versions arrived in."""
 
     record_id: str | None
     history: tuple[versions.VersionInfo, ...]  # oldest first, including entered-in-error notes
-    heads: tuple[str, ...]
+    heads: tuple[str, ...]  # in the same order: the newest last
 
     @property
     def withdrawn(self) -> set[str]:
@@ -26,6 +29,12 @@ class RecordState:
     @property
     def current(self) -> versions.VersionInfo | None:
         return versions.current(list(self.history))
+
+    def after(self, v: versions.VersionInfo) -> tuple[versions.VersionInfo, ...]:
+        """The versions that come after `v` in the one order (not by their clocks: a revision saved on a
+        PC whose clock is slow still comes after the version it was made from)."""
+        ids = [w.version_id for w in self.history]
+        return self.history[ids.index(v.version_id) + 1 :] if v.version_id in ids else ()
 
     @property
     def status(self) -> str:

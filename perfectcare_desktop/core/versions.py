@@ -2,17 +2,23 @@
 
 A save appends a version whose parents are the record's current heads; nothing is updated in place.
 Two heads for one record (offline edits on two PCs) is a conflict that a merge version resolves.
+
+A record's versions are read in one order, the same on every PC whatever order they arrived in
+(`in_order`): each after every version it descends from, then by the time it was saved, then by id.
+What is current, which plan is in use and what is superseded are all read from that order; the local
+`Version.seq` (arrival order here) only ever says what changed since a cache was made.
 """
 
 from __future__ import annotations
 
+import heapq
 import uuid
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, exists, func, insert, select
 
@@ -160,9 +166,81 @@ def conflicted_records(conn: Connection) -> list[Any]:
     return list(conn.execute(q))
 
 
+class Placed(Protocol):
+    """What `in_order` needs of a version: its id, when it was saved, and the versions it follows."""
+
+    @property
+    def version_id(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def parents(self) -> Sequence[str]: ...
+
+
+P = TypeVar("P", bound=Placed)
+
+
+def in_order(items: Iterable[P]) -> list[P]:
+    """A record's versions in the one order every PC shows, whatever order they arrived in.
+
+    Causal first: a version comes after every version it descends from (a revision, a merge), even
+    when its PC's clock said earlier, since it was made from them. Among the versions ready to come
+    next (all their parents placed), the earliest saved goes first, ties by id: the lexicographically
+    smallest topological order by (created_at, version_id), a function of the set of versions alone.
+    So a clock running fast decides only between versions made without sight of each other."""
+    by_id = {v.version_id: v for v in items}
+    waiting: dict[str, int] = {}
+    children: dict[str, list[str]] = {}
+    for v in by_id.values():
+        known = {p for p in v.parents if p in by_id}  # a parent is always here; tolerate a partial set
+        waiting[v.version_id] = len(known)
+        for p in known:
+            children.setdefault(p, []).append(v.version_id)
+    ready = [(v.created_at, v.version_id) for v in by_id.values() if not waiting[v.version_id]]
+    heapq.heapify(ready)
+    out: list[P] = []
+    while ready:
+        _, vid = heapq.heappop(ready)
+        out.append(by_id[vid])
+        for child in children.get(vid, ()):
+            waiting[child] -= 1
+            if not waiting[child]:
+                heapq.heappush(ready, (by_id[child].created_at, child))
+    return out  # complete: parents are sealed into a version made after them, so there is no cycle
+
+
+@dataclass(frozen=True)
+class _Placed:
+    version_id: str
+    created_at: datetime
+    parents: tuple[str, ...]
+
+
+def orders_of(conn: Connection, record_ids: Iterable[str]) -> dict[str, list[str]]:
+    """record id -> its version ids in the one order, from clear metadata (no payload is read)."""
+    ids = sorted(set(record_ids))
+    out: dict[str, list[str]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = conn.execute(
+            select(Version.version_id, Version.record_id, Version.created_at).where(Version.record_id.in_(chunk))
+        ).all()
+        parents = _parents_of(conn, [r.version_id for r in rows])
+        per_record: dict[str, list[_Placed]] = {}
+        for r in rows:
+            per_record.setdefault(r.record_id, []).append(_Placed(r.version_id, r.created_at, parents[r.version_id]))
+        out |= {rid: [v.version_id for v in in_order(placed)] for rid, placed in per_record.items()}
+    return out
+
+
 def head_ids(conn: Connection, record_id: str) -> list[str]:
-    q = select(Version.version_id).where(Version.record_id == record_id, is_head()).order_by(Version.seq)
-    return list(conn.execute(q).scalars())
+    """The record's heads in the one order: the last is the newest."""
+    heads = list(conn.execute(select(Version.version_id).where(Version.record_id == record_id, is_head())).scalars())
+    if len(heads) < 2:
+        return heads
+    # Heads never descend from one another, but their order still depends on their ancestors' times.
+    rank = {vid: i for i, vid in enumerate(orders_of(conn, [record_id])[record_id])}
+    return sorted(heads, key=rank.__getitem__)
 
 
 def append(
@@ -234,12 +312,13 @@ def _parents_of(conn: Connection, version_ids: list[str]) -> dict[str, tuple[str
 
 
 def history(conn: Connection, dek: DataKey, record_id: str) -> list[VersionInfo]:
-    """Every version of a record, oldest first, decrypted — including ones marked entered in error."""
-    rows = conn.execute(select(Version.__table__).where(Version.record_id == record_id).order_by(Version.seq)).all()
+    """Every version of a record in the one order (`in_order`: oldest first, the same on every PC),
+    decrypted — including ones marked entered in error."""
+    rows = conn.execute(select(Version.__table__).where(Version.record_id == record_id)).all()
     if not rows:
         raise NotFound("That record does not exist in this store.")
     parents = _parents_of(conn, [r.version_id for r in rows])
-    return [_info(dek, r, parents[r.version_id]) for r in rows]
+    return in_order(_info(dek, r, parents[r.version_id]) for r in rows)
 
 
 def withdrawn_ids(versions: Iterable[VersionInfo]) -> set[str]:
@@ -249,6 +328,7 @@ def withdrawn_ids(versions: Iterable[VersionInfo]) -> set[str]:
 
 def current(versions: list[VersionInfo]) -> VersionInfo | None:
     """The version whose content is current: the newest content version not marked entered in error.
+    `versions` in the one order (as `history` gives them).
 
     "Entered in error" versions are annotations naming the version they withdraw, so marking the
     latest content version reverts to the one before; marking them all withdraws the record.
@@ -261,7 +341,8 @@ def current(versions: list[VersionInfo]) -> VersionInfo | None:
 
 
 def heads_of_kind(conn: Connection, kind: str) -> list[Any]:
-    """Head version rows of every record of a kind, in one query (the caseload's main read)."""
+    """Head version rows of every record of a kind, in one query (the caseload's main read). A record's
+    heads come in the one order (its newest last); the rare record with two is ordered from its chain."""
     # Version.kind repeats its record's kind, so no join with records is needed here.
     q = (
         select(
@@ -284,7 +365,18 @@ def heads_of_kind(conn: Connection, kind: str) -> list[Any]:
         .where(Version.kind == kind, is_head())
         .order_by(Version.seq)
     )
-    return list(conn.execute(q))
+    rows = list(conn.execute(q))
+    by_record: dict[str, list[Any]] = {}
+    for row in rows:
+        by_record.setdefault(row.record_id, []).append(row)
+    split = [rid for rid, heads in by_record.items() if len(heads) > 1]
+    if not split:
+        return rows
+    orders = orders_of(conn, split)
+    for rid in split:
+        rank = {vid: i for i, vid in enumerate(orders[rid])}
+        by_record[rid].sort(key=lambda r: rank[r.version_id])
+    return [row for heads in by_record.values() for row in heads]
 
 
 def decrypt_row(dek: DataKey, row: Any) -> dict[str, Any]:

@@ -135,8 +135,7 @@ class Exporter:
     def clinician_record(self, patient: PatientSummary) -> tuple[ClinicianRecord, str]:
         pid = patient.record_id
         form = load_formulation(self.session, pid, audit_view=False)
-        usable = [v for v in form.history if v.status != ENTERED_IN_ERROR and v.version_id not in form.withdrawn]
-        shown = next((v for v in reversed(usable) if v.signed), None) or (usable[-1] if usable else None)
+        shown = form.in_use
         sections: tuple = ()
         facts: list[tuple[str, str]] = []
         if shown is not None:

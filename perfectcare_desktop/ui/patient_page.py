@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
@@ -84,12 +85,14 @@ _PLAN_EVENTS = {
 
 def history_rows(records: list[tuple[str, list[VersionInfo]]],
                  staff: dict[str, str]) -> list[tuple[VersionInfo, tuple[str, ...]]]:  # fmt: skip
-    """Newest first, across every record of the patient: each version with its row of text."""
+    """Newest first, across every record of the patient: each version with its row of text. Each
+    record's `versions` come in the history's one order (`versions.in_order`), which the rows keep."""
     from ..core.versions import withdrawn_ids
 
     out: list[tuple[Any, tuple[VersionInfo, tuple[str, ...]]]] = []
     for kind, versions in records:
         previous: dict[str, Any] | None = None
+        placed_at: datetime | None = None
         withdrawn = withdrawn_ids(versions)
         agreed = [v.version_id for v in versions if v.status == "agreed" and v.version_id not in withdrawn]
         for v in versions:
@@ -109,7 +112,10 @@ def history_rows(records: list[tuple[str, list[VersionInfo]]],
                 status,
                 describe_changes(previous, v),
             )
-            out.append(((v.created_at, len(out)), (v, text)))  # ties (same second) keep save order
+            # Placed at the latest time in its record so far: records interleave by time, and within one the
+            # order is kept (a revision saved where the clock ran slow stays above the version it revised).
+            placed_at = max(placed_at, v.created_at) if placed_at else v.created_at
+            out.append(((placed_at, len(out)), (v, text)))  # ties (same second) keep the history's order
             if v.status != ENTERED_IN_ERROR:
                 previous = v.payload
     out.sort(key=lambda item: item[0], reverse=True)
