@@ -4,7 +4,8 @@ PostgreSQL cluster for the sync hub (tests/pg_cluster.py) with empty databases i
 The session's cluster is the one PERFECTCARE_TEST_PGDATA, _PGPORT and _PGPASSWORD name (CI starts it
 with `tests/pg_cluster.py start`), or else one created in a temporary folder and removed when the
 session ends (only if a test asks for it). Tests that stop or kill the server use
-`private_pg_cluster`, never the shared one.
+`private_pg_cluster`, never the shared one. `replica` (a streaming replica of the session's cluster)
+and `pgbouncer` (PgBouncer in transaction pooling mode in front of it) are a test's own: it may stop them.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ os.environ["PERFECTCARE_LOG_DIR"] = os.path.join(_SCRATCH, "logs")
 import contextlib  # noqa: E402
 import re  # noqa: E402
 import secrets  # noqa: E402
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from pg_cluster import PgCluster, PostgresNotFound, find_bindir  # noqa: E402
+from pg_cluster import PgBouncer, PgBouncerNotFound, PgCluster, PostgresNotFound, find_bindir, find_pgbouncer  # noqa: E402
 from testsupport import ADMIN, ADMIN_PASSWORD, ORG, FakeClock  # noqa: E402, F401 - one home, imported by tests
 
 from perfectcare_desktop.core.session import Session  # noqa: E402
@@ -125,3 +127,42 @@ def hub_db(pg_cluster: PgCluster, request: pytest.FixtureRequest) -> Iterator[st
     yield url
     with contextlib.suppress(Exception):
         pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+def replica(pg_cluster: PgCluster) -> Iterator[PgCluster]:
+    """A hot-standby streaming replica of the session's cluster, removed after the test (about a second:
+    pg_basebackup of the cluster and a start). The test may stop it; the primary is never touched."""
+    root = Path(tempfile.mkdtemp(prefix="perfectcare-replica-"))  # under TMPDIR: the postgres user passes through
+    try:
+        made = PgCluster.replica_of(pg_cluster, root)
+    except BaseException:
+        PgCluster(root / "data", 0, "", made_root=True).destroy()
+        raise
+    try:
+        yield made
+    finally:
+        made.destroy()
+
+
+@pytest.fixture
+def pgbouncer(pg_cluster: PgCluster) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction pooling mode in front of the session's cluster, SCRAM passwords checked;
+    stopped and removed after the test. Fails (never skips) with install advice when it is missing."""
+    missing = None
+    try:
+        find_pgbouncer()
+    except PgBouncerNotFound as exc:
+        missing = str(exc)
+    if missing is not None:
+        pytest.fail(missing, pytrace=False)  # outside the except: the message once, not twice
+    root = Path(tempfile.mkdtemp(prefix="perfectcare-pgbouncer-"))
+    try:
+        bouncer = PgBouncer.start(pg_cluster, root)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    try:
+        yield bouncer
+    finally:
+        bouncer.destroy()

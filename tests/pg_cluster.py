@@ -16,6 +16,12 @@ Standard library only: CI runs it as a script with the system python3 before the
 
 and `PgCluster.from_env()` attaches to the cluster those variables name. psycopg is imported only by
 the methods that connect.
+
+The production shape of a hub (docs/admin-guide.md, Production hub) has two more parts, for the tests:
+`PgCluster.replica_of(primary, root)` makes a streaming replica (pg_basebackup -R over the primary's
+Unix socket, hot standby on its own port), and `PgBouncer.start(cluster, root)` runs Debian's pgbouncer
+in front of a cluster in transaction pooling mode, checking passwords (SCRAM) against the cluster's
+pg_shadow. Both run as the `postgres` user when we are root, as the cluster does.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 ENV_DATA = "PERFECTCARE_TEST_PGDATA"
@@ -45,6 +52,11 @@ INSTALL_HINT = (
     "(see `python3 tests/pg_cluster.py start ROOT`)."
 )
 _SOCKET_PATH_MAX = 107  # sun_path on Linux, less the terminating NUL
+PGBOUNCER_HINT = (
+    "PgBouncer was not found (/usr/sbin/pgbouncer or on PATH). The production-shape sync tests run the hub "
+    "behind a real PgBouncer in transaction pooling mode: on Debian/Ubuntu run `apt-get install pgbouncer` "
+    "(`./run tests` installs it)."
+)
 
 
 class PgClusterError(RuntimeError):
@@ -53,6 +65,10 @@ class PgClusterError(RuntimeError):
 
 class PostgresNotFound(PgClusterError):
     """No PostgreSQL server programs on this machine (the message says how to install them)."""
+
+
+class PgBouncerNotFound(PgClusterError):
+    """No pgbouncer program on this machine (the message says how to install it)."""
 
 
 def find_bindir() -> Path:
@@ -192,6 +208,62 @@ class PgCluster:
                 if "already in use" not in str(exc) or attempt == 4:
                     raise
         raise AssertionError("unreachable")
+
+    @classmethod
+    def replica_of(cls, primary: PgCluster, root: Path) -> PgCluster:
+        """A streaming replica of `primary` in root/data, started (hot standby) on a free port; `destroy()`
+        removes it and leaves the primary alone. pg_basebackup -R copies the primary over its Unix socket
+        (initdb's `local replication all trust`, so no password) and writes standby.signal and
+        primary_conninfo, so the copy follows the primary's WAL from then on. Its roles and passwords
+        are the primary's."""
+        bindir = find_bindir()
+        root = Path(root).absolute()
+        if (root / "data").exists():
+            raise PgClusterError(f"{root / 'data'} exists already: make a replica in a new folder")
+        if len(str(root / ".s.PGSQL.65535").encode()) > _SOCKET_PATH_MAX:
+            raise PgClusterError(f"{root} is too long a path for the server's Unix socket: use a shorter folder")
+        root.mkdir(parents=True, exist_ok=True)
+        if _as_root():
+            shutil.chown(root, "postgres", "postgres")
+        os.chmod(root, 0o700)
+        replica = cls(root / "data", 0, primary.password, made_root=True)
+        replica._bindir = bindir
+        replica._run(
+            "pg_basebackup",
+            "-D",
+            str(replica.data),
+            "-h",
+            str(primary.root),  # the folder of the primary's socket
+            "-p",
+            str(primary.port),
+            "-U",
+            ADMIN_USER,
+            "-R",  # standby.signal + primary_conninfo: a standby that streams from the primary
+            "-X",
+            "stream",
+            "--checkpoint=fast",  # else it waits for the primary's next scheduled checkpoint
+            "--no-sync",  # as initdb --no-sync: a test copy, fsync off anyway
+        )
+        for attempt in range(5):  # a free port can be taken between our probe and the server's bind
+            replica.port = free_port()
+            try:
+                replica.start()
+                return replica
+            except PgClusterError as exc:
+                if "already in use" not in str(exc) or attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def wait_for_replay(self, primary: PgCluster, timeout: float = 30) -> None:
+        """On a replica: wait until it has replayed all the WAL `primary` has written so far."""
+        with primary.connect() as p:
+            target = p.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+        deadline = time.monotonic() + timeout
+        with self.connect() as r:
+            while not r.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)).fetchone()[0]:
+                if time.monotonic() > deadline:
+                    raise PgClusterError(f"the replica {self!r} did not replay up to {target} in {timeout} s")
+                time.sleep(0.02)
 
     @classmethod
     def attach(cls, data: Path, port: int, password: str) -> PgCluster:
@@ -335,6 +407,137 @@ class PgCluster:
             pid = _lock_file_pid(lock)
             if pid is not None and not _process_alive(pid):
                 lock.unlink(missing_ok=True)
+
+
+def find_pgbouncer() -> Path:
+    """The pgbouncer program: Debian's in /usr/sbin (not on a normal user's PATH), else PATH's."""
+    for candidate in (Path("/usr/sbin/pgbouncer"), shutil.which("pgbouncer")):
+        if candidate and Path(candidate).exists():
+            return Path(candidate)
+    raise PgBouncerNotFound(PGBOUNCER_HINT)
+
+
+class PgBouncer:
+    """A pgbouncer in front of a cluster, listening on 127.0.0.1:`port`, pooling in `pool_mode`.
+
+    Every database name is forwarded to the cluster's Unix socket (`* =`), so the tests' new databases
+    need no configuration. Clients sign in with SCRAM, checked against the cluster's own pg_shadow
+    (auth_user `app` runs auth_query over the socket, which the cluster trusts), so a device role made
+    on the hub can sign in through PgBouncer at once and a wrong password is refused here, as in
+    production. `app` itself is in the auth file (its password in clear: a throwaway folder of the
+    postgres user's, 0600) and is PgBouncer's admin (SHOW POOLS, SHOW STATS on database `pgbouncer`).
+    """
+
+    def __init__(self, root: Path, port: int, cluster: PgCluster, process: subprocess.Popen[bytes]) -> None:
+        self.root = root
+        self.port = port
+        self.cluster = cluster
+        self._process = process
+
+    def __repr__(self) -> str:
+        return f"PgBouncer(port={self.port}, cluster={self.cluster!r})"
+
+    @classmethod
+    def start(cls, cluster: PgCluster, root: Path, *, pool_mode: str = "transaction", pool_size: int = 4) -> PgBouncer:
+        """Write the configuration into `root` (made, and given to the postgres user when we are root) and
+        start pgbouncer on a free port; returns once it accepts connections. A small pool by default, so
+        clients take turns on the same server connections, as a busy production pool makes them do."""
+        program = find_pgbouncer()
+        root = Path(root).absolute()
+        root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, 0o700)
+        users = root / "userlist.txt"
+        users.write_text(f'"{ADMIN_USER}" "{cluster.password}"\n')
+        os.chmod(users, 0o600)
+        # pgbouncer refuses to run as root; as the postgres user, like the cluster.
+        who: dict[str, Any] = {"user": "postgres", "group": "postgres", "extra_groups": []} if _as_root() else {}
+        for attempt in range(5):  # a free port can be taken between our probe and pgbouncer's bind
+            port = free_port()
+            config = root / "pgbouncer.ini"
+            config.write_text(
+                "[databases]\n"
+                f"* = host={cluster.root} port={cluster.port}\n"
+                "[pgbouncer]\n"
+                f"listen_addr = 127.0.0.1\nlisten_port = {port}\n"
+                "unix_socket_dir =\n"  # TCP only: nothing to clean up, nothing to collide with
+                f"auth_type = scram-sha-256\nauth_file = {users}\n"
+                f"auth_user = {ADMIN_USER}\n"
+                "auth_query = SELECT usename, passwd FROM pg_shadow WHERE usename = $1\n"
+                f"pool_mode = {pool_mode}\ndefault_pool_size = {pool_size}\nmax_client_conn = 200\n"
+                f"admin_users = {ADMIN_USER}\n"
+                f"pidfile = {root / 'pgbouncer.pid'}\n"
+            )
+            if _as_root():
+                for path in (root, users, config):
+                    shutil.chown(path, "postgres", "postgres")
+            log = root / "pgbouncer.log"
+            with log.open("ab") as out:  # pgbouncer in the foreground logs to stderr: ours to keep
+                start = out.tell()
+                process = subprocess.Popen(
+                    [str(program), str(config)],
+                    cwd=root,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=out,
+                    **who,
+                )
+            bouncer = cls(root, port, cluster, process)
+            failure = bouncer._wait_until_listening(timeout=15)
+            if failure is None:
+                return bouncer
+            bouncer.stop()
+            text = log.read_bytes()[start:].decode(errors="replace")
+            if "Address already in use" not in text or attempt == 4:
+                raise PgClusterError(f"pgbouncer did not start ({failure}):\n{text}")
+        raise AssertionError("unreachable")
+
+    def url(self, dbname: str, user: str = ADMIN_USER, password: str | None = None) -> str:
+        """A postgresql:// address through PgBouncer (as `app` with the cluster's password by default)."""
+        secret = self.cluster.password if password is None and user == ADMIN_USER else password
+        who = quote(user, safe="") + (f":{quote(secret, safe='')}" if secret else "")
+        return f"postgresql://{who}@127.0.0.1:{self.port}/{quote(dbname, safe='')}"
+
+    def show(self, what: str) -> list[dict[str, Any]]:
+        """A SHOW command on PgBouncer's admin console (POOLS, STATS, SERVERS, ...), as dicts."""
+        import psycopg
+        from psycopg.rows import dict_row
+
+        # The admin console speaks only the simple query protocol (no parameters, no prepare).
+        with psycopg.connect(self.url("pgbouncer"), autocommit=True, connect_timeout=10) as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            cur.execute(f"SHOW {what}", prepare=False)
+            return cur.fetchall()
+
+    def is_running(self) -> bool:
+        return self._process.poll() is None
+
+    def stop(self) -> None:
+        """Stop pgbouncer (SIGTERM: immediate shutdown; clients are cut) and wait; killed after 10 s."""
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def destroy(self) -> None:
+        """Stop pgbouncer and remove its folder; the cluster behind it is left alone."""
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _wait_until_listening(self, timeout: float) -> str | None:
+        """None once 127.0.0.1:port accepts a connection; else why not (pgbouncer exited, or too slow)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                return f"it exited with status {self._process.returncode}"
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.settimeout(1)
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return None
+            time.sleep(0.02)
+        return f"it was not listening after {timeout} s"
 
 
 def _lock_file_pid(path: Path) -> int | None:
