@@ -119,6 +119,7 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("hub_url", "Sync hub address", _hub_url, None),
+    Setting("hub_read_url", "Sync hub read replica (pulls)", _hub_url, None),
     Setting("data_dir", "Shared store folder for every user of this PC", _folder, None),
     Setting("idle_lock_minutes", "Lock after this many idle minutes", _int_between(1, 60), 5),
     Setting("review_interval_months", "Default plan review interval (months)", _int_between(1, 24), 3),
