@@ -499,14 +499,18 @@ class PgBouncer:
 
     def show(self, what: str) -> list[dict[str, Any]]:
         """A SHOW command on PgBouncer's admin console (POOLS, STATS, SERVERS, ...), as dicts."""
+        return self.admin(f"SHOW {what}")
+
+    def admin(self, command: str) -> list[dict[str, Any]]:
+        """A command on PgBouncer's admin console (SHOW ..., RECONNECT, PAUSE, ...); its rows as dicts, if any."""
         import psycopg
         from psycopg.rows import dict_row
 
         # The admin console speaks only the simple query protocol (no parameters, no prepare).
         with psycopg.connect(self.url("pgbouncer"), autocommit=True, connect_timeout=10) as conn:
             cur = conn.cursor(row_factory=dict_row)
-            cur.execute(f"SHOW {what}", prepare=False)
-            return cur.fetchall()
+            cur.execute(command, prepare=False)
+            return cur.fetchall() if cur.description else []
 
     def is_running(self) -> bool:
         return self._process.poll() is None
