@@ -78,3 +78,7 @@ class HubAccessRefused(SyncError):
 
 class NotEnrolled(SyncError):
     pass
+
+
+class EnrolmentInterrupted(PerfectCareError):
+    """`enrol import` stopped after the hub had claimed the file: no store was kept, and the file is used up."""

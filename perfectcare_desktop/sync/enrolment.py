@@ -9,9 +9,13 @@ the data key itself, which is what lets the new PC read the records it pulls.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import platform
+import shutil
+import sqlite3
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +23,21 @@ from typing import Any
 from sqlalchemy import select
 
 from ..core import audit
-from ..core.store import Store, remove_store_files
+from ..core.files import ensure_writable_folder
+from ..core.store import Store
 from ..crypto import aead, vault
 from ..crypto.kdf import KdfParams, default_params, derive_key, new_salt
-from ..errors import InvalidInput, NotAllowed
+from ..errors import (
+    EnrolmentInterrupted,
+    HubUnreachable,
+    InvalidInput,
+    NotAllowed,
+    PerfectCareError,
+    StoreAlreadyExists,
+    StoreNotWritable,
+    SyncError,
+)
+from ..paths import db_path
 from ..store.models import KeyWrap
 from . import device, hub_address, hub_admin
 from .client import SyncClient, one_round
@@ -30,6 +45,7 @@ from .client import SyncClient, one_round
 MAGIC = b"PERFECTCARE-ENROLMENT/1\n"
 MIN_PASSPHRASE = 12
 _KEY_ID = 0  # the sealed body's key is the passphrase's, not a data key
+PARTIAL_PREFIX = ".enrolling-"  # a store being built by `enrol import`, inside the data folder
 
 
 @dataclass(frozen=True)
@@ -91,7 +107,7 @@ def export_file(session: Any, admin_url: str, out: Path, passphrase: str, label:
     if config is None:
         raise NotAllowed("This PC is not enrolled with a hub: run 'perfectcare-admin hub init' first.")
     params = hub_address.parse(admin_url)
-    with hub_address.connect(params) as conn:
+    with hub_address.connect(params) as conn, hub_admin.owner_errors(params):
         facts = hub_admin.read_facts(conn)
     if facts is None or facts.store_id != config.hub_store_id:
         raise InvalidInput("That address is not this store's hub; give the owner's address of the hub this PC uses.")
@@ -149,8 +165,15 @@ def read_file(path: Path, passphrase: str) -> dict[str, Any]:
 
 
 def import_file(path: Path, passphrase: str, data_dir: Path, clock: Any = None) -> Enrolled:
-    """Join this PC: a new store holding the hub's accounts and records, ready to sign in to."""
+    """Join this PC: a new store holding the hub's accounts and records, ready to sign in to.
+
+    The file is claimed on the hub first, and only then is the store built, in a staging folder that
+    is renamed into place as the very last step. So whenever the import stops (a refusal, a lost
+    line, the process killed), the data folder holds no store and the file cannot be used again: one
+    file can never make two PCs with one device id (the hub keeps the first PC's audit entries and
+    drops the second's as duplicates). Refusals before the claim leave the file usable."""
     body = read_file(path, passphrase)
+    data_dir = Path(data_dir)
     dek = vault.DataKey(int(body["key_id"]), base64.b64decode(body["dek"]))
     rec = body["recovery"]
     recovery = vault.WrappedKey(
@@ -158,16 +181,68 @@ def import_file(path: Path, passphrase: str, data_dir: Path, clock: Any = None) 
     )
     config = device.DeviceConfig(body["hub"], body["role"], body["password"], body["device_id"], body["store_id"],
                                  body.get("ca_pem"))  # fmt: skip
-    # Reach the hub before making anything, so a wrong address or a down hub leaves no half store.
-    with hub_address.connect(config.params(Path(data_dir))) as conn:
-        facts = hub_admin.read_facts(conn)
-        if facts is None or facts.store_id != config.hub_store_id:
-            raise InvalidInput("The hub named in this enrolment file no longer holds its store. Ask for a new file.")
-        if conn.execute("SELECT 1 FROM device_claims WHERE role_name = current_user").fetchone() is not None:
-            raise NotAllowed(
-                "This enrolment file has already been used to join a PC. Ask an administrator for a new one."
-            )
-    store = Store.create_joined(Path(data_dir), body["organisation"], body["store_id"], dek, recovery, clock)
+    if db_path(data_dir).exists():
+        raise StoreAlreadyExists(f"There is already a store in {data_dir}; enrolment makes a new one: choose an "
+                                 "empty folder. Nothing was changed and the file can still be used.")  # fmt: skip
+    try:
+        ensure_writable_folder(data_dir)
+    except OSError as exc:
+        raise StoreNotWritable(f"Cannot create a store in {data_dir}: {exc.strerror or exc}.") from exc
+    _remove_partials(data_dir)  # left by an import that was killed: never a usable store
+    _claim(config, data_dir)
+    staging = data_dir / f"{PARTIAL_PREFIX}{uuid.uuid4().hex}"
+    try:
+        _build(staging, body, dek, recovery, config, clock)
+        _move_into_place(staging, data_dir)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, PerfectCareError | OSError | _driver_error()):
+            raise _interrupted(exc, data_dir, config.device_id) from None
+        raise  # a bug, or Ctrl+C: shown as such; the file is used up all the same
+    return Enrolled(config.device_id, body["organisation"], hub_address.describe(config.hub))
+
+
+def _driver_error() -> type[Exception]:
+    import psycopg  # lazily, as everywhere: the app starts without the driver loaded
+
+    return psycopg.Error
+
+
+def _remove_partials(data_dir: Path) -> None:
+    for partial in data_dir.glob(PARTIAL_PREFIX + "*"):
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _claim(config: device.DeviceConfig, data_dir: Path) -> None:
+    """Check the hub and use up the file there, before anything is made here."""
+    import psycopg
+
+    try:
+        with hub_address.connect(config.params(data_dir)) as conn:
+            facts = hub_admin.read_facts(conn)
+            if facts is None or facts.store_id != config.hub_store_id:
+                raise InvalidInput(
+                    "The hub named in this enrolment file no longer holds its store. Ask for a new file."
+                )
+            # Checked before the claim, so a hub that no PC has synced to yet leaves the file usable.
+            if conn.execute("SELECT 1 FROM users WHERE wrapped IS NOT NULL LIMIT 1").fetchone() is None:
+                raise NotAllowed(
+                    "The hub holds no accounts to sign in with yet. Run a sync on an enrolled PC first; the file "
+                    "can still be used."
+                )
+            hub_admin.claim(conn, config.device_id)
+            conn.commit()
+    except psycopg.Error:
+        raise HubUnreachable(
+            f"The hub at {hub_address.describe(config.hub)} stopped answering before this PC joined; nothing was "
+            "changed here. Try again; if it says the file was used, ask for a new one."
+        ) from None
+
+
+def _build(staging: Path, body: dict[str, Any], dek: vault.DataKey, recovery: vault.WrappedKey,
+           config: device.DeviceConfig, clock: Any) -> None:  # fmt: skip
+    """The joined store, complete, in `staging`: accounts, records, enrolment, audit entry."""
+    store = Store.create_joined(staging, body["organisation"], body["store_id"], dek, recovery, clock)
     client = SyncClient(store)
     try:
         with store.writing() as conn:
@@ -175,19 +250,38 @@ def import_file(path: Path, passphrase: str, data_dir: Path, clock: Any = None) 
         client.round(dek)  # the accounts (so people can sign in here) and the records
         with store.reading() as conn:
             if conn.execute(select(KeyWrap.wrap_id).where(KeyWrap.purpose == "user").limit(1)).first() is None:
-                raise NotAllowed("The hub holds no accounts to sign in with yet. Run a sync on an enrolled PC first.")
-        hub = client.connection(dek)
-        hub_admin.claim(hub, config.device_id)
-        hub.commit()
+                raise NotAllowed("none of the hub's accounts could be read here")
         with store.writing() as conn:
             audit.append(
                 conn, dek, store.clock.now(), "sync_enrol", detail=f"joined the hub as device {config.device_id}"
             )
-    except BaseException:
+    finally:
         client.close()
         store.close()
-        remove_store_files(Path(data_dir))  # nothing half-made is left; the file can be used again
-        raise
-    client.close()
-    store.close()
-    return Enrolled(config.device_id, body["organisation"], hub_address.describe(config.hub))
+
+
+def _move_into_place(staging: Path, data_dir: Path) -> None:
+    """The last step: one rename, before which the data folder holds no store at all."""
+    staged, target = db_path(staging), db_path(data_dir)
+    # The WAL folded into the file, so the one file renamed is the whole store (the next open
+    # switches back to WAL).
+    with contextlib.closing(sqlite3.connect(staged)) as raw:
+        raw.execute("PRAGMA journal_mode=DELETE")
+    if target.exists():
+        raise StoreAlreadyExists(f"A store appeared in {data_dir} while this PC was joining; it was left as it was.")
+    os.replace(staged, target)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _interrupted(exc: BaseException, data_dir: Path, device_id: str) -> EnrolmentInterrupted:
+    if isinstance(exc, SyncError | _driver_error()):
+        reason = "the hub could not be reached or stopped answering"
+    elif isinstance(exc, OSError):
+        reason = f"the data folder could not be written ({exc.strerror or type(exc).__name__})"
+    else:
+        reason = str(exc).rstrip(".")
+    return EnrolmentInterrupted(
+        f"Joining stopped part-way: {reason}. Nothing was kept in {data_dir}, and this enrolment file is now used "
+        f"up: ask an administrator for a new one (and to revoke device {device_id} with 'perfectcare-admin hub "
+        "revoke')."
+    )
