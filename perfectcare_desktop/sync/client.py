@@ -123,6 +123,15 @@ class SyncClient:
                 self._hub.close()
         self._hub = None
 
+    def cancel(self) -> None:
+        """From another thread (the app locking), returning at once: the round in flight ends now with
+        HubUnreachable. The hub is asked to cancel the statement and the link is cut. Nothing queued is
+        lost: push deletes queue rows only after the hub commits, pull commits rows with its horizon.
+        A round still connecting has no link to cut: it ends on its own (connect timeout, deadlines)."""
+        hub = self._hub
+        if hub is not None:
+            hub.abort()
+
 
 def one_round(store: Any, dek: DataKey, hub_url: str | None = None) -> RoundReport:
     """One round on a connection of its own, closed after (scripts, enrolment; the app keeps a client)."""

@@ -1,5 +1,6 @@
 """The hub's address and how to reach it safely: TLS with certificate verification to any host that
-is not this machine, a short connect timeout, and clear errors instead of driver messages."""
+is not this machine, timeouts so a lost or silent hub never hangs a round (docs/sync.md, Timeouts),
+and clear errors instead of driver messages."""
 
 from __future__ import annotations
 
@@ -10,6 +11,17 @@ from ..errors import InvalidInput
 SECURE_MODE = "verify-full"
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 CONNECT_TIMEOUT_SECONDS = 5
+# A link gone quiet is probed after 10 s, every 5 s; 3 probes unanswered and it is dead: a hub that
+# vanished (cable, VPN, crashed host) is noticed in 25 s, not after the system's two hours.
+KEEPALIVE_IDLE_SECONDS = 10
+KEEPALIVE_INTERVAL_SECONDS = 5
+KEEPALIVE_COUNT = 3
+# Data sent and not acknowledged for this long ends the connection (Linux; elsewhere libpq ignores it).
+# The same 25 s as the keepalives: libpq's advice is not to set it below their total.
+TCP_USER_TIMEOUT_MS = (KEEPALIVE_IDLE_SECONDS + KEEPALIVE_INTERVAL_SECONDS * KEEPALIVE_COUNT) * 1000
+_TIMEOUTS = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "keepalives": 1, "keepalives_idle": KEEPALIVE_IDLE_SECONDS,
+             "keepalives_interval": KEEPALIVE_INTERVAL_SECONDS, "keepalives_count": KEEPALIVE_COUNT,
+             "tcp_user_timeout": TCP_USER_TIMEOUT_MS}  # fmt: skip
 
 
 def parse(url: str) -> dict[str, Any]:
@@ -57,7 +69,8 @@ def secured(params: dict[str, Any]) -> dict[str, Any]:
                 f"The hub at {out.get('host')} must be reached with certificate checks (sslmode={SECURE_MODE}); "
                 f"sslmode={mode} would let an impostor on the network pose as the hub."
             )
-    out.setdefault("connect_timeout", str(CONNECT_TIMEOUT_SECONDS))
+    for key, value in _TIMEOUTS.items():
+        out.setdefault(key, str(value))
     out["application_name"] = "perfectcare-desktop"
     return out
 
@@ -69,14 +82,21 @@ def describe(params: dict[str, Any]) -> str:
     return f"{host}{port}/{params.get('dbname')}"
 
 
-def connect(params: dict[str, Any]):  # noqa: ANN201 - psycopg.Connection, imported lazily
-    """Open a connection or raise HubUnreachable / HubAccessRefused with a sentence for the user."""
+def connect(params: dict[str, Any]):  # noqa: ANN201 - HubConnection, imported lazily
+    """Open a connection or raise HubUnreachable / HubAccessRefused with a sentence for the user.
+
+    The connection has a deadline on each wait for the hub and may be aborted from another thread
+    (hub_connection.HubConnection)."""
     import psycopg
 
     from ..errors import HubAccessRefused, HubUnreachable
+    from .hub_connection import HubConnection
 
     try:
-        return psycopg.connect(**secured(params))
+        # No server-side prepared statements (prepare_threshold=None): a hub behind PgBouncer in
+        # transaction pooling mode hands each transaction to any server connection, where a statement
+        # prepared on another one does not exist.
+        return HubConnection.connect(**secured(params), prepare_threshold=None)
     except psycopg.OperationalError as exc:
         if exc.sqlstate in ("28000", "28P01") or _refused(str(exc)):  # revoked, wrong password, not allowed
             raise HubAccessRefused(
