@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.login_page)
         self.lock_label.setText("Locked")
         if self.sync is not None:
-            self.sync.pause()  # a round needs the key: none until unlock
+            self.sync.pause()  # cancels a round in flight and drops its result; none until unlock (it needs the key)
         session.lock()  # forgets the key and decrypted details; audited
 
     def _autosave_plan(self) -> None:

@@ -1,17 +1,27 @@
 """The one way widgets run work in the background: a callable on a worker thread, its result or its
 error delivered back on the GUI thread. No widget is ever touched from a worker.
 
-Store work runs one item at a time (a single worker), so a session is never used by two threads at
-once. Tests pass `synchronous=True`: the callable runs inline and callbacks fire before `run` returns
+Two lanes, each one worker running one item at a time. The store lane (the default) runs everything
+that uses the session — saves, opening patients, the caseload — so a session is never used by two
+threads at once. The network lane runs only the sync controller's hub rounds (they use the store and
+the data key, never the session), so a save never waits behind a round on a slow or silent hub. The
+store is safe from both at once: each thread gets its own SQLite connection from SQLAlchemy's pool,
+WAL lets reads go on beside a write, and writes queue for SQLite's lock (BEGIN IMMEDIATE, busy
+timeout); a round never holds that lock while it waits for the hub.
+
+Tests pass `synchronous=True`: the callable runs inline and callbacks fire before `run` returns
 (called directly, not through the signal).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+STORE, NETWORK = "store", "network"  # the lanes
 
 Done = Callable[[Any], None]
 Failed = Callable[[BaseException], None]
@@ -64,8 +74,7 @@ class Operations(QObject):
     def __init__(self, synchronous: bool = False, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.synchronous = synchronous
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pools = {lane: self._one_worker() for lane in (STORE, NETWORK)}
         self._relay = _Relay()
         self._pending = 0
 
@@ -74,8 +83,15 @@ class Operations(QObject):
         """Work queued or running whose callbacks have not been delivered yet."""
         return self._pending > 0
 
-    def run(self, fn: Callable[[], Any], on_done: Done | None = None, on_error: Failed | None = None) -> None:
-        """Run `fn` off the GUI thread; then `on_done(result)` or `on_error(exception)` on the GUI thread."""
+    def _one_worker(self) -> QThreadPool:
+        pool = QThreadPool(self)
+        pool.setMaxThreadCount(1)
+        return pool
+
+    def run(self, fn: Callable[[], Any], on_done: Done | None = None, on_error: Failed | None = None,
+            lane: str = STORE) -> None:  # fmt: skip
+        """Run `fn` off the GUI thread, after what is queued on its lane; then `on_done(result)` or
+        `on_error(exception)` on the GUI thread."""
         self._pending += 1
         callbacks = (on_done, on_error, self._finished_one)
         if self.synchronous:
@@ -85,11 +101,12 @@ class Operations(QObject):
                 value, error = None, exc
             self._relay._deliver(callbacks, value, error)
         else:
-            self._pool.start(_Job(fn, self._relay, callbacks))
+            self._pools[lane].start(_Job(fn, self._relay, callbacks))
 
     def _finished_one(self) -> None:
         self._pending -= 1
 
     def wait(self, msecs: int = 30000) -> bool:
-        """Block until queued work is done (shutdown and tests)."""
-        return self._pool.waitForDone(msecs)
+        """Block until queued work on both lanes is done, or `msecs` have passed (shutdown and tests)."""
+        end = time.monotonic() + msecs / 1000
+        return all(pool.waitForDone(max(0, int((end - time.monotonic()) * 1000))) for pool in self._pools.values())

@@ -1,18 +1,21 @@
 """Sync with the hub from the app: rounds in the background and what the status bar says of them.
 
 One controller per window. On an enrolled PC with a session unlocked it runs a round on the operation
-helper every minute and a few seconds after each save (debounced), never two at once and never while
-locked (the round needs the data key; it resumes at unlock). A hub that cannot be reached is tried
-again after an exponential back-off with full jitter; a hub that refuses this PC is not retried on its
-own (Sync now still tries). A PC that is not enrolled runs nothing and says so, as before.
+helper's network lane (so saves never wait behind a round) every minute and a few seconds after each
+save (debounced), never two at once and never while locked: locking cancels a round in flight and
+drops its result (the round needs the data key; rounds resume at unlock). A hub that cannot be
+reached is tried again after an exponential back-off with full jitter; a hub that refuses this PC is
+not retried on its own (Sync now still tries). A PC that is not enrolled runs nothing and says so.
 
 The status bar reads "Last synced 14:02 · 3 waiting · 1 needs attention"; its tooltip lists what the
-hub refused and what from the hub failed checks (ids and reasons: never patient detail).
+hub refused and what from the hub failed checks (ids and reasons: never patient detail). A clock more
+than five minutes from the hub's is said in both, with what to do.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +25,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar
 
 from ..errors import PerfectCareError
-from .operation import Operations
+from .operation import NETWORK, Operations
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -39,6 +42,8 @@ PERIOD_MS = 60_000  # a round every minute while unlocked
 AFTER_SAVE_MS = 3_000  # and this long after the last save (saves in a burst make one round)
 FIRST_MS = 1_000  # after signing in or unlocking: once the caseload has loaded
 MAX_PROBLEMS_SHOWN = 10
+# Versions carry the time of the PC that saved them: a clock more than this far from the hub's is said.
+CLOCK_SKEW_WARN_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -58,11 +63,31 @@ def read_state(store: Store) -> tuple[SyncStatus, tuple[str, ...]]:
     return status.read(store), tuple(status.problems(store))
 
 
-def _round(client: Any, store: Store, dek: Any) -> Outcome:
-    """One round, on the worker; a sync error is an outcome to show, not an exception."""
+def clock_warning(skew: float | None) -> str | None:
+    """The warning ("This PC's clock is 2 days ahead of the hub's: ask IT…"), or None when it is close.
+    `skew`: seconds this PC's clock is ahead of the hub's (behind: negative)."""
+    if skew is None or abs(skew) <= CLOCK_SKEW_WARN_SECONDS:
+        return None
+    way = "ahead of" if skew > 0 else "behind"
+    return f"This PC's clock is {_duration(abs(skew))} {way} the hub's: ask IT to correct it"
+
+
+def _duration(seconds: float) -> str:
+    """In the largest unit of which there are at least two (36 hours, 2 days, 7 minutes)."""
+    for unit, size in (("day", 86_400), ("hour", 3_600)):
+        if seconds >= 2 * size:
+            return f"{round(seconds / size):,} {unit}s"
+    return f"{round(seconds / 60):,} minutes"
+
+
+def _round(client: Any, store: Store, dek: Any, cancelled: threading.Event) -> Outcome | None:
+    """One round, on the network lane; a sync error is an outcome to show, not an exception. None when
+    the window locked before the round began: it never runs with the key after a lock."""
     from ..errors import SyncError
     from ..sync import status
 
+    if cancelled.is_set():
+        return None
     try:
         report = client.round(dek)
     except SyncError as exc:
@@ -105,6 +130,7 @@ class SyncController(QObject):
         self._unreachable = False
         self._refused = False
         self._retry_at: float | None = None
+        self._cancelled = threading.Event()  # the running round's: set when locking drops it
 
         self._next = QTimer(self)
         self._next.setSingleShot(True)
@@ -143,8 +169,12 @@ class SyncController(QObject):
         self._render()
 
     def pause(self) -> None:
-        """Locked: no round until unlock (a round already on the worker finishes; nothing follows it).
-        The back-off count is kept; unlocking tries once, soon."""
+        """Locked: no round until unlock. A round in flight is cancelled (its hub statement too) and its
+        result dropped; nothing follows it. The back-off count is kept; unlocking tries once, soon."""
+        if self._running:
+            self._cancelled.set()  # before cancel: whatever the round returns now is dropped
+            self._client.cancel()  # returns at once; the round ends on the network lane
+            self._running = self._manual = False
         self._session = None
         self._next.stop()
         self._tick.stop()
@@ -157,7 +187,7 @@ class SyncController(QObject):
         self.pause()
         client, self._client = self._client, None
         if client is not None:
-            self.ops.run(client.close)
+            self.ops.run(client.close, lane=NETWORK)  # after the round it may still be ending
 
     def local_change(self) -> None:
         """Something was saved here: show it waiting, and send it in a few seconds."""
@@ -207,14 +237,22 @@ class SyncController(QObject):
             self._client = SyncClient(store, self.hub_url)
         client = self._client
         self._running = True
+        self._cancelled = cancelled = threading.Event()
         self._next.stop()
         self.rounds += 1
         self._render()
-        self.ops.run(lambda: _round(client, store, dek), self._round_done, self._round_failed)
+        self.ops.run(
+            lambda: _round(client, store, dek, cancelled),
+            lambda outcome: self._round_done(outcome, cancelled),
+            lambda error: self._round_failed(error, cancelled),
+            lane=NETWORK,
+        )
 
-    def _round_done(self, outcome: Outcome) -> None:
+    def _round_done(self, outcome: Outcome | None, cancelled: threading.Event) -> None:
         from ..errors import HubAccessRefused, HubUnreachable, NotEnrolled
 
+        if cancelled.is_set() or outcome is None:
+            return  # cancelled at lock: nothing of it is shown or acted on
         self._running = False
         manual, self._manual = self._manual, False
         again, self._again = self._again, False
@@ -252,8 +290,13 @@ class SyncController(QObject):
             self._schedule(next_ms)
         self._render()
 
-    def _round_failed(self, error: BaseException) -> None:
-        """Not a sync error: the store itself failed, or a bug. Shown, retried later, never silent."""
+    def _round_failed(self, error: BaseException, cancelled: threading.Event) -> None:
+        """Not a sync error: the store itself failed, or a bug. Shown, retried later, never silent (a round
+        cancelled at lock is not retried, but a bug in it is still raised)."""
+        if cancelled.is_set():
+            if not isinstance(error, PerfectCareError):
+                raise error
+            return
         self._running = False
         self._manual = self._again = False
         self._failure, self._unreachable = str(error) or type(error).__name__, False
@@ -311,6 +354,8 @@ class SyncController(QObject):
                 parts.append(f"{st.rejected:,} from the hub failed checks")
             if st.needs_attention:
                 parts.append(f"{st.needs_attention:,} {'needs' if st.needs_attention == 1 else 'need'} attention")
+            if warning := clock_warning(st.clock_skew):
+                parts.append(warning)
         return " · ".join(parts)
 
     def details(self) -> str:
@@ -322,6 +367,8 @@ class SyncController(QObject):
         if self._failure:
             lines.append(self._failure)
         if st is not None:
+            if warning := clock_warning(st.clock_skew):
+                lines.append(f"{warning} (times on records saved here will be wrong).")
             if st.last_synced is not None:
                 lines.append(f"Last synced {st.last_synced:%d %b %Y %H:%M}.")
             if st.waiting:
