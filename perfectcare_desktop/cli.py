@@ -502,7 +502,8 @@ def _sync_round(session: Any) -> int:
     from .sync.client import one_round
 
     try:
-        report = one_round(session.store, session.dek, _settings().get("hub_url"))
+        settings = _settings()  # machine policy: the hub moved, and a read replica for pulls
+        report = one_round(session.store, session.dek, settings.get("hub_url"), settings.get("hub_read_url"))
     except SyncError as exc:
         print(f"perfectcare-admin: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -519,33 +520,6 @@ def _sync_round(session: Any) -> int:
 
 
 # --- entry point -----------------------------------------------------------------------------------
-class _TemplateOnly(logging.Handler):
-    """Passes a driver's log record on as its message template, without the values put into it."""
-
-    def __init__(self, target: logging.Handler) -> None:
-        super().__init__()
-        self.target = target
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.target.handle(logging.makeLogRecord({**record.__dict__, "args": None, "exc_info": None,
-                                                  "exc_text": None}))  # fmt: skip
-
-
-def _driver_logs_to_file() -> None:
-    """psycopg writes to a logger of its own: 'error ignored terminating <Pipeline ...>: pipeline
-    aborted' when the hub refuses or cancels an insert while executemany is still sending push's
-    batch (the first error is raised to us and handled; this is psycopg failing again as it ends
-    the pipeline). With no handler there, Python printed such lines on the terminal under our one
-    sentence. They go to the log file instead, as the template only: the values name the
-    connection, and so the PC's hub role."""
-    driver = logging.getLogger("psycopg")
-    for old in [h for h in driver.handlers if isinstance(h, _TemplateOnly | logging.NullHandler)]:
-        driver.removeHandler(old)
-    ours = [h for h in logging.getLogger("perfectcare").handlers if getattr(h, "_perfectcare", False)]
-    driver.addHandler(_TemplateOnly(ours[0]) if ours else logging.NullHandler())  # no log folder: dropped
-    driver.propagate = False
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -553,7 +527,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .logs import log_unexpected, setup_logging
 
     setup_logging("perfectcare-admin")
-    _driver_logs_to_file()
     log = logging.getLogger("perfectcare.cli")
     command = getattr(args, "handler", None)
     log.info("command %s", getattr(command, "__name__", "?").removeprefix("cmd_"))

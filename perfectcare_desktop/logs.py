@@ -38,6 +38,32 @@ class NoDetailFormatter(logging.Formatter):
         return f"Traceback (most recent call last):\n{frames}{exc_type.__name__ if exc_type else 'Exception'}"
 
 
+class _TemplateOnly(logging.Handler):
+    """Passes a driver's log record on as its message template, without the values put into it."""
+
+    def __init__(self, target: logging.Handler) -> None:
+        super().__init__()
+        self.target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.target.handle(logging.makeLogRecord({**record.__dict__, "args": None, "exc_info": None,
+                                                  "exc_text": None}))  # fmt: skip
+
+
+def _driver_logs_to_file(ours: logging.Handler | None) -> None:
+    """psycopg writes to a logger of its own: 'error ignored terminating <Pipeline ...>: pipeline
+    aborted' when the hub refuses or cancels an insert while executemany is still sending push's
+    batch (the first error is raised to us and handled; this is psycopg failing again as it ends
+    the pipeline). With no handler there, Python printed such lines on the terminal under our one
+    sentence. They go to the log file instead, as the template only: the values name the
+    connection, and so the PC's hub role."""
+    driver = logging.getLogger("psycopg")
+    for old in [h for h in driver.handlers if isinstance(h, _TemplateOnly | logging.NullHandler)]:
+        driver.removeHandler(old)
+    driver.addHandler(_TemplateOnly(ours) if ours else logging.NullHandler())  # no log folder: dropped
+    driver.propagate = False
+
+
 def setup_logging(program: str, folder: Path | None = None, level: int = logging.INFO) -> Path | None:
     """Log `program` (perfectcare-desktop / perfectcare-admin) to a rotating file; returns its path,
     or None when no folder can be written (a locked-down profile must not stop anyone working)."""
@@ -48,6 +74,7 @@ def setup_logging(program: str, folder: Path | None = None, level: int = logging
             folder / f"{program}.log", maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
         )
     except OSError:
+        _driver_logs_to_file(None)
         return None
     handler.setFormatter(NoDetailFormatter("%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"))
     root = logging.getLogger("perfectcare")
@@ -57,6 +84,7 @@ def setup_logging(program: str, folder: Path | None = None, level: int = logging
         old.close()
     handler._perfectcare = True  # type: ignore[attr-defined]
     root.addHandler(handler)
+    _driver_logs_to_file(handler)  # the app and the CLI alike
     return folder / f"{program}.log"
 
 

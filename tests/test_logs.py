@@ -39,3 +39,18 @@ def test_an_unwritable_log_folder_does_not_stop_the_app(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert setup_logging("perfectcare-test", blocker / "logs") is None
+
+
+def test_the_database_drivers_lines_go_to_the_file_without_their_values(tmp_path: Path, capfd) -> None:
+    """psycopg logs on a logger of its own ('error ignored terminating <Pipeline ... user=ROLE>: pipeline
+    aborted' after a refused batch). Without a handler Python printed it under the app's one sentence;
+    it goes to the log, as its template, in the app and the CLI alike."""
+    path = setup_logging("perfectcare-driver", tmp_path)
+    assert path is not None
+    connection = "<psycopg.Pipeline [BAD] user=pc_0a1b_dev_c2d3e4f5a6b7 database=hub>"
+    logging.getLogger("psycopg").warning("error ignored terminating %r: %s", connection, "pipeline aborted")
+    for handler in logging.getLogger("perfectcare").handlers:
+        handler.flush()
+    assert capfd.readouterr().err == ""
+    text = path.read_text(encoding="utf-8")
+    assert "error ignored terminating" in text and "pc_0a1b_dev" not in text
