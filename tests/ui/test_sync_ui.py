@@ -363,11 +363,14 @@ def test_a_formulation_with_a_signed_head_merges_as_a_review_version(session: Se
 
 
 def two_heads(store: Store) -> tuple[Session, str, str, str]:
-    """A plan with two heads made here, as sync leaves them: (signed-in session, patient, one, two)."""
+    """A plan with two heads made here, as sync leaves them: (signed-in session, patient, one, two).
+    `two` is saved a minute after `one`: heads are shown in the one order of versions (time saved, then
+    random id), so with the same time their order would be a coin toss."""
     session = store.login(ADMIN, ADMIN_PASSWORD)
     pid = add_patient(session)
     base = save_draft(session, pid, LAYOUT, plan("Shouting"), None)
     one = save_draft(session, pid, LAYOUT, plan("Shouting", "One"), base)
+    store.clock.advance(minutes=1)
     two = save_draft(session, pid, LAYOUT, plan("Shouting", "Two"), base)
     return session, pid, one, two
 
