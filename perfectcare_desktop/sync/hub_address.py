@@ -103,14 +103,23 @@ def connect(params: dict[str, Any]):  # noqa: ANN201 - HubConnection, imported l
                 f"The hub at {describe(params)} refused this PC's sign-in: its access may have been revoked. "
                 "Ask an administrator to enrol this PC again; nothing here is lost."
             ) from None
-        if exc.sqlstate == "3D000":
-            raise HubUnreachable(f"There is no hub database at {describe(params)}.") from None
+        if exc.sqlstate == "3D000" or _no_database(str(exc)):
+            raise HubUnreachable(
+                f"There is no database {params.get('dbname')!r} on the hub server at {describe(params)}: check the "
+                "address's database name."
+            ) from None
         raise HubUnreachable(f"Cannot reach the hub at {describe(params)} (network, TLS or server down).") from None
 
 
 # libpq reports a server's refusal at sign-in as text, without its SQLSTATE.
 _REFUSALS = ("password authentication failed", "not permitted to log in", "pg_hba.conf", "permission denied",
              "does not exist")  # fmt: skip
+
+
+def _no_database(message: str) -> bool:
+    """libpq gives no SQLSTATE when the connection itself fails: the server's words are all there is."""
+    fatal = message.partition("FATAL:")[2]
+    return "database" in fatal and "does not exist" in fatal
 
 
 def _refused(message: str) -> bool:

@@ -60,7 +60,7 @@ def test_hub_commands_against_a_database_that_is_not_a_hub(tmp_path: Path, hub_d
     refused(run(empty, "hub", "revoke", "--url", hub_db, "5a0c6f3e-5d0e-4b43-9c55-0a7a2f1c9d11"),
             "not a PerfectCare hub")  # fmt: skip
     missing = hub_db.rsplit("/", 1)[0] + "/no_such_database"
-    refused(run(empty, "hub", "devices", "--url", missing), "no_such_database")
+    refused(run(empty, "hub", "devices", "--url", missing), "There is no database 'no_such_database'")
 
     # A database that holds someone else's tables is not made into a hub.
     with psycopg.connect(hub_db) as conn:
