@@ -1,13 +1,17 @@
-"""Sync benchmarks against the targets: push and pull of 10,000 versions, a COPY baseline, idle rounds.
+"""Sync benchmarks against the targets: push and pull of 10,000 versions, two COPY baselines (text write_row,
+pre-encoded binary), idle rounds, and anti-entropy on a PC holding 50,000 versions.
 
 Prints figures and a table of targets; never asserts a time. Runs against a throwaway PostgreSQL
 cluster on 127.0.0.1 (tests/pg_cluster.py), made for the run and destroyed at the end, or against the
-cluster PERFECTCARE_TEST_PGDATA/_PGPORT/_PGPASSWORD name (a database of its own, dropped at the end).
+cluster PERFECTCARE_TEST_PGDATA/_PGPORT/_PGPASSWORD name (databases of its own, dropped at the end).
 
-    .venv/bin/python bench/bench_sync.py                    # 10,000 versions, about 30-40 s
-    .venv/bin/python bench/bench_sync.py --versions 2000    # a quick look (demo data: 5 versions a patient)
-    .venv/bin/python bench/bench_sync.py --profile          # also cProfile the measured rounds (stderr)
+    .venv/bin/python bench/bench_sync.py                    # the default: 3-4 minutes on 2 busy cores
+    .venv/bin/python bench/bench_sync.py --versions 1000 --anti-entropy-versions 5000   # a quick look, ~1 min
+    .venv/bin/python bench/bench_sync.py --anti-entropy-versions 0    # parts 1-4 only (10,000 versions), ~1 min
+    .venv/bin/python bench/bench_sync.py --profile          # also cProfile the measured rounds and heals (stderr)
 
+Of the default run's 3-4 minutes (173 s and 226 s measured with load averages of 3-6 on 2 cores), 2-3 build
+the 50,000-version PC for part 5 (demo data 1.5-2.3 min, its push round 30-40 s); parts 1-4 take about 1 minute.
 See bench/README.md for what each figure means.
 """
 
@@ -48,12 +52,20 @@ from pg_cluster import PgCluster  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from perfectcare_desktop.core.demo_data import add_demo_data  # noqa: E402
+from perfectcare_desktop.core.demo_text import demo_people  # noqa: E402
+from perfectcare_desktop.core.patients import PatientDetails  # noqa: E402
 from perfectcare_desktop.core.store import Store  # noqa: E402
 from perfectcare_desktop.crypto.kdf import FAST_KDF_ENV  # noqa: E402
-from perfectcare_desktop.store.models import Outbox  # noqa: E402
+from perfectcare_desktop.store.models import Outbox, Version  # noqa: E402
+from perfectcare_desktop.sync import anti_entropy, device, enrolment, hub_address, hub_admin, status  # noqa: E402
 from perfectcare_desktop.sync import client as sync_client  # noqa: E402
-from perfectcare_desktop.sync import enrolment, hub_address, hub_admin, status  # noqa: E402
+from perfectcare_desktop.sync.anti_entropy import Healed  # noqa: E402
 from perfectcare_desktop.sync.client import SyncClient  # noqa: E402
+from perfectcare_desktop.sync.pull import PullResult  # noqa: E402
+from perfectcare_desktop.sync.pull import pull as pull_only  # noqa: E402
+from perfectcare_desktop.sync.push import push as push_only  # noqa: E402
+
+HEAL = anti_entropy.heal  # untimed: RoundParts replaces the module's name with a timed one
 
 ORG = "Bench Trust"
 ADMIN = "admin1"
@@ -63,11 +75,16 @@ VERSIONS_PER_PATIENT = 5  # core.demo_data: a details version and a plan of four
 DEFAULT_VERSIONS = 10_000
 IDLE_ROUNDS = 50
 FRESH_ROUNDS = 20
+COPY_PIECE = 1 << 20  # bytes a write in the binary COPY baseline
+DEFAULT_AE_VERSIONS = 50_000
+AE_RUNS = 30  # heals with nothing to mend, on a PC holding --anti-entropy-versions
+AE_ROUNDS = 20  # idle rounds on that PC
 
 # Targets (from the sync performance issue).
 PUSH_S = 20.0
 PULL_S = 20.0
 IDLE_MS = 100.0
+AE_MS = 200.0  # an anti-entropy round at 50,000 versions
 
 # The columns a PC inserts into the hub's versions table (sync/hub_admin.py), in push's order.
 VERSION_COLUMNS = (
@@ -94,18 +111,28 @@ def tcp_bytes(conn: Any) -> tuple[int, int] | None:
 
 
 class RoundParts:
-    """Times the push, pull and status.read calls inside every SyncClient.round, and counts the bytes push
-    and pull send and receive on the hub connection. It wraps the names sync/client.py calls, in this
-    process only: the library is not changed. What is left of a round is connecting (when there is no
-    connection yet) and the last-synced write."""
+    """Times the push, pull, anti-entropy (heal) and status.read calls inside every SyncClient.round, and
+    counts the bytes push and pull send and receive on the hub connection. It wraps the names
+    sync/client.py calls, in this process only: the library is not changed. What is left of a round is
+    connecting (when there is no connection yet), the hub clock check and the last-synced write."""
 
     WIRE = ("push", "pull")
-    PARTS = (*WIRE, "status")
+    PARTS = (*WIRE, "heal", "status")
 
     def __init__(self) -> None:
         self.reset()
         for name in self.WIRE:
             setattr(sync_client, name, self._wrap_wire(name, getattr(sync_client, name)))
+        healing = anti_entropy.heal
+
+        def timed_heal(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return healing(*args, **kwargs)
+            finally:
+                self.seconds["heal"] += time.perf_counter() - start
+
+        anti_entropy.heal = timed_heal  # client.py calls it as anti_entropy.heal; section 5 calls HEAL
         original = status.read
 
         def timed_status(store: Any) -> Any:
@@ -145,7 +172,7 @@ class RoundParts:
 
     def describe(self, total_s: float) -> str:
         text = ", ".join(f"{n} {self.seconds[n]:.2f} s" for n in self.PARTS)
-        return f"{text}, rest {self.rest(total_s):.2f} s (connect, last-synced write)"
+        return f"{text}, rest {self.rest(total_s):.2f} s (connect, clock check, last-synced write)"
 
     def bytes_line(self) -> str:
         if not self.wire:
@@ -310,14 +337,22 @@ def bench_join(a: Pc, url: str, base: Path, parts: RoundParts) -> dict[str, Any]
     return {"s": took, "pull_s": pull_s}
 
 
-# --- 3. the COPY baseline ---------------------------------------------------------------------------
-def copy_baseline(cluster: PgCluster, hub: psycopg.Connection, dbname: str) -> dict[str, Any]:
-    """The hub's versions rows (the pushed columns, the same ciphertext) COPYed into the versions table of a
-    fresh database made by the same hub migration, so the table has the same shape, keys and indexes."""
-    section("3. Baseline: the same rows with a plain COPY into a table of the same shape")
-    rows = hub.execute(f"SELECT {VERSION_COLUMNS} FROM versions ORDER BY seq").fetchall()  # noqa: S608
+# --- 3. the COPY baselines ------------------------------------------------------------------------
+def fresh_hub_database(cluster: PgCluster, dbname: str) -> str:
+    """A new database made by the hub migration: a versions table of the hub's shape, keys and indexes."""
     url = cluster.create_database(dbname)
     hub_admin.upgrade_schema(hub_address.parse(url))
+    return url
+
+
+def copy_baseline(cluster: PgCluster, hub: psycopg.Connection, text_db: str, binary_db: str) -> dict[str, Any]:
+    """The hub's versions rows (the pushed columns, the same ciphertext) COPYed into the versions table of a
+    fresh database made by the same hub migration, twice: as psycopg's write_row (text COPY, each row
+    encoded during the timed copy), and as pre-encoded binary COPY (the bytes read from the hub before
+    the clock starts: only the server's parsing, index updates and commit are timed)."""
+    section("3. Baselines: the same rows with a plain COPY into a table of the same shape")
+    rows = hub.execute(f"SELECT {VERSION_COLUMNS} FROM versions ORDER BY seq").fetchall()  # noqa: S608
+    url = fresh_hub_database(cluster, text_db)
     with psycopg.connect(url) as conn:
         start = time.perf_counter()
         with conn.cursor() as cur, cur.copy(f"COPY versions ({VERSION_COLUMNS}) FROM STDIN") as copy:
@@ -334,12 +369,34 @@ def copy_baseline(cluster: PgCluster, hub: psycopg.Connection, dbname: str) -> d
         conn.commit()
         copy_out = time.perf_counter() - start
     print(
-        f"   COPY FROM STDIN (cursor.copy, write_row) of {copied:,} rows, the {VERSION_COLUMNS.count(',') + 1} "
+        f"   text: COPY FROM STDIN (cursor.copy, write_row) of {copied:,} rows, the {VERSION_COLUMNS.count(',') + 1} "
         f"pushed columns with the same ciphertext, into a fresh database made by the hub migration, committed: "
         f"{copy_in:.2f} s ({copied / copy_in:,.0f} rows/s)"
     )
     print(f"   for comparison, COPY TO STDOUT of those rows, raw text ({mib(raw)}): {copy_out:.2f} s")
-    return {"rows": copied, "s": copy_in}
+
+    # The stricter one: binary COPY of bytes encoded beforehand, written in 1 MiB pieces.
+    start = time.perf_counter()
+    query = f"COPY (SELECT {VERSION_COLUMNS} FROM versions ORDER BY seq) TO STDOUT (FORMAT BINARY)"  # noqa: S608
+    with hub.cursor() as cur, cur.copy(query) as copy:
+        data = b"".join(bytes(block) for block in copy)
+    read_s = time.perf_counter() - start
+    url = fresh_hub_database(cluster, binary_db)
+    view = memoryview(data)
+    with psycopg.connect(url) as conn:
+        start = time.perf_counter()
+        with conn.cursor() as cur, cur.copy(f"COPY versions ({VERSION_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+            for at in range(0, len(view), COPY_PIECE):
+                copy.write(view[at : at + COPY_PIECE])
+        conn.commit()
+        binary_in = time.perf_counter() - start
+        copied_binary = conn.execute("SELECT count(*) FROM versions").fetchone()[0]
+    print(
+        f"   binary: the same rows read from the hub as COPY (FORMAT BINARY) into memory first ({mib(len(data))}, "
+        f"{read_s:.2f} s, not timed), then COPY FROM STDIN (FORMAT BINARY) of those bytes into another fresh "
+        f"database, committed: {binary_in:.2f} s ({copied_binary / binary_in:,.0f} rows/s)"
+    )
+    return {"rows": copied, "s": copy_in, "binary_rows": copied_binary, "binary_s": binary_in}
 
 
 # --- 4. idle rounds ---------------------------------------------------------------------------------
@@ -360,7 +417,7 @@ def bench_idle(a: Pc, versions: int, parts: RoundParts, profile: bool) -> dict[s
             split["rest"].append(ms(parts.rest(took)))
     print(f"   {IDLE_ROUNDS} rounds, connection kept: {spread(kept)}")
     medians = ", ".join(f"{name} {statistics.median(values):.2f}" for name, values in split.items())
-    print(f"     medians (ms): {medians} (status: sync.status.read; rest: the last-synced write)")
+    print(f"     medians (ms): {medians} (heal: anti-entropy; status: sync.status.read; rest: the last-synced write)")
     a.client.close()
     fresh = []
     for _ in range(FRESH_ROUNDS):
@@ -369,7 +426,226 @@ def bench_idle(a: Pc, versions: int, parts: RoundParts, profile: bool) -> dict[s
         client.close()
         fresh.append(ms(took))
     print(f"   {FRESH_ROUNDS} rounds, each with a new SyncClient (connect + SCRAM): {spread(fresh)}")
-    return {"kept": kept, "fresh": fresh, "status": split["status"]}
+    return {"kept": kept, "fresh": fresh, "status": split["status"], "heal": split["heal"]}
+
+
+# --- 5. anti-entropy on a PC holding --anti-entropy-versions ------------------------------------------
+class TimedHub:
+    """A PC's hub connection that adds up the time spent in execute() and commit() (a round trip and the
+    hub's work each: the hub side of a heal). Everything else is passed through untouched."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self.seconds = 0.0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return self._conn.execute(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def commit(self) -> None:
+        start = time.perf_counter()
+        try:
+            self._conn.commit()
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+def device_id_of(pc: Pc) -> str:
+    with pc.store.reading() as conn:
+        return device.load(conn, pc.session.dek).device_id
+
+
+def timed_heal(pc: Pc, device_id: str) -> tuple[float, float, Any]:
+    """One anti_entropy.heal on the PC's own hub connection, as a round calls it after its pull: (seconds,
+    seconds of it waiting on the hub, what was healed)."""
+    hub = TimedHub(pc.client.connection(pc.session.dek))
+    start = time.perf_counter()
+    healed = HEAL(pc.store, pc.session.dek, hub, device_id, PullResult())
+    return time.perf_counter() - start, hub.seconds, healed
+
+
+def plan_nodes(node: dict[str, Any]) -> str:
+    """An EXPLAIN (FORMAT JSON) plan as its node types, outermost first: 'Aggregate (Hashed) < Seq Scan'."""
+    kinds = []
+    while True:
+        kinds.append(node["Node Type"] + (f" ({node['Strategy']})" if "Strategy" in node else ""))
+        if not node.get("Plans"):
+            return " < ".join(kinds)
+        node = node["Plans"][0]
+
+
+def hub_top(owner: psycopg.Connection) -> tuple[int, int]:
+    xid, seq = owner.execute("SELECT xid::text, seq FROM versions ORDER BY xid DESC, seq DESC LIMIT 1").fetchone()
+    return int(xid), seq
+
+
+def local_versions(pc: Pc) -> int:
+    with pc.store.reading() as conn:
+        return conn.execute(select(func.count()).select_from(Version)).scalar_one()
+
+
+def bench_anti_entropy(url: str, base: Path, wanted: int, parts: RoundParts, profile: bool) -> dict[str, Any]:
+    """PC D makes a hub of its own (a database next to the first), PC E joins it while it is empty, D adds
+    `wanted` versions of demo data and pushes them. Then heal() is timed on D with nothing to mend, with a
+    version missing on the hub, and with a version D missed; then idle rounds on D."""
+    patients = max(1, -(-wanted // VERSIONS_PER_PATIENT))
+    section(f"5. Anti-entropy: PC D holding {patients * VERSIONS_PER_PATIENT:,} versions, on a hub of its own")
+    store_d, _recovery = Store.create(base / "d", ORG, ADMIN, PASSWORD)
+    d = Pc(store_d)
+    pcs = [d]  # closed at the end, whatever happens
+    try:
+        enrolment.init_hub(d.session, url, "bench PC D")
+        enrolment.export_file(d.session, url, base / "e.enrol", PASSPHRASE, "bench PC E")
+        enrolment.import_file(base / "e.enrol", PASSPHRASE, base / "e")  # E joins while the hub is empty
+        e = Pc(Store.open(base / "e"))
+        pcs.append(e)
+        timed_round(d.client, d.session.dek, parts)
+
+        start = time.perf_counter()
+        add_demo_data(d.session, patients, seed=2)
+        added_s = time.perf_counter() - start
+        d.client.close()
+        pushed_s, report = timed_round(d.client, d.session.dek, parts)
+        print(
+            f"   build: {patients:,} demo patients added on D in {added_s:.1f} s, pushed by one round in "
+            f"{pushed_s:.1f} s ({report.pushed:,} queue items; {parts.describe(pushed_s)})"
+        )
+        # Reopened, as the app starts: the first heal computes this PC's per-bucket figures afresh.
+        pcs.remove(d)
+        d.close()
+        d = Pc(Store.open(base / "d"))
+        pcs.append(d)
+        dev = device_id_of(d)
+        held = measured_at = local_versions(d)
+        with psycopg.connect(url, autocommit=True) as owner:
+            on_hub = hub_counts(owner)["versions"]
+            table = owner.execute("SELECT pg_total_relation_size('versions')").fetchone()[0]
+            plan = owner.execute(
+                "EXPLAIN (ANALYZE, FORMAT JSON) SELECT bucket, count(*), bit_xor(id_hash) FROM versions GROUP BY bucket"
+            ).fetchone()[0][0]
+        print(
+            f"   D holds {held:,} versions, the hub {on_hub:,} (versions table with indexes {mib(table)}); "
+            "D reopened (Store.open, login), then heal(store, dek, hub, device_id, PullResult()) on its connection"
+        )
+        print(
+            f"   the hub's per-bucket count and XOR alone (EXPLAIN ANALYZE, as the owner): {plan_nodes(plan['Plan'])}, "
+            f"{plan['Execution Time']:.1f} ms"
+        )
+
+        # (a) nothing to mend: the normal case, every round. First a push and a pull with nothing to do, as a
+        # round runs them before heal (so the hub connection has read the versions table already).
+        push_only(d.store, d.session.dek, d.client.connection(d.session.dek), dev)
+        pull_only(d.store, d.session.dek, d.client.connection(d.session.dek))
+        with profiled(profile, "the first heal after Store.open", sort="cumulative", limit=30):
+            first, first_hub, healed = timed_heal(d, dev)
+        if healed != Healed():
+            raise SystemExit(f"D and the hub differ after the build: {healed}")
+        runs: list[float] = []
+        waits: list[float] = []
+        with profiled(profile, f"{AE_RUNS - 1} heals with nothing to mend", sort="cumulative", limit=30):
+            for _ in range(AE_RUNS - 1):
+                took, waited, healed = timed_heal(d, dev)
+                if healed != Healed():
+                    raise SystemExit(f"a heal with nothing to mend mended something: {healed}")
+                runs.append(ms(took))
+                waits.append(ms(waited))
+        local = [r - w for r, w in zip(runs, waits, strict=True)]
+        print(
+            f"   nothing to mend, first heal after the reopen (this PC's figures computed from all its versions, "
+            f"then kept): {ms(first):.1f} ms, of which waiting on the hub {ms(first_hub):.1f} ms"
+        )
+        print(f"   nothing to mend, the next {AE_RUNS - 1}: {spread(runs)}")
+        print(
+            f"     medians: waiting on the hub (the per-bucket summary query, commit) "
+            f"{statistics.median(waits):.1f} ms, the rest (SQLite reads, Python) {statistics.median(local):.1f} ms"
+        )
+
+        # (b) a hole on the hub: the owner deletes one of D's versions (a DBA's mistake, a restored backup).
+        with psycopg.connect(url, autocommit=True) as owner:
+            (gone,) = owner.execute(
+                "SELECT version_id::text FROM versions ORDER BY seq OFFSET %s LIMIT 1", (on_hub // 2,)
+            ).fetchone()
+            owner.execute("DELETE FROM versions WHERE version_id = %s", (gone,))
+        with profiled(profile, "the heal that finds a version missing on the hub", sort="cumulative", limit=30):
+            hub_hole, hub_hole_wait, healed = timed_heal(d, dev)
+        if healed.requeued != 1:
+            raise SystemExit(f"the version deleted on the hub was not queued again: {healed}")
+        mended_s, report = timed_round(d.client, d.session.dek, parts)
+        print(
+            f"   the hub lacks 1 version (deleted by the owner): heal {ms(hub_hole):.1f} ms (waiting on the hub "
+            f"{ms(hub_hole_wait):.1f} ms), queued it again; the next round sent it back in {ms(mended_s):.1f} ms"
+        )
+
+        # (c) a hole on D: E sends one version (push() alone, so E pulls nothing), and D's place in the
+        # stream is set past it without applying it (as a bug or a hub restored and replayed would).
+        person = demo_people(patients + 1, seed=2)[-1]  # a prefix of the list D got: not one of D's
+        e.session.add_patient(
+            PatientDetails(
+                person.given_name,
+                person.family_name,
+                person.date_of_birth,
+                person.nhs_number,
+                person.local_id,
+                person.preferred_name,
+                person.preferred_language,
+                person.access_needs,
+            )
+        )
+        push_only(e.store, e.session.dek, e.client.connection(e.session.dek), device_id_of(e))
+        with psycopg.connect(url, autocommit=True) as owner:
+            top = hub_top(owner)
+        with d.store.writing() as conn:
+            device.set_horizon(conn, device.HORIZON_VERSIONS, top)
+        with profiled(profile, "the heal that finds a version missing on D", sort="cumulative", limit=30):
+            pc_hole, pc_hole_wait, healed = timed_heal(d, dev)
+        if healed.fetched != 1:
+            raise SystemExit(f"the version D passed was not fetched: {healed}")
+        print(
+            f"   D lacks 1 version (E pushed it; D's horizon set past it): heal {ms(pc_hole):.1f} ms (waiting on "
+            f"the hub {ms(pc_hole_wait):.1f} ms), fetched and applied it"
+        )
+
+        # Idle rounds on D, which now include the comparison.
+        timed_round(d.client, d.session.dek, parts)  # settles: the heal's audit entry goes
+        rounds: list[float] = []
+        heals: list[float] = []
+        for _ in range(AE_ROUNDS):
+            took, report = timed_round(d.client, d.session.dek, parts)
+            if report.pushed or report.pulled or report.healed != Healed():
+                raise SystemExit(f"an idle round on D had work to do: {report}")
+            rounds.append(ms(took))
+            heals.append(ms(parts.seconds["heal"]))
+        with psycopg.connect(url, autocommit=True) as owner:
+            on_hub = hub_counts(owner)["versions"]
+        held = local_versions(d)
+        print(f"   {AE_ROUNDS} idle rounds on D, connection kept: {spread(rounds)}; heal in them: {spread(heals)}")
+        if held != on_hub:
+            raise SystemExit(f"D holds {held:,} versions and the hub {on_hub:,} after healing")
+        print(f"   at the end D and the hub hold {held:,} versions each")
+    finally:
+        for pc in pcs:
+            pc.close()
+    return {
+        "versions": measured_at,
+        "patients": patients,
+        "added_s": added_s,
+        "pushed_s": pushed_s,
+        "first": ms(first),
+        "runs": runs,
+        "waits": waits,
+        "local": local,
+        "hub_hole": ms(hub_hole),
+        "pc_hole": ms(pc_hole),
+        "mended": ms(mended_s),
+        "rounds": rounds,
+        "heals": heals,
+    }
 
 
 # --- the run ----------------------------------------------------------------------------------------
@@ -380,20 +656,37 @@ def judged(versions: int, seconds: float, target_s: float) -> tuple[str, str]:
     return f"<= {target_s:.0f} s", verdict(seconds <= target_s)
 
 
-def measure(args: argparse.Namespace, cluster: PgCluster, url: str, copy_db: str, base: Path) -> list[Row]:
+def ae_judged(wanted: int, value_ms: float, label: str = "") -> tuple[str, str]:
+    """Target and verdict cells for an anti-entropy figure: the target is set for 50,000 versions only."""
+    if wanted != DEFAULT_AE_VERSIONS:
+        return f"({AE_MS:.0f} ms is for {DEFAULT_AE_VERSIONS:,})", ""
+    return f"<= {AE_MS:.0f} ms{label}", verdict(value_ms <= AE_MS)
+
+
+def measure(args: argparse.Namespace, cluster: PgCluster, urls: dict[str, str], dbs: dict[str, str], base: Path
+            ) -> list[Row]:  # fmt: skip
     parts = RoundParts()
+    url = urls["hub"]
     a, b = setup(url, base, parts)
     try:
         with psycopg.connect(url, autocommit=True) as hub:  # the owner's view, for counts and the baseline
             push = bench_push(a, hub, args.versions, parts, args.profile)
             pull = bench_pull(b, push["versions"], parts, args.profile)
             join = bench_join(a, url, base, parts)
-            copy = copy_baseline(cluster, hub, copy_db)
-        print(f"   push / COPY {push['s'] / copy['s']:.1f}x, pull / COPY {pull['s'] / copy['s']:.1f}x")
+            copy = copy_baseline(cluster, hub, dbs["copy"], dbs["copy_binary"])
+        print(
+            f"   push / text COPY {push['s'] / copy['s']:.1f}x, pull / text COPY {pull['s'] / copy['s']:.1f}x; "
+            f"push / binary COPY {push['s'] / copy['binary_s']:.1f}x, pull / binary COPY "
+            f"{pull['s'] / copy['binary_s']:.1f}x"
+        )
         idle = bench_idle(a, push["versions"], parts, args.profile)
     finally:
         a.close()
         b.close()
+    ae = None
+    if args.anti_entropy_versions:
+        urls["ae"] = cluster.create_database(dbs["ae"])
+        ae = bench_anti_entropy(urls["ae"], base, args.anti_entropy_versions, parts, args.profile)
 
     kept, fresh = idle["kept"], idle["fresh"]
     rows: list[Row] = [
@@ -418,8 +711,15 @@ def measure(args: argparse.Namespace, cluster: PgCluster, url: str, copy_db: str
     rows += [
         ("2 import_file, PC C joins", f"{join['s']:.2f} s (of which pull {join['pull_s']:.2f} s)", "", ""),
         (
-            f"3 COPY of the same {copy['rows']:,} rows",
+            f"3 text COPY of the same {copy['rows']:,} rows",
             f"{copy['s']:.2f} s; push/COPY {push['s'] / copy['s']:.1f}x, pull/COPY {pull['s'] / copy['s']:.1f}x",
+            "",
+            "",
+        ),
+        (
+            f"3 binary COPY, pre-encoded, {copy['binary_rows']:,} rows",
+            f"{copy['binary_s']:.2f} s; push/COPY {push['s'] / copy['binary_s']:.1f}x, "
+            f"pull/COPY {pull['s'] / copy['binary_s']:.1f}x",
             "",
             "",
         ),
@@ -436,22 +736,74 @@ def measure(args: argparse.Namespace, cluster: PgCluster, url: str, copy_db: str
             "",
         ),
         (
+            "4   in it: anti-entropy (heal)",
+            f"p50 {percentile(idle['heal'], 50):.1f}  p95 {percentile(idle['heal'], 95):.1f} ms",
+            "",
+            "",
+        ),
+        (
             "4 idle round, new connection each",
             f"p50 {percentile(fresh, 50):.1f}  p95 {percentile(fresh, 95):.1f} ms",
             "",
             "",
         ),
     ]
+    if ae is not None:
+        n, runs = ae["versions"], ae["runs"]
+        wanted = args.anti_entropy_versions
+        rows += [
+            (
+                f"5 build: {ae['patients']:,} patients on PC D",
+                f"add_demo_data {ae['added_s']:.1f} s + push round {ae['pushed_s']:.1f} s",
+                "",
+                "",
+            ),
+            (
+                f"5 heal at {n:,}, nothing to mend",
+                f"p50 {percentile(runs, 50):.1f}  p95 {percentile(runs, 95):.1f}  max {max(runs):.1f} ms",
+                *ae_judged(wanted, percentile(runs, 95), " (p95)"),
+            ),
+            (
+                "5   in it: hub query / the rest",
+                f"p50 {percentile(ae['waits'], 50):.1f} / {percentile(ae['local'], 50):.1f} ms",
+                "",
+                "",
+            ),
+            ("5 heal, first after Store.open", f"{ae['first']:.1f} ms", *ae_judged(wanted, ae["first"])),
+            (
+                "5 heal, hub lacks 1 version",
+                f"{ae['hub_hole']:.1f} ms (queued again)",
+                *ae_judged(wanted, ae["hub_hole"]),
+            ),
+            ("5 heal, PC D lacks 1 version", f"{ae['pc_hole']:.1f} ms (fetched)", *ae_judged(wanted, ae["pc_hole"])),
+            (
+                f"5 idle round on D at {n:,}, conn. kept",
+                f"p50 {percentile(ae['rounds'], 50):.1f}  p95 {percentile(ae['rounds'], 95):.1f} ms "
+                f"(heal p50 {percentile(ae['heals'], 50):.1f})",
+                *ae_judged(wanted, percentile(ae["rounds"], 95), " (p95)"),
+            ),
+        ]
     return rows
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--versions", type=int, default=DEFAULT_VERSIONS, help="versions pushed and pulled")
-    parser.add_argument("--profile", action="store_true", help="cProfile the push, pull and idle rounds (stderr)")
+    parser.add_argument(
+        "--anti-entropy-versions",
+        type=int,
+        default=DEFAULT_AE_VERSIONS,
+        metavar="N",
+        help=f"versions PC D holds for the anti-entropy part (default {DEFAULT_AE_VERSIONS:,}; 0 skips it)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the push, pull and idle rounds and the heals (stderr)"
+    )
     args = parser.parse_args(argv)
     if args.versions < 1:
         parser.error("--versions must be at least 1")
+    if args.anti_entropy_versions < 0:
+        parser.error("--anti-entropy-versions must be 0 (skip) or more")
     os.environ[FAST_KDF_ENV] = "1"  # password hashing is not what is measured here
     began = time.perf_counter()
 
@@ -471,11 +823,12 @@ def main(argv: list[str] | None = None) -> None:
         with hub_cluster() as cluster:
             print(f"   {server_facts(cluster)}")
             name = f"bench_hub_{secrets.token_hex(4)}"
-            url = cluster.create_database(name)
+            dbs = {"hub": name, "copy": name + "_copy", "copy_binary": name + "_copybin", "ae": name + "_ae"}
+            urls = {"hub": cluster.create_database(name)}
             try:
-                rows = measure(args, cluster, url, name + "_copy", base)
+                rows = measure(args, cluster, urls, dbs, base)
             finally:
-                for db in (name, name + "_copy"):
+                for db in dbs.values():
                     try:
                         cluster.drop_database(db)
                     except psycopg.Error as exc:
@@ -485,7 +838,8 @@ def main(argv: list[str] | None = None) -> None:
     print_table(rows)
     print(
         f"The hub runs on this machine (loopback, no TLS) with fsync off (tests/pg_cluster.py): a hub commit costs "
-        f"less here than on a real server, and the wire is faster. Whole run {time.perf_counter() - began:.0f} s."
+        f"less here than on a real server, and the wire is faster. Whole run {time.perf_counter() - began:.0f} s; "
+        f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}."
     )
 
 
