@@ -20,7 +20,7 @@ bucket differs are ids listed, and then:
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -49,33 +49,46 @@ class Healed:
     accounts: int = 0  # account changes applied on a re-read
 
 
-# engine -> (versions counted, highest local seq counted, {bucket: (count, xor)})
-_local_cache: weakref.WeakKeyDictionary[Any, tuple[int, int, dict[int, tuple[int, int]]]] = weakref.WeakKeyDictionary()
+@dataclass
+class _Here:
+    """The version ids here, by bucket, with each bucket's (count, xor): kept per engine and brought up
+    to date with the versions added since (versions are never removed; a restore opens a new engine)."""
+
+    total: int = 0
+    top: int = 0  # the highest local seq counted
+    figures: dict[int, tuple[int, int]] = field(default_factory=dict)
+    ids: dict[int, set[str]] = field(default_factory=dict)
+
+    def add(self, vid: str) -> None:
+        h = id_hash(vid)
+        b = bucket_of(h)
+        n, x = self.figures.get(b, (0, 0))
+        self.figures[b] = (n + 1, x ^ h)
+        self.ids.setdefault(b, set()).add(vid)
+        self.total += 1
+
+
+_here_cache: weakref.WeakKeyDictionary[Any, _Here] = weakref.WeakKeyDictionary()
+
+
+def _here(conn: Any) -> _Here:
+    total, top = conn.execute(select(func.count(), func.coalesce(func.max(Version.seq), 0))).one()
+    here = _here_cache.get(conn.engine)
+    if here is None or here.top > top or here.total > total:
+        here = _here_cache[conn.engine] = _Here()
+    if here.top < top:
+        for vid in conn.execute(select(Version.version_id).where(Version.seq > here.top)).scalars():
+            here.add(vid)
+        here.top = top
+    if here.total != total:  # read across another process's write: these figures once, counted afresh next time
+        _here_cache.pop(conn.engine, None)
+    return here
 
 
 def local_buckets(conn: Any) -> dict[int, tuple[int, int]]:
-    """Per-bucket (count, xor) of the version ids here. Versions are only ever added (a restore swaps
-    the whole file: then the count or the top seq goes down and all is counted again), so after the
-    first pass only versions added since are hashed."""
-    total, top = conn.execute(select(func.count(), func.coalesce(func.max(Version.seq), 0))).one()
-    cached = _local_cache.get(conn.engine)
-    if cached is not None and cached[1] <= top and cached[0] <= total:
-        counted, _, figures = cached
-        figures = dict(figures)
-        new = conn.execute(select(Version.version_id).where(Version.seq > cached[1])).scalars()
-    else:
-        counted, figures = 0, {}
-        new = conn.execute(select(Version.version_id)).scalars()
-    for vid in new:
-        h = id_hash(vid)
-        n, x = figures.get(bucket_of(h), (0, 0))
-        figures[bucket_of(h)] = (n + 1, x ^ h)
-        counted += 1
-    if counted != total:  # rows added out of seq order by another process: count afresh next time
-        _local_cache.pop(conn.engine, None)
-    else:
-        _local_cache[conn.engine] = (total, top, figures)
-    return figures
+    """Per-bucket (count, xor) of the version ids here; after the first call only versions added since
+    are hashed."""
+    return dict(_here(conn).figures)
 
 
 def _toggled(figures: dict[int, tuple[int, int]], ids: list[str], added: frozenset[str] = frozenset()
@@ -134,7 +147,8 @@ def _mend_versions(store: Any, dek: DataKey, hub: Any, differ: list[int], waitin
     wanted = set(differ)
     with store.reading() as conn:
         at_v = device.horizon(conn, device.HORIZON_VERSIONS)
-        here = {v for v in conn.execute(select(Version.version_id)).scalars() if bucket_of(id_hash(v)) in wanted}
+        ids = _here(conn).ids
+        here = set().union(*(ids.get(b, set()) for b in wanted))
         refused = dict(
             conn.execute(select(SyncReject.hub_seq, SyncReject.retry).where(SyncReject.stream == "versions")).all()
         )
