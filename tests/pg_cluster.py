@@ -255,9 +255,14 @@ class PgCluster:
         raise AssertionError("unreachable")
 
     def wait_for_replay(self, primary: PgCluster, timeout: float = 30) -> None:
-        """On a replica: wait until it has replayed all the WAL `primary` has written so far."""
+        """On a replica: wait until it has replayed all the WAL `primary` has written so far, that of
+        transactions still open included (a lock a test holds, rows not yet committed)."""
         with primary.connect() as p:
-            target = p.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+            # The primary streams only flushed WAL, and WAL that no commit has waited for may stay
+            # unflushed for a long time. A transactional message makes a commit that wrote WAL, which
+            # waits for the flush of everything before it.
+            p.execute("SELECT pg_logical_emit_message(true, 'perfectcare-tests', 'flush')")
+            target = p.execute("SELECT pg_current_wal_flush_lsn()").fetchone()[0]
         deadline = time.monotonic() + timeout
         with self.connect() as r:
             while not r.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)).fetchone()[0]:

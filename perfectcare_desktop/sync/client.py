@@ -1,10 +1,17 @@
 """One sync round for this PC: push what waits, pull what others pushed. Used by the app's worker
 and by `perfectcare-admin sync`; it holds its hub connection between rounds, so a round with
-nothing to do costs three small queries."""
+nothing to do costs three small queries.
+
+Machine policy may name a read replica of the hub (`hub_read_url`): pull and anti-entropy read it,
+on a second connection with the same credentials, while push and the clock check stay on the
+primary. Reading a replica cannot skip a row (docs/sync.md, A read replica); a replica that cannot
+be reached, or fails mid-round, costs nothing but its lag: the round reads from the primary.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,14 +36,24 @@ class RoundReport:
 
 # How often the hub's clock is read to compare with this PC's (it drifts slowly, if at all).
 CLOCK_CHECK_SECONDS = 600
+# After the read replica failed, rounds read from the primary for this long before trying it again: a
+# replica down for maintenance would otherwise cost every round a connect timeout.
+REPLICA_RETRY_SECONDS = 300
+
+_log = logging.getLogger("perfectcare.sync")
 
 
 class SyncClient:
-    def __init__(self, store: Any, hub_url: str | None = None) -> None:
-        """`hub_url`: machine policy's hub address, which overrides the enrolment's (the hub moved)."""
+    def __init__(self, store: Any, hub_url: str | None = None, read_url: str | None = None) -> None:
+        """`hub_url`: machine policy's hub address, which overrides the enrolment's (the hub moved).
+        `read_url`: machine policy's read replica for pulls (its address only: credentials are this PC's)."""
         self.store = store
         self.hub_url = hub_url
+        self.read_url = read_url
         self._hub: Any = None
+        self._replica: Any = None
+        self._replica_failed: float | None = None  # time.monotonic() of its last failure
+        self._cancels = 0  # cancel() calls: a read it cut on the replica is no failure of the replica's
         self._config: device.DeviceConfig | None = None
         self._clock_checked: float | None = None
 
@@ -50,8 +67,17 @@ class SyncClient:
         try:
             self._check_clock(hub)
             pushed = push(self.store, dek, hub, device_id)
-            result = pull(self.store, dek, hub)
-            healed = anti_entropy.heal(self.store, dek, hub, device_id, result)
+            reader, cancels = self._reader(dek, hub), self._cancels
+            try:
+                result, healed = self._read(dek, reader, device_id)
+            except psycopg.OperationalError as exc:  # psycopg's class for 40001, a recovery conflict, too
+                if reader is hub or self._cancels != cancels:
+                    raise
+                # The replica went away mid-round (stopped, failed over, the link cut) or cancelled the
+                # read for a conflict with its recovery: read from the primary instead. Safe to run
+                # again: pull commits each batch here with its horizon, so it goes on from there.
+                self._replica_lost(f"failed mid-round ({type(exc).__name__})")
+                result, healed = self._read(dek, hub, device_id)
             if result.versions or result.accounts or healed.requeued or healed.fetched:
                 pushed += push(self.store, dek, hub, device_id)  # what was queued again, and the pull's audit entry
         except psycopg.errors.InsufficientPrivilege:
@@ -84,6 +110,43 @@ class SyncClient:
             pushed, result.versions, result.accounts, tuple(result.rejected),  # healing's counted in both
             frozenset(result.patients), status.read(self.store), healed,
         )  # fmt: skip
+
+    def _read(self, dek: DataKey, reader: Any, device_id: str) -> tuple[Any, anti_entropy.Healed]:
+        """Pull, then anti-entropy, from `reader` (the replica or the primary)."""
+        result = pull(self.store, dek, reader)
+        return result, anti_entropy.heal(self.store, dek, reader, device_id, result)
+
+    def _reader(self, dek: DataKey, hub: Any) -> Any:
+        """The connection pull and anti-entropy read from: the read replica policy names, else (none
+        named, or it failed lately) the primary `hub`. A replica that cannot be reached is not a failed
+        round: the primary has everything the replica has, and more."""
+        if not self.read_url:
+            return hub
+        if self._replica is not None and not self._replica.closed and not self._replica.broken:
+            return self._replica
+        self._close_replica()
+        if self._replica_failed is not None and time.monotonic() - self._replica_failed < REPLICA_RETRY_SECONDS:
+            return hub
+        params = self._config.params(self.store.data_dir)
+        params.update(hub_address.address_part(hub_address.parse(self.read_url)))
+        try:
+            self._replica = hub_address.connect(params)
+        except (HubUnreachable, HubAccessRefused) as exc:  # refused there alone: a replica not caught up
+            self._replica_lost(f"cannot be reached ({type(exc).__name__})")
+            return hub
+        self._replica_failed = None
+        return self._replica
+
+    def _replica_lost(self, why: str) -> None:
+        _log.warning("sync: the hub's read replica %s; reading from the primary", why)
+        self._close_replica()
+        self._replica_failed = time.monotonic()
+
+    def _close_replica(self) -> None:
+        if self._replica is not None:
+            with contextlib.suppress(Exception):  # a broken connection may fail to close; dropped either way
+                self._replica.close()
+        self._replica = None
 
     def _check_clock(self, hub: Any) -> None:
         """Note how far this PC's clock is from the hub's: versions carry the time of the PC that wrote
@@ -122,20 +185,22 @@ class SyncClient:
             with contextlib.suppress(Exception):
                 self._hub.close()
         self._hub = None
+        self._close_replica()
 
     def cancel(self) -> None:
         """From another thread (the app locking), returning at once: the round in flight ends now with
         HubUnreachable. The hub is asked to cancel the statement and the link is cut. Nothing queued is
         lost: push deletes queue rows only after the hub commits, pull commits rows with its horizon.
         A round still connecting has no link to cut: it ends on its own (connect timeout, deadlines)."""
-        hub = self._hub
-        if hub is not None:
-            hub.abort()
+        self._cancels += 1
+        for conn in (self._hub, self._replica):
+            if conn is not None:
+                conn.abort()
 
 
-def one_round(store: Any, dek: DataKey, hub_url: str | None = None) -> RoundReport:
+def one_round(store: Any, dek: DataKey, hub_url: str | None = None, read_url: str | None = None) -> RoundReport:
     """One round on a connection of its own, closed after (scripts, enrolment; the app keeps a client)."""
-    client = SyncClient(store, hub_url)
+    client = SyncClient(store, hub_url, read_url)
     try:
         return client.round(dek)
     finally:

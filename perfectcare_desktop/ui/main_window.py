@@ -259,6 +259,7 @@ class MainWindow(QMainWindow):
 
         self.sync = SyncController(self.ops, self.statusBar(), self.sync_label, self.sync_action, self)
         self.sync.hub_url = str(self.settings.get("hub_url") or "") or None
+        self.sync.read_url = str(self.settings.get("hub_read_url") or "") or None
         self.sync.pulled.connect(self._after_pull)
         if self.store is not None:
             self.sync.store_ready(self.store)  # says whether this PC syncs, before anyone signs in

@@ -106,6 +106,7 @@ class SyncController(QObject):
         from ..sync.backoff import Backoff
 
         self.hub_url: str | None = None  # machine policy's hub address, overriding the enrolment's
+        self.read_url: str | None = None  # machine policy's read replica of the hub, for pulls
 
         self.ops, self.label, self.action = ops, label, action
         self.button = QPushButton("Sync now (F9)", status_bar)
@@ -234,7 +235,7 @@ class SyncController(QObject):
 
         store, dek = session.store, session.dek  # the key is taken here, on the GUI thread
         if self._client is None:
-            self._client = SyncClient(store, self.hub_url)
+            self._client = SyncClient(store, self.hub_url, self.read_url)
         client = self._client
         self._running = True
         self._cancelled = cancelled = threading.Event()
