@@ -51,9 +51,8 @@ from bench_store import (  # noqa: E402
 from pg_cluster import PgCluster  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from perfectcare_desktop.core.demo_data import add_demo_data  # noqa: E402
+from perfectcare_desktop.core.demo_data import add_demo_data, patient_details  # noqa: E402
 from perfectcare_desktop.core.demo_text import demo_people  # noqa: E402
-from perfectcare_desktop.core.patients import PatientDetails  # noqa: E402
 from perfectcare_desktop.core.store import Store  # noqa: E402
 from perfectcare_desktop.crypto.kdf import FAST_KDF_ENV  # noqa: E402
 from perfectcare_desktop.store.models import Outbox, Version  # noqa: E402
@@ -585,18 +584,7 @@ def bench_anti_entropy(url: str, base: Path, wanted: int, parts: RoundParts, pro
         # (c) a hole on D: E sends one version (push() alone, so E pulls nothing), and D's place in the
         # stream is set past it without applying it (as a bug or a hub restored and replayed would).
         person = demo_people(patients + 1, seed=2)[-1]  # a prefix of the list D got: not one of D's
-        e.session.add_patient(
-            PatientDetails(
-                person.given_name,
-                person.family_name,
-                person.date_of_birth,
-                person.nhs_number,
-                person.local_id,
-                person.preferred_name,
-                person.preferred_language,
-                person.access_needs,
-            )
-        )
+        e.session.add_patient(patient_details(person))
         push_only(e.store, e.session.dek, e.client.connection(e.session.dek), device_id_of(e))
         with psycopg.connect(url, autocommit=True) as owner:
             top = hub_top(owner)

@@ -199,15 +199,8 @@ class PgCluster:
         if port is not None:
             cluster.start()
             return cluster
-        for attempt in range(5):  # a free port can be taken between our probe and the server's bind
-            cluster.port = free_port()
-            try:
-                cluster.start()
-                return cluster
-            except PgClusterError as exc:
-                if "already in use" not in str(exc) or attempt == 4:
-                    raise
-        raise AssertionError("unreachable")
+        cluster.start_on_free_port()
+        return cluster
 
     @classmethod
     def replica_of(cls, primary: PgCluster, root: Path) -> PgCluster:
@@ -244,15 +237,18 @@ class PgCluster:
             "--checkpoint=fast",  # else it waits for the primary's next scheduled checkpoint
             "--no-sync",  # as initdb --no-sync: a test copy, fsync off anyway
         )
+        replica.start_on_free_port()
+        return replica
+
+    def start_on_free_port(self) -> None:
         for attempt in range(5):  # a free port can be taken between our probe and the server's bind
-            replica.port = free_port()
+            self.port = free_port()
             try:
-                replica.start()
-                return replica
+                self.start()
+                return
             except PgClusterError as exc:
                 if "already in use" not in str(exc) or attempt == 4:
                     raise
-        raise AssertionError("unreachable")
 
     def wait_for_replay(self, primary: PgCluster, timeout: float = 30) -> None:
         """On a replica: wait until it has replayed all the WAL `primary` has written so far, that of

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from ..errors import NotAllowed
 from .crisis_directory import load_directory
-from .demo_text import SECTION_KEYS, DemoPlanText, demo_people, demo_plan_text
+from .demo_text import SECTION_KEYS, DemoPerson, DemoPlanText, demo_people, demo_plan_text
 from .nhs_number import is_test_range
 from .patients import PatientDetails
 from .plan_content import SCHEMA
@@ -103,16 +103,7 @@ def add_demo_data(session: Session, patients: int, seed: int, progress: Progress
     for start in range(0, len(people), BATCH):
         batch = []
         for person in people[start : start + BATCH]:
-            details = PatientDetails(
-                person.given_name,
-                person.family_name,
-                person.date_of_birth,
-                person.nhs_number,
-                person.local_id,
-                person.preferred_name,
-                person.preferred_language,
-                person.access_needs,
-            )
+            details = patient_details(person)
             chain = plan_chain(demo_plan_text(person, rng), rng, today)
             batch.append((details, [(PLAN_KIND, chain)] if chain else []))
         added += session.import_batch(batch)
@@ -120,3 +111,17 @@ def add_demo_data(session: Session, patients: int, seed: int, progress: Progress
             progress(added, len(people))
     session.record_event("demo_data", detail=f"{added} synthetic patients, seed {seed}")
     return added
+
+
+def patient_details(person: DemoPerson) -> PatientDetails:
+    """A generated person (demo_text.demo_people) as the details a clinician would register."""
+    return PatientDetails(
+        person.given_name,
+        person.family_name,
+        person.date_of_birth,
+        person.nhs_number,
+        person.local_id,
+        person.preferred_name,
+        person.preferred_language,
+        person.access_needs,
+    )
