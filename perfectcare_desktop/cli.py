@@ -514,8 +514,8 @@ def _sync_round(session: Any) -> int:
 
     for line in status.problems(session.store, status.patient_names(session)):
         _say(f"  {line}")
-    if st.clock_skew is not None and abs(st.clock_skew) > status.CLOCK_SKEW_WARN_SECONDS:
-        _say(f"  {status.clock_warning(st.clock_skew)}")
+    if warning := status.clock_warning(st.clock_skew):
+        _say(f"  {warning} ({status.CLOCK_CONSEQUENCE}).")
     return EXIT_OK
 
 

@@ -415,6 +415,11 @@ class Session:
         d = s.details
         self._index.put(s.record_id, [d.given_name, d.preferred_name, d.family_name, d.local_id], d.nhs_number)
 
+    @property
+    def patients_loaded(self) -> bool:
+        """Whether the patient list is in memory (list_patients would not decrypt anything)."""
+        return self._summaries is not None
+
     def list_patients(self) -> list[PatientSummary]:
         """Every current patient, decrypted into memory once per unlock (then kept up to date)."""
         if self._summaries is None:

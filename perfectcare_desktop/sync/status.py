@@ -52,21 +52,25 @@ def read(store: Any) -> SyncStatus:
         )
 
 
-CLOCK_SKEW_WARN_SECONDS = 300  # beyond this, times on records saved here are visibly wrong
+CLOCK_SKEW_WARN_SECONDS = 300  # versions carry the time of the PC that saved them: beyond this, say so
+CLOCK_CONSEQUENCE = "times on records saved here will be wrong"
 
 
-def clock_warning(skew: float) -> str:
-    """What to say about a clock `skew` seconds ahead of the hub's (behind when negative)."""
-    amount = abs(skew)
-    if amount >= 2 * 86400:
-        size = f"{amount / 86400:.0f} days"
-    elif amount >= 2 * 3600:
-        size = f"{amount / 3600:.0f} hours"
-    else:
-        size = f"{amount / 60:.0f} minutes"
+def clock_warning(skew: float | None) -> str | None:
+    """("This PC's clock is 2 days ahead of the hub's: ask IT to correct it"), or None when it is close.
+    `skew`: seconds this PC's clock is ahead of the hub's (behind: negative)."""
+    if skew is None or abs(skew) <= CLOCK_SKEW_WARN_SECONDS:
+        return None
     way = "ahead of" if skew > 0 else "behind"
-    return (f"This PC's clock is {size} {way} the hub's: ask IT to correct it. Records saved here carry this PC's "
-            "time, so their dates in history would be wrong.")  # fmt: skip
+    return f"This PC's clock is {_duration(abs(skew))} {way} the hub's: ask IT to correct it"
+
+
+def _duration(seconds: float) -> str:
+    """In the largest unit of which there are at least two (36 hours, 2 days, 7 minutes)."""
+    for unit, size in (("day", 86_400), ("hour", 3_600)):
+        if seconds >= 2 * size:
+            return f"{round(seconds / size):,} {unit}s"
+    return f"{round(seconds / 60):,} minutes"
 
 
 Names = Callable[[str], str | None]  # patient id -> how the signed-in user may see them, or None

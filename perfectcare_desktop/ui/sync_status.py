@@ -35,15 +35,13 @@ if TYPE_CHECKING:
     from ..core.session import Session
     from ..core.store import Store
     from ..sync.client import RoundReport
-    from ..sync.status import SyncStatus
+    from ..sync.status import Names, SyncStatus
 
 NOT_SET_UP = "Sync: not set up (this PC keeps its own store)"
 PERIOD_MS = 60_000  # a round every minute while unlocked
 AFTER_SAVE_MS = 3_000  # and this long after the last save (saves in a burst make one round)
 FIRST_MS = 1_000  # after signing in or unlocking: once the caseload has loaded
 MAX_PROBLEMS_SHOWN = 10
-# Versions carry the time of the PC that saved them: a clock more than this far from the hub's is said.
-CLOCK_SKEW_WARN_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -56,31 +54,15 @@ class Outcome:
     problems: tuple[str, ...]
 
 
-def read_state(store: Store) -> tuple[SyncStatus, tuple[str, ...]]:
-    """The status and what sync could not do (ids and reasons, in sentences), on the worker; no key."""
+def read_state(store: Store, names: Names | None = None) -> tuple[SyncStatus, tuple[str, ...]]:
+    """The status and what sync could not do (in sentences, naming people from `names`: a snapshot taken
+    on the GUI thread, so the worker never touches the session); no key."""
     from ..sync import status
 
-    return status.read(store), tuple(status.problems(store))
+    return status.read(store), tuple(status.problems(store, names))
 
 
-def clock_warning(skew: float | None) -> str | None:
-    """The warning ("This PC's clock is 2 days ahead of the hub's: ask IT…"), or None when it is close.
-    `skew`: seconds this PC's clock is ahead of the hub's (behind: negative)."""
-    if skew is None or abs(skew) <= CLOCK_SKEW_WARN_SECONDS:
-        return None
-    way = "ahead of" if skew > 0 else "behind"
-    return f"This PC's clock is {_duration(abs(skew))} {way} the hub's: ask IT to correct it"
-
-
-def _duration(seconds: float) -> str:
-    """In the largest unit of which there are at least two (36 hours, 2 days, 7 minutes)."""
-    for unit, size in (("day", 86_400), ("hour", 3_600)):
-        if seconds >= 2 * size:
-            return f"{round(seconds / size):,} {unit}s"
-    return f"{round(seconds / 60):,} minutes"
-
-
-def _round(client: Any, store: Store, dek: Any, cancelled: threading.Event) -> Outcome | None:
+def _round(client: Any, store: Store, dek: Any, cancelled: threading.Event, names: Names | None) -> Outcome | None:
     """One round, on the network lane; a sync error is an outcome to show, not an exception. None when
     the window locked before the round began: it never runs with the key after a lock."""
     from ..errors import SyncError
@@ -91,8 +73,16 @@ def _round(client: Any, store: Store, dek: Any, cancelled: threading.Event) -> O
     try:
         report = client.round(dek)
     except SyncError as exc:
-        return Outcome(None, exc, *read_state(store))
-    return Outcome(report, None, report.status, tuple(status.problems(store)))
+        return Outcome(None, exc, *read_state(store, names))
+    return Outcome(report, None, report.status, tuple(status.problems(store, names)))
+
+
+def _names(session: Session) -> Names | None:
+    """Who each patient is, for the problems' sentences: from the caseload already in memory, never a
+    decryption on the GUI thread (before the caseload has loaded, sentences say 'a patient')."""
+    from ..sync import status
+
+    return status.patient_names(session) if session.patients_loaded else None
 
 
 class SyncController(QObject):
@@ -242,8 +232,9 @@ class SyncController(QObject):
         self._next.stop()
         self.rounds += 1
         self._render()
+        names = _names(session)
         self.ops.run(
-            lambda: _round(client, store, dek, cancelled),
+            lambda: _round(client, store, dek, cancelled, names),
             lambda outcome: self._round_done(outcome, cancelled),
             lambda error: self._round_failed(error, cancelled),
             lane=NETWORK,
@@ -327,6 +318,8 @@ class SyncController(QObject):
 
     # --- what the status bar says ------------------------------------------------------------------------
     def text(self) -> str:
+        from ..sync import status
+
         if not self.enrolled:
             return NOT_SET_UP
         st = self._status
@@ -355,12 +348,14 @@ class SyncController(QObject):
                 parts.append(f"{st.rejected:,} from the hub failed checks")
             if st.needs_attention:
                 parts.append(f"{st.needs_attention:,} {'needs' if st.needs_attention == 1 else 'need'} attention")
-            if warning := clock_warning(st.clock_skew):
+            if warning := status.clock_warning(st.clock_skew):
                 parts.append(warning)
         return " · ".join(parts)
 
     def details(self) -> str:
         """The tooltip: the last failure in full, the counts in words, what the hub refused and why."""
+        from ..sync import status
+
         if not self.enrolled:
             return ""
         st = self._status
@@ -368,8 +363,8 @@ class SyncController(QObject):
         if self._failure:
             lines.append(self._failure)
         if st is not None:
-            if warning := clock_warning(st.clock_skew):
-                lines.append(f"{warning} (times on records saved here will be wrong).")
+            if warning := status.clock_warning(st.clock_skew):
+                lines.append(f"{warning} ({status.CLOCK_CONSEQUENCE}).")
             if st.last_synced is not None:
                 lines.append(f"Last synced {st.last_synced:%d %b %Y %H:%M}.")
             if st.waiting:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 import sync_support
 from pg_cluster import PgCluster
@@ -520,3 +521,29 @@ def test_the_status_line_says_each_part_and_leaves_out_zeros(qtbot, store: Store
     assert "refused by the hub" in w.sync_label.toolTip()
     c._state_read((SyncStatus(True, None, 12, 0, 2, 0), ()))
     assert sync_text(w) == "Not yet synced · 12 waiting · 2 need attention"
+
+
+def test_what_the_hub_sent_that_failed_checks_names_the_person_in_the_tooltip(
+    qtbot, tmp_path: Path, hub_db: str, pcs, open_window
+) -> None:
+    """A damaged version of a patient this PC knows: the status says a change failed checks, and its
+    tooltip names the person (from the caseload already in memory) and what happens next."""
+    a = first_pc(tmp_path / "pc1", hub_db, pcs)
+    b = join(a, hub_db, tmp_path / "pc2", pcs)
+    pid = add_patient(a)
+    sync(a)
+    sync(b)
+    v = save_draft(a, pid, LAYOUT, plan("Pacing at night"), None)
+    sync(a)
+    with psycopg.connect(hub_db) as conn:  # a byte of the ciphertext altered on the hub
+        conn.execute(
+            "UPDATE versions SET payload = set_byte(payload, 40, get_byte(payload, 40) # 1) WHERE version_id = %s",
+            (v,),
+        )
+    b.lock()
+    w = open_window(b.store)
+    press_f9(qtbot, w)
+    qtbot.waitUntil(lambda: "1 from the hub failed checks" in sync_text(w))
+    tip = w.sync_label.toolTip()
+    assert f"Gwenllian Llywelyn (NHS {NHS}): a change to their record from the hub" in tip
+    assert "tried again when the hub's copy is repaired" in tip

@@ -23,9 +23,9 @@ from perfectcare_desktop.core.plan_content import PlanContent
 from perfectcare_desktop.core.plans import load_plan
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.sync import enrolment, hub_address
+from perfectcare_desktop.sync.status import clock_warning
 from perfectcare_desktop.ui.main_window import MainWindow
 from perfectcare_desktop.ui.operation import Operations
-from perfectcare_desktop.ui.sync_status import clock_warning
 
 ROUND_ENDS_MS = 10_000  # a cancelled round ends within this (the cancel request's timeout, 2 s, and a margin)
 
