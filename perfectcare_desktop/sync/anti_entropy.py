@@ -19,6 +19,7 @@ bucket differs are ids listed, and then:
 
 from __future__ import annotations
 
+import json
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,7 @@ from sqlalchemy import delete, func, select
 
 from ..core import outbox
 from ..crypto.vault import DataKey
-from ..store.models import AuditEntry, Outbox, SyncReject, Version
+from ..store.models import AuditEntry, Outbox, SyncReject
 from . import device, pull
 from .digest import BUCKETS, bucket_of, id_hash
 
@@ -52,37 +53,65 @@ class Healed:
 @dataclass
 class _Here:
     """The version ids here, by bucket, with each bucket's (count, xor): kept per engine and brought up
-    to date with the versions added since (versions are never removed; a restore opens a new engine)."""
+    to date with the versions added since (versions are never removed; a restore opens a new engine).
+    The figures are also kept in the store (`device.HERE_FIGURES`), so the first round after the app
+    starts hashes only what arrived since, not every id: the ids themselves are read only when a
+    bucket differs, and then the figures are counted afresh from them (a wrong saved copy mends)."""
 
     total: int = 0
     top: int = 0  # the highest local seq counted
     figures: dict[int, tuple[int, int]] = field(default_factory=dict)
-    ids: dict[int, set[str]] = field(default_factory=dict)
+    ids: dict[int, set[str]] | None = field(default_factory=dict)  # None: not read yet
+    saved_top: int = -1
 
     def add(self, vid: str) -> None:
         h = id_hash(vid)
         b = bucket_of(h)
         n, x = self.figures.get(b, (0, 0))
         self.figures[b] = (n + 1, x ^ h)
-        self.ids.setdefault(b, set()).add(vid)
+        if self.ids is not None:
+            self.ids.setdefault(b, set()).add(vid)
         self.total += 1
+
+    def to_text(self) -> str:
+        return json.dumps([self.total, self.top, [[b, n, x] for b, (n, x) in sorted(self.figures.items())]])
+
+    @classmethod
+    def from_text(cls, text: str | None) -> _Here | None:
+        try:
+            total, top, rows = json.loads(text or "")
+            return cls(int(total), int(top), {int(b): (int(n), int(x)) for b, n, x in rows}, None, int(top))
+        except (ValueError, TypeError):
+            return None  # none saved, or not readable: count afresh
 
 
 _here_cache: weakref.WeakKeyDictionary[Any, _Here] = weakref.WeakKeyDictionary()
 
 
-def _here(conn: Any) -> _Here:
-    total, top = conn.execute(select(func.count(), func.coalesce(func.max(Version.seq), 0))).one()
+def _here(conn: Any, *, with_ids: bool = False) -> _Here:
+    total, top = conn.exec_driver_sql("SELECT count(*), coalesce(max(seq), 0) FROM versions").one()
     here = _here_cache.get(conn.engine)
-    if here is None or here.top > top or here.total > total:
-        here = _here_cache[conn.engine] = _Here()
+    if here is None:
+        here = _Here.from_text(device.get(conn, device.HERE_FIGURES))
+    if here is None or here.top > top or here.total > total or (with_ids and here.ids is None):
+        here = _Here()
+    _here_cache[conn.engine] = here
     if here.top < top:
-        for vid in conn.execute(select(Version.version_id).where(Version.seq > here.top)).scalars():
+        for (vid,) in conn.exec_driver_sql("SELECT version_id FROM versions WHERE seq > ?", (here.top,)):
             here.add(vid)
         here.top = top
     if here.total != total:  # read across another process's write: these figures once, counted afresh next time
         _here_cache.pop(conn.engine, None)
     return here
+
+
+def _save_figures(store: Any) -> None:
+    """Keep the figures in the store when they have moved on (a small meta row, once a round at most)."""
+    here = _here_cache.get(store.engine)
+    if here is not None and here.top != here.saved_top:
+        with store.writing() as conn:
+            device.set_value(conn, device.HERE_FIGURES, here.to_text())
+        here.saved_top = here.top
 
 
 def local_buckets(conn: Any) -> dict[int, tuple[int, int]]:
@@ -134,6 +163,7 @@ def heal(store: Any, dek: DataKey, hub: Any, device_id: str, result: pull.PullRe
     if any(there.get(stream, 0) < n for stream, n in audit_here.items()):
         healed.requeued += _requeue_audit(store, hub, device_id)
     pull.note_digests(store, hub, result)
+    _save_figures(store)
     return healed
 
 
@@ -147,7 +177,7 @@ def _mend_versions(store: Any, dek: DataKey, hub: Any, differ: list[int], waitin
     wanted = set(differ)
     with store.reading() as conn:
         at_v = device.horizon(conn, device.HORIZON_VERSIONS)
-        ids = _here(conn).ids
+        ids = _here(conn, with_ids=True).ids or {}
         here = set().union(*(ids.get(b, set()) for b in wanted))
         refused = dict(
             conn.execute(select(SyncReject.hub_seq, SyncReject.retry).where(SyncReject.stream == "versions")).all()

@@ -19,6 +19,7 @@ CURSOR_VERSIONS, CURSOR_USERS = "sync_cursor_versions", "sync_cursor_users"  # b
 HORIZON_VERSIONS, HORIZON_USERS = "sync_horizon_versions", "sync_horizon_users"  # "xid seq"
 LAST_SYNCED = "sync_last_ok"
 CLOCK_SKEW = "sync_clock_skew"  # seconds this PC's clock is ahead of the hub's, at the last round
+HERE_FIGURES = "sync_here_figures"  # anti-entropy's per-bucket figures of the versions here (ids only)
 USERS_SEEN = "sync_users_seen"  # "count xor" of the account change ids pull has read
 AUDIT_STREAMS = "sync_audit_streams"  # JSON [[from_seq, stream], ...]: see new_audit_stream
 CA_FILE = "hub-ca.pem"  # a public certificate, not a secret: libpq wants it as a file

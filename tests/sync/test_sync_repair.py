@@ -6,6 +6,7 @@ or two later every PC and the hub hold the same, with nothing lost."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import psycopg
@@ -150,3 +151,38 @@ def test_a_store_restored_on_an_enrolled_pc_loses_no_audit_entry_on_the_hub(two,
         assert a2.versions() == b.versions() == set(hub_versions(hub_db))
     finally:
         a2.close()
+
+
+def test_the_figures_kept_in_the_store_are_used_after_a_restart_and_mend_when_wrong(two, hub_db: str) -> None:
+    """The PC keeps its per-bucket figures in the store, so a restarted app hashes only what arrived since.
+    A wrong saved copy (edited, or left by a bug) costs a look at the ids, never a wrong repair, and is
+    replaced by figures counted afresh."""
+    a, b = two
+    for n, nhs in enumerate(NHS[:3]):
+        a.session.add_patient(patient("Person", f"Number{n}", nhs))
+    a.sync()
+    b.sync()
+    with b.store.reading() as conn:
+        saved = device.get(conn, device.HERE_FIGURES)
+    total, _top, rows = json.loads(saved)
+    assert total == len(b.versions()) and sum(n for _, n, _ in rows) == total
+    folder = b.store.data_dir
+    b.close()
+    store = Store.open(folder)  # a new engine: the figures come from the store, not from memory
+    b2 = Pc(store, store.login(ADMIN, ADMIN_PASSWORD))
+    try:
+        assert b2.sync().healed == type(b2.sync().healed)()
+        wrong = json.dumps([total, _top, [[bucket, n + 1, x] for bucket, n, x in rows]])
+        with b2.store.writing() as conn:
+            device.set_value(conn, device.HERE_FIGURES, wrong)
+        b2.client.close()
+        b2.store.close()
+        store = Store.open(folder)
+        b2 = Pc(store, store.login(ADMIN, ADMIN_PASSWORD))
+        report = b2.sync()
+        assert report.healed == type(report.healed)()  # nothing fetched or queued again on wrong figures
+        with b2.store.reading() as conn:
+            assert json.loads(device.get(conn, device.HERE_FIGURES)) == json.loads(saved)
+        assert b2.versions() == a.versions() == set(hub_versions(hub_db))
+    finally:
+        b2.close()
