@@ -32,7 +32,9 @@ def shortcut_button(text: str, shortcut: str | QKeySequence.StandardKey | None, 
     button.setAccessibleName(text.replace("&", ""))
     if name:
         button.setObjectName(name)
-    button.clicked.connect(slot)
+    # Never the slot itself: clicked(bool) would hand it `checked` as its first argument, and a slot
+    # with an optional parameter (print_(printer=None)) took False for a printer and did nothing.
+    button.clicked.connect(lambda: slot())
     return button
 
 

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtPdf import QPdfDocument
-from PySide6.QtPrintSupport import QPrinter
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog
 
 from perfectcare_desktop.core.crisis_directory import load_directory
 from perfectcare_desktop.core.patients import PatientDetails
@@ -81,3 +83,45 @@ def test_the_clinician_record_is_a_choice_and_nothing_to_print_is_said(qtbot, se
     other = session.add_patient(PatientDetails("Jan", "Kowalski", date(1980, 1, 1), "9434765870"))
     empty = dialog_for(qtbot, session, other)
     assert "no safety plan yet" in empty.message.text() and not empty.print_button.isEnabled()
+
+
+def test_print_and_save_work_from_the_real_buttons_and_keys(qtbot, session: Session, patient: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The buttons as a clinician uses them. clicked(bool) used to reach print_(printer) and save_as(path)
+    as False: nothing printed or saved, and the traceback went to stderr."""
+    d = dialog_for(qtbot, session, patient)
+    d.show()
+    printed = tmp_path / "printed.pdf"
+
+    def accept_print_dialog() -> None:
+        """The system print dialog, answered as a user who picks 'Print to file (PDF)' and presses Print.
+        (done(), not accept(): accept() would apply the dialog's own widgets, naming a CUPS printer this
+        machine does not have, over the choice made here.)"""
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QPrintDialog):  # a shortcut clicks the button 100 ms later (animateClick)
+            QTimer.singleShot(20, accept_print_dialog)
+            return
+        dialog.printer().setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        dialog.printer().setOutputFileName(str(printed))
+        dialog.done(QDialog.DialogCode.Accepted)
+
+    QTimer.singleShot(0, accept_print_dialog)
+    qtbot.mouseClick(d.print_button, Qt.MouseButton.LeftButton)
+    assert d.message.text().endswith("Sent to the printer.")
+    assert len(PdfReader(printed).pages) == d.document.pageCount()
+
+    saved = tmp_path / "chosen.pdf"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(saved), "PDF (*.pdf)"))
+    qtbot.mouseClick(d.save_button, Qt.MouseButton.LeftButton)
+    assert d.message.text().endswith("Saved as chosen.pdf.")
+    assert "I stop answering my phone" in "".join(p.extract_text() for p in PdfReader(saved).pages)
+
+    # And from the keyboard: Ctrl+P on the dialog prints again.
+    printed.unlink()
+    d.activateWindow()  # a window shortcut: the dialog must be the active window, as it is for the user
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is d)
+    QTimer.singleShot(0, accept_print_dialog)
+    qtbot.keyClick(d, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(printed.exists)
+    actions = [e.action for e in session.audit_trail(patient_id=patient)]
+    assert actions.count("print") == 2 and actions.count("export") == 1
