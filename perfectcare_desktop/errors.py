@@ -82,3 +82,7 @@ class NotEnrolled(SyncError):
 
 class EnrolmentInterrupted(PerfectCareError):
     """`enrol import` stopped after the hub had claimed the file: no store was kept, and the file is used up."""
+
+
+class PdfLayoutError(PerfectCareError):
+    """A copy that cannot be laid out on pages (stopped at a page limit, never left running)."""

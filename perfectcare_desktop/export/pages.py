@@ -14,7 +14,9 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
+from reportlab.platypus.doctemplate import LayoutError
 
+from ..errors import PdfLayoutError
 from .branding import Branding
 from .fonts import FontSet
 
@@ -179,11 +181,39 @@ def _numbered_canvas(decor: PageDecor) -> type[Canvas]:
     return NumberedCanvas
 
 
+# No copy comes near these. A flowable that cannot be placed makes reportlab's build loop go on for
+# ever: splitting the same table again and again on one page (an easy-read copy ran for hours and
+# passed 1.2 GB), or adding empty pages. Past either limit the build stops with a sentence.
+MAX_PAGES = 300
+STEPS_PER_FLOWABLE = 50  # handle_flowable calls: a flowable is placed, split or moved on a few times at most
+
+
+class _LimitedDoc(BaseDocTemplate):
+    steps_left = 0
+
+    def handle_pageBegin(self) -> None:  # noqa: N802 - reportlab's name
+        if self.page >= MAX_PAGES:
+            self._stop(f"it ran past {MAX_PAGES} pages")
+        super().handle_pageBegin()
+
+    def handle_flowable(self, flowables: list[Flowable]) -> None:
+        self.steps_left -= 1
+        if self.steps_left < 0:
+            self._stop("a part of it could not be placed on any page")
+        super().handle_flowable(flowables)
+
+    def _stop(self, why: str) -> None:
+        raise PdfLayoutError(
+            f"This copy could not be laid out: {why} in this layout. Choose another copy (variant) for this "
+            "person; nothing was printed or saved, and the plan is unchanged."
+        )
+
+
 def build_pdf(story: Sequence[Flowable], decor: PageDecor, *, title: str, subject: str = "") -> bytes:
     """Lay out the flowables on A4 pages with the decorations; returns the PDF bytes (in memory)."""
     buf = io.BytesIO()
     top_reserved = HEADER_H + (5 * mm if decor.banner else 0)
-    doc = BaseDocTemplate(
+    doc = _LimitedDoc(
         buf, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN * 0.6 + top_reserved,
         bottomMargin=MARGIN * 0.55 + FOOTER_H, title=title, author=decor.trust_name, subject=subject,
         creator="PerfectCare Desktop", invariant=True, initialFontName=decor.fonts.body,
@@ -192,7 +222,11 @@ def build_pdf(story: Sequence[Flowable], decor: PageDecor, *, title: str, subjec
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body", leftPadding=0, rightPadding=0,
                   topPadding=0, bottomPadding=0)  # fmt: skip
     doc.addPageTemplates([PageTemplate("page", [frame])])
-    doc.build(list(story), canvasmaker=_numbered_canvas(decor))
+    doc.steps_left = STEPS_PER_FLOWABLE * len(story) + 1000
+    try:
+        doc.build(list(story), canvasmaker=_numbered_canvas(decor))
+    except LayoutError:  # reportlab's own "too large on page": its message quotes the text, so not shown
+        doc._stop("a part of it is larger than a page")
     return buf.getvalue()
 
 
