@@ -181,12 +181,25 @@ class PersonSection:
     note: str = ""  # e.g. "We talked about this; it does not apply to me right now."
 
 
-def person_view(layout: PlanLayout, content: PlanContent, *, for_clinicians: bool = False) -> list[PersonSection]:
-    """What the person reads, in layout order: their entries, or a plain note for a section that was
-    discussed and set aside. Clinician notes and the reason a section was declined stay out.
+def agreed_means_text(entry: dict[str, str]) -> str:
+    """A means-safety entry as the person's copy shows it: the agreed steps and who helps, never the
+    method or where the means are (the copy is read by others, and in the worst moment). An entry
+    with no agreed step shows nothing; the sign checklist says so."""
+    if not entry.get("steps", "").strip():
+        return ""
+    parts = [entry["steps"]] + ([f"{FIELD_LABELS['helper']}: {entry['helper']}"] if entry.get("helper") else [])
+    return " — ".join(parts)
 
-    `for_clinicians` (a formulation, a version in history): the same sections, the notes in the
-    record's own words with their reasons."""
+
+def person_view(layout: PlanLayout, content: PlanContent, *, for_clinicians: bool = False,
+                means_detail: bool = False) -> list[PersonSection]:  # fmt: skip
+    """What the person reads, in layout order: their entries, or a plain note for a section that was
+    discussed and set aside. Clinician notes and the reason a section was declined stay out, and so do
+    the method and access of a means-safety entry (`agreed_means_text`).
+
+    `for_clinicians` (a formulation, the clinician record): the same sections, the notes in the
+    record's own words with their reasons, means in full. `means_detail` (a version in history, for
+    the clinician): means in full."""
     out = []
     for section in layout.sections:
         sc = content.sections.get(section.key) or SectionContent()
@@ -197,6 +210,10 @@ def person_view(layout: PlanLayout, content: PlanContent, *, for_clinicians: boo
             note = "We talked about this. It does not apply to me right now."
         elif sc.state == DECLINED and not sc.entries:
             note = "We talked about this. I chose not to fill it in for now."
-        lines = tuple(t for t in (entry_text(section, e) for e in sc.entries) if t.strip())
+        if section.kind == "means" and not (for_clinicians or means_detail):
+            texts = [agreed_means_text(e) for e in sc.entries]
+        else:
+            texts = [entry_text(section, e) for e in sc.entries]
+        lines = tuple(t for t in texts if t.strip())
         out.append(PersonSection(section.key, section.title, lines, note))
     return out

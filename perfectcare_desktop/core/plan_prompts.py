@@ -48,5 +48,10 @@ def plan_prompts(layout: PlanLayout, content: PlanContent) -> list[Prompt]:
             for e in entries:
                 if not e.get("steps", "").strip():
                     what = e.get("method") or "A method discussed"
-                    out.append(Prompt(section.key, f"{what}: no agreed steps to make it harder to reach."))
+                    out.append(
+                        Prompt(
+                            section.key,
+                            f"{what}: no agreed steps to make it harder to reach, so it is left off the person's copy.",
+                        )
+                    )
     return out

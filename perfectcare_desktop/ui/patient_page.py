@@ -308,7 +308,7 @@ class PatientPage(QWidget):
         content = PlanContent.from_payload(v.payload)
         layout = tab.catalogue.for_record(content.layout)
         plan = tab is self.plan_tab
-        sections = person_view(layout, content, for_clinicians=not plan)
+        sections = person_view(layout, content, for_clinicians=not plan, means_detail=True)
         title = "Safety plan version" if plan else "Safety formulation version"
         VersionDialog(title, meta, sections, content.clinician_notes, self).exec()
 
