@@ -156,7 +156,7 @@ def heal(store: Any, dek: DataKey, hub: Any, device_id: str, result: pull.PullRe
         pull.retry_waiting(store, dek, hub, result)  # what was mended may be what others waited for
         healed.fetched += result.versions - before
     count_u, xor_u = (int(v) for v in users)
-    if [count_u, xor_u] != [int(v) for v in seen_u.split()] or _has_user_rejects(store):
+    if [count_u, xor_u] != [int(v) for v in seen_u.split()] or _users_to_reread(store, hub, result):
         healed.accounts += pull.reread_users(store, dek, hub, result)
     there = {str(s): int(n) for s, n in (audit_there or [])}
     # The hub may hold more of a stream than this PC (entries written before a restore); fewer is a hole.
@@ -196,32 +196,40 @@ def _mend_versions(store: Any, dek: DataKey, hub: Any, differ: list[int], waitin
         healed.requeued += len(lost)
 
 
-def _retry_changed(store: Any, dek: DataKey, hub: Any, result: pull.PullResult, healed: Healed) -> None:
-    """A refused version whose hub row has changed since (a DBA repaired it) is tried again; one that
-    is gone from the hub is forgotten (if a PC still has it, it sends it again as a new row)."""
+def _changed_rejects(store: Any, hub: Any, stream: str) -> list[int]:
+    """Refused rows of a stream whose hub row has changed since (a DBA repaired it): worth another try.
+    One that is gone from the hub is forgotten (if a PC still has it, it sends it again as a new row)."""
     with store.reading() as conn:
         refused = dict(
             conn.execute(
                 select(SyncReject.hub_seq, SyncReject.digest).where(
-                    SyncReject.stream == "versions", SyncReject.retry == pull.CHANGED
+                    SyncReject.stream == stream, SyncReject.retry == pull.CHANGED
                 )
             ).all()
         )
     if not refused:
-        return
-    now_there = pull.hub_digests(hub, "versions", list(refused))
+        return []
+    now_there = pull.hub_digests(hub, stream, list(refused))
     gone = [seq for seq in refused if seq not in now_there]
-    changed = [seq for seq, digest in now_there.items() if digest != refused[seq]]
     if gone:
         with store.writing() as conn:
-            conn.execute(delete(SyncReject).where(SyncReject.stream == "versions", SyncReject.hub_seq.in_(gone)))
-    if changed:
+            conn.execute(delete(SyncReject).where(SyncReject.stream == stream, SyncReject.hub_seq.in_(gone)))
+    return [seq for seq, digest in now_there.items() if digest != refused[seq]]
+
+
+def _retry_changed(store: Any, dek: DataKey, hub: Any, result: pull.PullResult, healed: Healed) -> None:
+    if changed := _changed_rejects(store, hub, "versions"):
         healed.fetched += pull.apply_rows(store, dek, hub, "seq = ANY(%s)", (changed,), result)
 
 
-def _has_user_rejects(store: Any) -> bool:
+def _users_to_reread(store: Any, hub: Any, result: pull.PullResult) -> bool:
+    """A refused account change is tried again (the whole small stream re-read) when its hub row changed,
+    or, for one that waited (a user name another account held), when account changes arrived."""
     with store.reading() as conn:
-        return conn.execute(select(SyncReject.hub_seq).where(SyncReject.stream == "users").limit(1)).first() is not None
+        waiting = conn.execute(
+            select(SyncReject.hub_seq).where(SyncReject.stream == "users", SyncReject.retry == pull.DEPENDENCY)
+        ).first()
+    return bool(waiting is not None and result.accounts) or bool(_changed_rejects(store, hub, "users"))
 
 
 def _audit_counts(conn: Any) -> dict[str, int]:

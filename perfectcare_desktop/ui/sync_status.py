@@ -77,14 +77,6 @@ def _round(client: Any, store: Store, dek: Any, cancelled: threading.Event, name
     return Outcome(report, None, report.status, tuple(status.problems(store, names)))
 
 
-def _names(session: Session) -> Names | None:
-    """Who each patient is, for the problems' sentences: from the caseload already in memory, never a
-    decryption on the GUI thread (before the caseload has loaded, sentences say 'a patient')."""
-    from ..sync import status
-
-    return status.patient_names(session) if session.patients_loaded else None
-
-
 class SyncController(QObject):
     pulled = Signal(object)  # a RoundReport that brought changes: the window refreshes what it shows
 
@@ -185,7 +177,8 @@ class SyncController(QObject):
         store = self._store
         if not self.enrolled or store is None or self._session is None:
             return
-        self.ops.run(lambda: read_state(store), self._state_read, self._read_failed)
+        names = self._names()
+        self.ops.run(lambda: read_state(store, names), self._state_read, self._read_failed)
         if self._refused or self._retry_at is not None:
             return  # no automatic rounds while refused; a failing hub keeps its back-off
         if self._running:
@@ -232,15 +225,28 @@ class SyncController(QObject):
         self._next.stop()
         self.rounds += 1
         self._render()
-        names = _names(session)
+        names = self._names()
         self.ops.run(
             lambda: _round(client, store, dek, cancelled, names),
-            lambda outcome: self._round_done(outcome, cancelled),
+            lambda outcome: self._round_done(outcome, cancelled, named=names is not None),
             lambda error: self._round_failed(error, cancelled),
             lane=NETWORK,
         )
 
-    def _round_done(self, outcome: Outcome | None, cancelled: threading.Event) -> None:
+    def _names(self) -> Names | None:
+        """Who each patient is, for the problems' sentences: only while there are problems to name (or
+        none known yet), as a snapshot of the caseload in memory taken here on the GUI thread, so it
+        is never a decryption and the worker never touches the session. Otherwise they say 'a patient'."""
+        session, st = self._session, self._status
+        if session is None or session.locked or not session.patients_loaded:
+            return None
+        if st is not None and not (st.parked or st.rejected):
+            return None  # nothing to name: no snapshot of every patient on every round
+        from ..sync import status
+
+        return status.patient_names(session)
+
+    def _round_done(self, outcome: Outcome | None, cancelled: threading.Event, named: bool = False) -> None:
         from ..errors import HubAccessRefused, HubUnreachable, NotEnrolled
 
         if cancelled.is_set() or outcome is None:
@@ -249,6 +255,9 @@ class SyncController(QObject):
         manual, self._manual = self._manual, False
         again, self._again = self._again, False
         self._status, self._problems = outcome.status, outcome.problems
+        if not named and (outcome.status.parked or outcome.status.rejected) and (names := self._names()):
+            store = self._store  # problems found this round: say them again with the people named
+            self.ops.run(lambda: read_state(store, names), self._state_read, self._read_failed)
         error = outcome.error
         next_ms: float | None = self.period_ms
         if error is None:

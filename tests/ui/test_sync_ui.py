@@ -544,6 +544,7 @@ def test_what_the_hub_sent_that_failed_checks_names_the_person_in_the_tooltip(
     w = open_window(b.store)
     press_f9(qtbot, w)
     qtbot.waitUntil(lambda: "1 from the hub failed checks" in sync_text(w))
+    qtbot.waitUntil(lambda: "Gwenllian" in w.sync_label.toolTip())  # named once the caseload snapshot is read
     tip = w.sync_label.toolTip()
     assert f"Gwenllian Llywelyn (NHS {NHS}): a change to their record from the hub" in tip
     assert "tried again when the hub's copy is repaired" in tip
