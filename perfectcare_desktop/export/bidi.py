@@ -24,6 +24,7 @@ from reportlab.platypus import Paragraph
 
 from ..core.wording import mainly_rtl
 from .fonts import FontSet
+from .links import link_phones
 
 _reshaper = arabic_reshaper.ArabicReshaper()
 # A phone number's groups ("07700 900123") must stay in order inside right-to-left text: a no-break
@@ -59,18 +60,19 @@ def wrap_logical(text: str, fonts: FontSet, size: float, width: float, *, bold: 
 
 def paragraph(text: str, style: ParagraphStyle, fonts: FontSet, width: float, *, bold: bool = False,
               prefix: str = "", bullet: str = "", ltr: bool = False) -> Paragraph:  # fmt: skip
-    """A Paragraph of plain text in any script. `prefix` is ready-made markup (e.g. a bold name)
-    placed before left-to-right text only. `bullet` goes on the side the line starts from: the left
-    for left-to-right text, the right of the first line for right-to-left text. `ltr` keeps the line
-    left-to-right whatever it holds (an English label before a right-to-left name)."""
+    """A Paragraph of plain text in any script, its phone numbers tap-to-call links (links.py).
+    `prefix` is ready-made markup (e.g. a bold name) placed before left-to-right text only. `bullet`
+    goes on the side the line starts from: the left for left-to-right text, the right of the first
+    line for right-to-left text. `ltr` keeps the line left-to-right whatever it holds (an English
+    label before a right-to-left name)."""
     if not has_rtl(text):
-        body = fonts.markup(text, bold=bold).replace("\n", "<br/>")
+        body = link_phones(fonts.markup(text, bold=bold)).replace("\n", "<br/>")
         return Paragraph(prefix + body, style, bulletText=bullet or None)
     rtl = not ltr and mainly_rtl(text)
     indent = style.leftIndent if bullet else 0
     # A little slack: reportlab must not wrap the finished lines a second time.
     lines = wrap_logical(text, fonts, style.fontSize, (width - indent) * 0.97, bold=bold)
-    visual_lines = [fonts.markup(visual(line, rtl_base=rtl), bold=bold) for line in lines]
+    visual_lines = [link_phones(fonts.markup(visual(line, rtl_base=rtl), bold=bold)) for line in lines]
     aligned = copy(style)
     if rtl:
         aligned.alignment = TA_RIGHT

@@ -52,6 +52,7 @@ class Branding:
             canvas.scale(scale, scale)
             # A drawing starts in Helvetica unless told: that would add an unembedded font to the PDF.
             self.logo.initialFontName = canvas._fontname
+            self.logo.initialFontSize = canvas._fontsize  # else 10 pt, under large print's minimum
             self.logo.drawOn(canvas, 0, 0)
             canvas.restoreState()
             return self.logo.width * scale

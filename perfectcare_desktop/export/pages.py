@@ -1,5 +1,7 @@
-"""What every PDF shares: A4 pages with the trust's header, a footer with "page n of m", an
-optional diagonal mark (a draft; "Confidential"), and text styles at a chosen body size."""
+"""What every PDF shares: pages (A4, or a phone-sized page) with the trust's header, a footer with
+"page n of m", an optional diagonal mark (a draft; "Confidential"), and text styles at a chosen body
+size. No type on a page is smaller than the page's `min_size` (large print: 14 pt), the header and
+footer included; a footer too long for one line at that size wraps onto two."""
 
 from __future__ import annotations
 
@@ -25,8 +27,6 @@ rl_config.useA85 = 0
 
 PAGE_W, PAGE_H = A4
 MARGIN = 18 * mm
-HEADER_H = 20 * mm
-FOOTER_H = 12 * mm
 GREY = HexColor("#555555")
 LIGHT = HexColor("#DDDDDD")
 
@@ -42,8 +42,10 @@ class Styles:
     size: float  # body size, pt
 
 
-def make_styles(fonts: FontSet, branding: Branding, body_size: float) -> Styles:
+def make_styles(fonts: FontSet, branding: Branding, body_size: float, min_size: float = 8.0) -> Styles:
+    """Text styles at `body_size`; the smallest (notes under a box, "checked on") is never under `min_size`."""
     lead = body_size * 1.35
+    small_size = max(min_size, body_size * 0.75)
     body = ParagraphStyle("body", fontName=fonts.body, fontSize=body_size, leading=lead, textColor=branding.text,
                           spaceAfter=body_size * 0.3)  # fmt: skip
     return Styles(
@@ -54,10 +56,9 @@ def make_styles(fonts: FontSet, branding: Branding, body_size: float) -> Styles:
                                spaceAfter=body_size * 0.35, keepWithNext=1),
         body=body,
         bullet=ParagraphStyle("bullet", parent=body, leftIndent=body_size * 1.3, bulletIndent=body_size * 0.2,
-                              spaceAfter=body_size * 0.35, bulletFontName=fonts.body),
+                              spaceAfter=body_size * 0.35, bulletFontName=fonts.body, bulletFontSize=body_size),
         note=ParagraphStyle("note", parent=body, textColor=GREY),
-        small=ParagraphStyle("small", parent=body, fontSize=max(8.0, body_size * 0.75),
-                             leading=max(8.0, body_size * 0.75) * 1.3, textColor=GREY),
+        small=ParagraphStyle("small", parent=body, fontSize=small_size, leading=small_size * 1.3, textColor=GREY),
         size=body_size,
     )  # fmt: skip
 
@@ -122,34 +123,68 @@ class PageDecor:
     banner: str = ""  # a line above the header on every page ("CONFIDENTIAL ...")
     banner_colour: Color | None = None
     body_size: float = 12.0  # the page's starting font size (reportlab writes one into every page)
+    min_size: float = 8.5  # the smallest type anywhere on the page: the footer, the header's name
+    pagesize: tuple[float, float] = A4
+    margin: float = MARGIN
+
+    @property
+    def logo_h(self) -> float:
+        return min(12 * mm, self.pagesize[0] * 0.12)
+
+    @property
+    def header_h(self) -> float:
+        """Height above the text frame: the logo and name, the rule under them, the banner."""
+        return self.margin * 0.6 + max(self.logo_h, self.min_size * 1.3) + 8 * mm + (5 * mm if self.banner else 0)
+
+    def footer_lines(self, pages: int = 99) -> list[str]:
+        """The footer's text in one line, or two where one line at `min_size` would run into "Page n of m"."""
+        width = self.pagesize[0] - 2 * self.margin
+        room = width - self.fonts.width(f"Page {pages} of {pages}", self.min_size) - 4 * mm
+        if self.fonts.width(self.footer, self.min_size) <= room:
+            return [self.footer]
+        head, sep, tail = self.footer.partition(" · ")
+        return [head, tail] if sep else [self.footer]
+
+    @property
+    def footer_h(self) -> float:
+        return self.margin * 0.55 + len(self.footer_lines()) * self.min_size * 1.3 + 6 * mm
 
     def draw(self, canvas: Canvas, page: int, pages: int) -> None:
+        page_w, page_h = self.pagesize
+        margin = self.margin
         canvas.saveState()
-        top = PAGE_H - MARGIN * 0.6
+        top = page_h - margin * 0.6
         if self.banner:
             canvas.setFillColor(self.banner_colour or self.branding.primary)
-            canvas.rect(0, PAGE_H - 9 * mm, PAGE_W, 9 * mm, stroke=0, fill=1)
+            canvas.rect(0, page_h - 9 * mm, page_w, 9 * mm, stroke=0, fill=1)
             canvas.setFillColor(HexColor("#FFFFFF"))
-            canvas.setFont(self.fonts.bold, 10)
-            canvas.drawCentredString(PAGE_W / 2, PAGE_H - 6 * mm, self.banner)
+            canvas.setFont(self.fonts.bold, max(10, self.min_size))
+            canvas.drawCentredString(page_w / 2, page_h - 6 * mm, self.banner)
             top -= 4 * mm
-        logo_h = 12 * mm
-        canvas.setFont(self.fonts.body, 10)  # the logo drawing inherits it (else Helvetica, unembedded)
-        used = self.branding.draw_logo(canvas, MARGIN, top - logo_h, logo_h)
+        logo_h = self.logo_h
+        canvas.setFont(self.fonts.body, self.min_size)  # the logo drawing inherits it (else Helvetica, unembedded)
+        used = self.branding.draw_logo(canvas, margin, top - logo_h, logo_h)
         canvas.setFillColor(self.branding.primary)
-        canvas.setFont(self.fonts.bold, 11)
-        canvas.drawString(MARGIN + used + (4 * mm if used else 0), top - logo_h / 2 - 4, self.trust_name)
+        name_size = max(11, self.min_size)
+        canvas.setFont(self.fonts.bold, name_size)
+        canvas.drawString(margin + used + (4 * mm if used else 0), top - logo_h / 2 - name_size * 0.35,
+                          self.trust_name)  # fmt: skip
         canvas.setStrokeColor(self.branding.primary)
         canvas.setLineWidth(1.2)
-        canvas.line(MARGIN, top - logo_h - 3 * mm, PAGE_W - MARGIN, top - logo_h - 3 * mm)
+        rule = top - max(logo_h, name_size * 1.3) - 3 * mm
+        canvas.line(margin, rule, page_w - margin, rule)
         canvas.setFillColor(GREY)
-        canvas.setFont(self.fonts.body, 8.5)
-        canvas.drawString(MARGIN, MARGIN * 0.55, self.footer)
-        canvas.drawRightString(PAGE_W - MARGIN, MARGIN * 0.55, f"Page {page} of {pages}")
+        canvas.setFont(self.fonts.body, self.min_size)
+        lines = self.footer_lines(pages)
+        y = margin * 0.55
+        canvas.drawRightString(page_w - margin, y + (len(lines) - 1) * self.min_size * 1.3, f"Page {page} of {pages}")
+        for line in reversed(lines):
+            canvas.drawString(margin, y, line)
+            y += self.min_size * 1.3
         if self.mark:
             canvas.setFillColor(HexColor("#000000"), alpha=0.08)
-            canvas.setFont(self.fonts.bold, 44)
-            canvas.translate(PAGE_W / 2, PAGE_H / 2)
+            canvas.setFont(self.fonts.bold, 44 * page_w / PAGE_W)
+            canvas.translate(page_w / 2, page_h / 2)
             canvas.rotate(40)
             canvas.drawCentredString(0, 0, self.mark)
         canvas.restoreState()
@@ -212,10 +247,9 @@ class _LimitedDoc(BaseDocTemplate):
 def build_pdf(story: Sequence[Flowable], decor: PageDecor, *, title: str, subject: str = "") -> bytes:
     """Lay out the flowables on A4 pages with the decorations; returns the PDF bytes (in memory)."""
     buf = io.BytesIO()
-    top_reserved = HEADER_H + (5 * mm if decor.banner else 0)
     doc = _LimitedDoc(
-        buf, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN * 0.6 + top_reserved,
-        bottomMargin=MARGIN * 0.55 + FOOTER_H, title=title, author=decor.trust_name, subject=subject,
+        buf, pagesize=decor.pagesize, leftMargin=decor.margin, rightMargin=decor.margin, topMargin=decor.header_h,
+        bottomMargin=decor.footer_h, title=title, author=decor.trust_name, subject=subject,
         creator="PerfectCare Desktop", invariant=True, initialFontName=decor.fonts.body,
         initialFontSize=decor.body_size,
     )  # fmt: skip
@@ -230,5 +264,5 @@ def build_pdf(story: Sequence[Flowable], decor: PageDecor, *, title: str, subjec
     return buf.getvalue()
 
 
-def body_width() -> float:
-    return PAGE_W - 2 * MARGIN
+def body_width(pagesize: tuple[float, float] = A4, margin: float = MARGIN) -> float:
+    return pagesize[0] - 2 * margin

@@ -1,16 +1,17 @@
-"""The person's copy of their safety plan: standard A4, large print, easy read.
+"""The person's copy of their safety plan: standard A4, large print, easy read (export/easy_read.py).
 
 Built only from a `PersonCopy`, whose sections come from `core.plan_content.person_view` (the one
 place that decides what the person sees), so nothing meant only for clinicians can reach it: no
-clinician notes, no reasons a section was declined, no NHS number.
+clinician notes, no reasons a section was declined, no NHS number, never the method or the means.
 
-- standard: A4, body 12 pt, numbered headings, the person's entries as a list.
-- large print: the same at body 16 pt (headings 20 pt).
-- easy read: body 16 pt (at least 14 pt), a picture beside each section (resources/icons), a short
-  plain introduction; the person's entries as they wrote them.
+- standard: A4, body 12 pt, nothing under 10 pt; numbered headings, the person's entries as a list.
+- large print: the same at body 16 pt (headings 20 pt), nothing under 14 pt.
+- easy read: see easy_read.py.
 
-Every copy: the plan's agreed and review dates (or "Draft — not yet agreed" across each page), the
-crisis numbers of the CURRENT directory with its "checked on" date, the trust's branding.
+Every copy opens with the crisis numbers on page 1, right under the plan's name and dates, 999 first,
+each a tap-to-call link, with the directory's "checked on" date: the one thing that must be found in
+the worst moment is never on page 2. Then the plan in the layout's order. An empty section keeps its
+heading, its "write here" note and its lines together, so no page holds only lines or a stray heading.
 """
 
 from __future__ import annotations
@@ -18,21 +19,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from reportlab.graphics.shapes import Drawing, Group
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 
-from ..core.crisis_directory import CrisisDirectory
+from ..core.crisis_directory import CrisisContact, CrisisDirectory
 from ..core.plan_content import PersonSection
 from ..core.plan_layout import PlanLayout
 from ..core.wording import long_date
 from .bidi import paragraph
-from .branding import Branding, section_icon
+from .branding import Branding
 from .fonts import FontSet
+from .links import contact_uri, link, unbroken
 from .pages import Boxed, PageDecor, Styles, WriteLines, body_width, build_pdf, make_styles
 
 STANDARD, LARGE_PRINT, EASY_READ, WALLET_CARD = "standard", "large-print", "easy-read", "wallet-card"
 BODY_SIZES = {STANDARD: 12.0, LARGE_PRINT: 16.0, EASY_READ: 16.0}
+MIN_SIZES = {STANDARD: 10.0, LARGE_PRINT: 14.0, EASY_READ: 16.0}  # no type on the page is smaller
+EMERGENCY = "999"
 CRISIS_HEADING = "If you are in crisis now"
 DRAFT_MARK = "Draft — not yet agreed"
 EASY_READ_INTRO = (
@@ -57,11 +60,6 @@ class PersonCopy:
 
     def section(self, key: str) -> PersonSection | None:
         return next((s for s in self.sections if s.key == key), None)
-
-    @property
-    def crisis_key(self) -> str | None:
-        """The section the crisis numbers are printed in (the layout says), else none: then at the end."""
-        return next((s.key for s in self.layout.sections if s.crisis_directory), None)
 
     def dates_line(self) -> str:
         if self.draft:
@@ -96,19 +94,27 @@ def entry_paragraph(text: str, st: Styles, fonts: FontSet, width: float, *, cont
     return paragraph(rest, st.bullet, fonts, width, prefix=prefix, bullet="•")
 
 
-def crisis_box(copy: PersonCopy, st: Styles, fonts: FontSet, branding: Branding, width: float) -> Flowable:
+def crisis_contacts(copy: PersonCopy) -> list[CrisisContact]:
+    """The directory's contacts with 999 first, whatever order the directory or policy gave them."""
+    return sorted(copy.directory.contacts, key=lambda c: c.phone.replace(" ", "") != EMERGENCY)
+
+
+def crisis_line(contact: CrisisContact, fonts: FontSet) -> str:
+    """One crisis contact as markup: its name, what to do (bold, a tap-to-call or text link, the number
+    never broken across lines) and when."""
+    how = link(fonts.markup(unbroken(contact.how), bold=True), contact_uri(contact))
+    return f"{fonts.markup(contact.name)}: {how}" + (f" — {fonts.markup(contact.when)}" if contact.when else "")
+
+
+def crisis_box(copy: PersonCopy, st: Styles, fonts: FontSet, branding: Branding) -> Flowable:
     rows: list[Flowable] = [Paragraph(fonts.markup(CRISIS_HEADING, bold=True), st.heading.clone("ch", spaceBefore=0))]
-    for c in copy.directory.contacts:
-        line = fonts.markup(c.how, bold=True)
-        line = f"{fonts.markup(c.name)}: {line}" + (f" — {fonts.markup(c.when)}" if c.when else "")
-        rows.append(Paragraph(line, st.body))
+    rows += [Paragraph(crisis_line(c, fonts), st.body) for c in crisis_contacts(copy)]
     rows.append(Paragraph(fonts.markup(f"Numbers checked on {long_date(copy.directory.checked_on)}."), st.small))
-    box = Boxed(rows, branding.accent, branding.primary, 4 * mm)
-    return KeepTogether([Spacer(1, st.size * 0.6), box])
+    return Boxed(rows, branding.accent, branding.primary, 4 * mm)
 
 
-def _section_body(copy: PersonCopy, section: PersonSection, st: Styles, fonts: FontSet, branding: Branding,
-                  width: float) -> list[Flowable]:  # fmt: skip
+def section_body(copy: PersonCopy, section: PersonSection, st: Styles, fonts: FontSet,
+                 width: float) -> list[Flowable]:  # fmt: skip
     out: list[Flowable] = []
     contacts = _is_contacts(copy, section.key)
     for line in section.lines:
@@ -121,77 +127,36 @@ def _section_body(copy: PersonCopy, section: PersonSection, st: Styles, fonts: F
     return out
 
 
-def _title_block(copy: PersonCopy, st: Styles, fonts: FontSet, width: float, *, easy: bool) -> list[Flowable]:
+def section_block(heading: Flowable, body: list[Flowable]) -> list[Flowable]:
+    """A section's heading and body; a short one (an empty section's note and write-on lines) is kept
+    whole, so no page starts with two lines to write on or ends with a heading alone."""
+    return [KeepTogether([heading, *body])] if len(body) <= 3 else [heading, *body]
+
+
+def title_block(copy: PersonCopy, st: Styles, fonts: FontSet, width: float) -> list[Flowable]:
+    """The plan's name, the person's name and the dates: what goes above the crisis box on page 1."""
     out: list[Flowable] = [paragraph(copy.layout.title, st.title, fonts, width, bold=True)]
     if copy.name:
         out.append(paragraph(f"Name: {copy.name}", st.body, fonts, width, ltr=True))
     dates = copy.dates_line()
     if dates:
         out.append(Paragraph(fonts.markup(dates, bold=copy.draft), st.body))
-    intro = EASY_READ_INTRO if easy else copy.layout.intro
-    if intro:
-        out.append(paragraph(intro, st.body, fonts, width))
     return out
 
 
-class _Icon(Drawing):
-    """A picture that ImageAndFlowables can wrap text beside (it asks images to fit a size)."""
-
-    def _restrictSize(self, avail_width: float, avail_height: float) -> tuple[float, float]:  # noqa: N802
-        return self.width, self.height
-
-    def _unRestrictSize(self) -> None:  # noqa: N802
-        pass
-
-
-def _scaled_icon(key: str, size: float, font: str) -> Drawing | None:
-    icon = section_icon(key)
-    if icon is None:
-        return None
-    scale = size / max(icon.width, icon.height)
-    group = Group(*icon.contents)
-    group.transform = (scale, 0, 0, scale, 0, 0)
-    drawing = _Icon(size, size)
-    drawing.initialFontName = font  # not Helvetica, which would be referenced unembedded
-    drawing.add(group)
-    drawing.hAlign = "LEFT"
-    return drawing
-
-
-def person_story(copy: PersonCopy, variant: str, fonts: FontSet, branding: Branding) -> list[Flowable]:
-    st = make_styles(fonts, branding, BODY_SIZES[variant])
-    width = body_width()
-    easy = variant == EASY_READ
-    story = _title_block(copy, st, fonts, width, easy=easy)
-    icon_size = 22 * mm
-    text_width = width - icon_size - 6 * mm if easy else width
-    numbered = not easy
+def person_story(copy: PersonCopy, variant: str, fonts: FontSet, branding: Branding,
+                 width: float | None = None) -> list[Flowable]:  # fmt: skip
+    """Standard or large print: the title, the crisis box, the layout's introduction, then each
+    section numbered, in the layout's order."""
+    st = make_styles(fonts, branding, BODY_SIZES[variant], MIN_SIZES[variant])
+    width = width or body_width()
+    story = title_block(copy, st, fonts, width)
+    story += [Spacer(1, st.size * 0.4), crisis_box(copy, st, fonts, branding)]
+    if copy.layout.intro:
+        story += [Spacer(1, st.size * 0.6), paragraph(copy.layout.intro, st.body, fonts, width)]
     for n, section in enumerate(copy.sections, start=1):
-        title = f"{n}. {section.title}" if numbered else section.title
-        heading = paragraph(
-            title, st.heading.clone("h", spaceBefore=0) if easy else st.heading, fonts, text_width, bold=True
-        )
-        body = _section_body(copy, section, st, fonts, branding, text_width)
-        if easy:
-            # Picture on the left, the section in a column beside it; the row may split across pages
-            # (splitInRow), so a long section never overflows the page.
-            icon = _scaled_icon(section.key, icon_size, fonts.body) or Spacer(icon_size, icon_size)
-            block = Table([[icon, [heading, *body]]], colWidths=[icon_size + 6 * mm, text_width], splitInRow=1)
-            block.setStyle(TableStyle([
-                ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("FONTNAME", (0, 0), (-1, -1), fonts.body),  # a table's default is Helvetica, unembedded
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
-            ]))  # fmt: skip
-            story.append(Spacer(1, st.size * 1.0))
-            story.append(block)
-        else:
-            story.append(heading)
-            story += body
-        if section.key == copy.crisis_key:
-            story.append(crisis_box(copy, st, fonts, branding, width))
-    if copy.crisis_key is None:  # a layout with no crisis section: the numbers still go on the copy
-        story.append(crisis_box(copy, st, fonts, branding, width))
+        heading = paragraph(f"{n}. {section.title}", st.heading, fonts, width, bold=True)
+        story += section_block(heading, section_body(copy, section, st, fonts, width))
     return story
 
 
@@ -200,6 +165,11 @@ def render_person_copy(copy: PersonCopy, variant: str, fonts: FontSet, branding:
     if variant not in BODY_SIZES:
         raise ValueError(f"not an A4 variant of the person's copy: {variant!r}")
     decor = PageDecor(fonts, branding, copy.trust_name, copy.footer(), mark=DRAFT_MARK if copy.draft else "",
-                      body_size=BODY_SIZES[variant])  # fmt: skip
-    return build_pdf(person_story(copy, variant, fonts, branding), decor, title=copy.layout.title,
-                     subject="Safety plan (the person's copy)")  # fmt: skip
+                      body_size=BODY_SIZES[variant], min_size=MIN_SIZES[variant])  # fmt: skip
+    if variant == EASY_READ:
+        from .easy_read import easy_read_story  # the one variant with its own layout
+
+        story = easy_read_story(copy, fonts, branding)
+    else:
+        story = person_story(copy, variant, fonts, branding)
+    return build_pdf(story, decor, title=copy.layout.title, subject="Safety plan (the person's copy)")
