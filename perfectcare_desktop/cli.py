@@ -117,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--due-for-review", metavar="DAYS", nargs="?", const=14, type=_positive_int,
                      help="agreed plans due for review within DAYS (default 14) or overdue")  # fmt: skip
     who.add_argument("--changed-this-week", action="store_true", help="plans saved or signed in the last 7 days")
-    variants = ("auto", "standard", "large-print", "easy-read", "wallet-card", "clinician-record")
+    from .export.variants import AUTO, VARIANTS
+
+    variants = (AUTO, *VARIANTS)
     p.add_argument("--variant", default="auto", choices=variants,
                    help="auto (default): each person's recorded need (easy read, large print)")  # fmt: skip
     where = p.add_mutually_exclusive_group(required=True)

@@ -20,9 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from .export.variants import VARIANTS
+
 POLICY_FILE_ENV = "PERFECTCARE_POLICY_FILE"
 REGISTRY_PATH = r"Software\Policies\PerfectCare\Desktop"
-PDF_VARIANTS = ("standard", "large-print", "easy-read", "wallet-card", "clinician-record")
 
 DEFAULT, USER, MACHINE_FILE, HKCU, HKLM = "default", "user", "machine policy file", "HKCU policy", "HKLM policy"
 LOCKING_SOURCES = (MACHINE_FILE, HKCU, HKLM)
@@ -104,9 +105,9 @@ def _variants(value: object) -> list[str]:
         if not (isinstance(value, str) and not value.strip().startswith("["))
         else [v.strip() for v in str(value).split(",") if v.strip()]
     )
-    unknown = [v for v in items if v not in PDF_VARIANTS]
+    unknown = [v for v in items if v not in VARIANTS]
     if unknown or not items:
-        raise PolicyValueError(f"must name some of {', '.join(PDF_VARIANTS)} (found {', '.join(map(str, unknown))})")
+        raise PolicyValueError(f"must name some of {', '.join(VARIANTS)} (found {', '.join(map(str, unknown))})")
     return list(items)
 
 
@@ -126,7 +127,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("crisis_contacts", "Trust-local crisis contacts", _crisis_contacts, []),
     Setting("crisis_contacts_checked_on", "Trust-local crisis contacts checked on", _a_date, None),
     Setting("branding_dir", "Branding folder (name, logo, colours)", _folder, None),
-    Setting("pdf_variants", "PDF variants offered", _variants, list(PDF_VARIANTS)),
+    Setting("pdf_variants", "PDF variants offered", _variants, list(VARIANTS)),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 # The MSI writes its silent-install properties under these names (HUBURL=..., DATADIR=..., ...).

@@ -137,16 +137,13 @@ def _write_hidden(folder: Path, final: Path, data: bytes) -> Path:
 def _render_plain(kind: str, data: object, variant: str) -> bytes:
     from .branding import load_branding
     from .clinician import render_clinician_record
+    from .copies import render_copy
     from .fonts import load_fonts
-    from .person import render_person_copy
-    from .wallet import render_wallet_card
 
     fonts, branding = load_fonts(), load_branding()
     if kind == "clinician":
         return render_clinician_record(data, fonts, branding)  # type: ignore[arg-type]
-    if variant == service.WALLET_CARD:
-        return render_wallet_card(data, fonts, branding)  # type: ignore[arg-type]
-    return render_person_copy(data, variant, fonts, branding)  # type: ignore[arg-type]
+    return render_copy(data, variant, fonts, branding)  # type: ignore[arg-type]
 
 
 def export_batch(session: Session, patients: list[PatientSummary], variant: str = service.AUTO, *,

@@ -31,8 +31,8 @@ from .branding import Branding
 from .fonts import FontSet
 from .links import contact_uri, link, unbroken
 from .pages import Boxed, PageDecor, Styles, WriteLines, body_width, build_pdf, make_styles
+from .variants import EASY_READ, LARGE_PRINT, STANDARD
 
-STANDARD, LARGE_PRINT, EASY_READ, WALLET_CARD = "standard", "large-print", "easy-read", "wallet-card"
 BODY_SIZES = {STANDARD: 12.0, LARGE_PRINT: 16.0, EASY_READ: 16.0}
 MIN_SIZES = {STANDARD: 10.0, LARGE_PRINT: 14.0, EASY_READ: 16.0}  # no type on the page is smaller
 EMERGENCY = "999"
@@ -144,11 +144,12 @@ def title_block(copy: PersonCopy, st: Styles, fonts: FontSet, width: float) -> l
     return out
 
 
-def person_story(copy: PersonCopy, variant: str, fonts: FontSet, branding: Branding,
-                 width: float | None = None) -> list[Flowable]:  # fmt: skip
+def person_story(copy: PersonCopy, variant: str, fonts: FontSet, branding: Branding, width: float | None = None,
+                 sizes: tuple[float, float] | None = None) -> list[Flowable]:  # fmt: skip
     """Standard or large print: the title, the crisis box, the layout's introduction, then each
-    section numbered, in the layout's order."""
-    st = make_styles(fonts, branding, BODY_SIZES[variant], MIN_SIZES[variant])
+    section numbered, in the layout's order. `width` and `sizes` (body, minimum) for other pages."""
+    body, minimum = sizes or (BODY_SIZES[variant], MIN_SIZES[variant])
+    st = make_styles(fonts, branding, body, minimum)
     width = width or body_width()
     story = title_block(copy, st, fonts, width)
     story += [Spacer(1, st.size * 0.4), crisis_box(copy, st, fonts, branding)]

@@ -29,14 +29,21 @@ from ..core.wording import long_date
 from ..errors import InvalidInput, NotFound
 from .branding import Branding, load_branding
 from .clinician import ClinicianRecord, NoteLine, RecordPart, VersionLine, render_clinician_record
+from .copies import render_copy
 from .fonts import FontSet, load_fonts
-from .person import EASY_READ, LARGE_PRINT, STANDARD, WALLET_CARD, PersonCopy, render_person_copy
-from .wallet import render_wallet_card
+from .person import PersonCopy
+from .variants import AUTO, CLINICIAN_RECORD, EASY_READ, LARGE_PRINT, PERSON_VARIANTS, STANDARD, VARIANTS
 
-CLINICIAN_RECORD = "clinician-record"
-AUTO = "auto"
-PERSON_VARIANTS = (STANDARD, LARGE_PRINT, EASY_READ, WALLET_CARD)
-VARIANTS = (*PERSON_VARIANTS, CLINICIAN_RECORD)
+__all__ = [
+    "AUTO",
+    "CLINICIAN_RECORD",
+    "PERSON_VARIANTS",
+    "VARIANTS",
+    "Exporter",
+    "PatientPdf",
+    "patient_pdf",
+    "variant_for",
+]
 AUDIT_ACTIONS = ("print", "export", "view")
 
 
@@ -228,10 +235,7 @@ class Exporter:
             data = render_clinician_record(record, self.fonts, self.branding)
         else:
             copy, target = self.person_copy(patient)
-            if chosen == WALLET_CARD:
-                data = render_wallet_card(copy, self.fonts, self.branding)
-            else:
-                data = render_person_copy(copy, chosen, self.fonts, self.branding)
+            data = render_copy(copy, chosen, self.fonts, self.branding)
         self.session.record_event(action, patient_id=patient.record_id, target_id=target, detail=f"pdf {chosen}")
         return PatientPdf(data, chosen, self.warnings)
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from ..core.files import atomic_write
 from ..errors import InvalidInput, PerfectCareError
+from ..export.variants import LABELS
 from .operation import Operations
 from .widgets import Message, em, shortcut_button
 
@@ -39,14 +40,7 @@ if TYPE_CHECKING:
     from ..core.session import Session
     from ..export.service import PatientPdf
 
-VARIANT_LABELS = {
-    "auto": "The person's copy (from their information needs)",
-    "standard": "Standard",
-    "large-print": "Large print",
-    "easy-read": "Easy read",
-    "wallet-card": "Wallet card",
-    "clinician-record": "Clinician record (confidential)",
-}
+VARIANT_LABELS = LABELS
 DEFAULT_FILE_NAME = "safety-plan.pdf"  # never a patient identifier: the user may type one
 
 

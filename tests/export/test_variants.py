@@ -67,7 +67,8 @@ def test_person_copy_has_their_words_and_current_crisis_numbers_and_nothing_for_
         assert "Agreed on 20 November 2026" in flat and "20 February 2027" in flat
     embedded, bare = embedded_fonts(pdf.data)
     assert embedded and not bare, bare
-    assert_a4(pdf.data)
+    if variant != "phone":  # a phone-shaped page: tests/export/test_phone_copy.py
+        assert_a4(pdf.data)
     assert pdf.warnings == ()
 
 
