@@ -223,8 +223,17 @@ MAX_PAGES = 300
 STEPS_PER_FLOWABLE = 50  # handle_flowable calls: a flowable is placed, split or moved on a few times at most
 
 
+def in_section(flowables: list[Flowable], title: str) -> list[Flowable]:
+    """Mark flowables as a section's, so a copy that cannot be laid out names the section (its
+    layout title: never the person's words)."""
+    for f in flowables:
+        f._pc_section = title  # type: ignore[attr-defined]
+    return flowables
+
+
 class _LimitedDoc(BaseDocTemplate):
     steps_left = 0
+    section = ""  # the section being laid out (in_section), for the message
 
     def handle_pageBegin(self) -> None:  # noqa: N802 - reportlab's name
         if self.page >= MAX_PAGES:
@@ -233,14 +242,17 @@ class _LimitedDoc(BaseDocTemplate):
 
     def handle_flowable(self, flowables: list[Flowable]) -> None:
         self.steps_left -= 1
+        if flowables:  # a split part has no mark: it stays in the section of the flowable it came from
+            self.section = getattr(flowables[0], "_pc_section", self.section)
         if self.steps_left < 0:
             self._stop("a part of it could not be placed on any page")
         super().handle_flowable(flowables)
 
     def _stop(self, why: str) -> None:
+        where = f" (in the section “{self.section}”)" if self.section else ""
         raise PdfLayoutError(
-            f"This copy could not be laid out: {why} in this layout. Choose another copy (variant) for this "
-            "person; nothing was printed or saved, and the plan is unchanged."
+            f"This copy could not be laid out: {why}{where}. Choose another copy (variant) for this person, "
+            "or shorten that section; nothing was printed or saved, and the plan is unchanged."
         )
 
 

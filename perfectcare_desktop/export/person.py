@@ -30,7 +30,7 @@ from .bidi import paragraph
 from .branding import Branding
 from .fonts import FontSet
 from .links import contact_uri, link, unbroken
-from .pages import Boxed, PageDecor, Styles, WriteLines, body_width, build_pdf, make_styles
+from .pages import Boxed, PageDecor, Styles, WriteLines, body_width, build_pdf, in_section, make_styles
 from .variants import EASY_READ, LARGE_PRINT, STANDARD
 
 BODY_SIZES = {STANDARD: 12.0, LARGE_PRINT: 16.0, EASY_READ: 16.0}
@@ -157,7 +157,7 @@ def person_story(copy: PersonCopy, variant: str, fonts: FontSet, branding: Brand
         story += [Spacer(1, st.size * 0.6), paragraph(copy.layout.intro, st.body, fonts, width)]
     for n, section in enumerate(copy.sections, start=1):
         heading = paragraph(f"{n}. {section.title}", st.heading, fonts, width, bold=True)
-        story += section_block(heading, section_body(copy, section, st, fonts, width))
+        story += in_section(section_block(heading, section_body(copy, section, st, fonts, width)), section.title)
     return story
 
 

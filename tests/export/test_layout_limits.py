@@ -16,7 +16,7 @@ from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.errors import NotFound, PdfLayoutError
 from perfectcare_desktop.export.branding import load_branding
 from perfectcare_desktop.export.fonts import load_fonts
-from perfectcare_desktop.export.pages import PageDecor, build_pdf
+from perfectcare_desktop.export.pages import PageDecor, build_pdf, in_section
 from perfectcare_desktop.export.service import patient_pdf
 
 
@@ -29,6 +29,15 @@ def test_a_flowable_taller_than_any_page_is_refused_in_a_sentence() -> None:
     tall = Table([[Spacer(10 * mm, 400 * mm)]])
     with pytest.raises(PdfLayoutError, match="could not be laid out"):
         build_pdf([Paragraph("Before"), KeepTogether([tall])], decor(), title="t")
+
+
+def test_the_message_names_the_section_that_could_not_be_laid_out_never_its_words() -> None:
+    tall = Table([[Paragraph("PRIVATE words of the person"), Spacer(10 * mm, 400 * mm)]])
+    story = [Paragraph("Title"), *in_section([Paragraph("Heading"), KeepTogether([tall])], "My warning signs")]
+    with pytest.raises(PdfLayoutError) as raised:
+        build_pdf(story, decor(), title="t")
+    assert "in the section “My warning signs”" in str(raised.value)
+    assert "PRIVATE" not in str(raised.value)
 
 
 def test_every_easy_read_copy_of_the_demo_data_that_hung_finishes(session: Session) -> None:
