@@ -1,5 +1,5 @@
-"""Layouts as data: which sections a safety plan (or a safety formulation) has, their titles and
-the question to ask.
+"""Layouts as data: which sections a safety plan (or a safety formulation) has, their titles (and a short
+heading in plain words for the easy-read copy) and the question to ask.
 
 A layout is a JSON file (`resources/plan_layouts/*.json`, format `perfectcare.plan_layout/1`;
 `resources/formulation_layouts/*.json`, `perfectcare.formulation_layout/1`); a trust can add its own
@@ -49,6 +49,7 @@ FIELD_LABELS = {
     "date": "Date (DD/MM/YYYY)",
     "by_whom": "By whom",
 }
+EASY_READ_LIMIT = 80  # an easy-read heading is short: a few plain words
 _KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
@@ -61,6 +62,11 @@ class Section:
     example: str = ""
     crisis_directory: bool = False  # the national and trust crisis numbers are printed here
     part: str = ""  # the part of a formulation it belongs to ("Safety assessment", ...)
+    easy_read: str = ""  # a short heading in plain words for the easy-read copy; "" means: the title
+
+    @property
+    def easy_read_title(self) -> str:
+        return self.easy_read or self.title
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -131,7 +137,7 @@ def parse_layout(data: object, source: str, layout_type: LayoutType | None = Non
         kind = raw.get("kind")
         if kind not in lt.kinds:
             raise LayoutInvalid(f"{where} ({key}): 'kind' must be one of {', '.join(lt.kinds)} (found {kind!r}).")
-        unknown = set(raw) - {"key", "kind", "title", "ask", "example", "crisis_directory", "part"}
+        unknown = set(raw) - {"key", "kind", "title", "ask", "example", "crisis_directory", "part", "easy_read"}
         if unknown:
             raise LayoutInvalid(f"{where} ({key}): unknown field(s) {', '.join(sorted(unknown))}.")
         directory = raw.get("crisis_directory", False)
@@ -146,6 +152,7 @@ def parse_layout(data: object, source: str, layout_type: LayoutType | None = Non
                 _text(raw, "example", f"{where} ({key})", required=False),
                 directory,
                 _text(raw, "part", f"{where} ({key})", required=False, limit=200),
+                _text(raw, "easy_read", f"{where} ({key})", required=False, limit=EASY_READ_LIMIT),
             )
         )
     unknown = set(data) - {"format", "id", "version", "title", "intro", "sections"}
@@ -229,24 +236,31 @@ BUILTIN_FALLBACK = PlanLayout(
     "",
     (
         Section("warning_signs", "entries", "When to use this plan: my warning signs",
-                "What tells you a crisis may be building?"),
+                "What tells you a crisis may be building?",
+                easy_read="Signs I am not OK"),
         Section("coping_alone", "entries", "Things I can do on my own",
-                "What can you do by yourself to get through the next few minutes or hours?"),
+                "What can you do by yourself to get through the next few minutes or hours?",
+                easy_read="Things I can do by myself"),
         Section("distractions", "entries", "People and places that take my mind off things",
-                "Who could you be with, or where could you go, that takes your mind off things?"),
+                "Who could you be with, or where could you go, that takes your mind off things?",
+                easy_read="Places to go and people to be with"),
         Section("people_to_ask", "contacts", "People I can ask for help",
-                "Who could you ask for help? Write their name and number."),
+                "Who could you ask for help? Write their name and number.",
+                easy_read="People who can help me"),
         Section("professionals", "contacts", "Professionals and services I can contact",
                 "Which professionals and services can you contact, in the day and out of hours?",
-                crisis_directory=True),
+                crisis_directory=True, easy_read="Services I can call for help"),
         Section("making_safer", "means", "Making my situation safer",
-                "For each method discussed: access, agreed steps, and who will help."),
+                "For each method discussed: access, agreed steps, and who will help.",
+                easy_read="Keeping safe at home"),
         Section("reasons_for_living", "entries", "What matters most to me",
-                "What matters most to you?"),
+                "What matters most to you?", easy_read="What matters to me"),
         Section("where_plan_kept", "entries", "Where I keep this plan and who has a copy",
-                "Where will you keep the plan? Who else should have a copy?"),
+                "Where will you keep the plan? Who else should have a copy?",
+                easy_read="Where I keep my plan"),
         Section("using_plan", "entries", "Using this plan",
-                "How likely are you to use this plan? What might get in the way?"),
+                "How likely are you to use this plan? What might get in the way?",
+                easy_read="Using my plan"),
     ),
     "built-in",
 )  # fmt: skip
