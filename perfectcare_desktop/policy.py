@@ -99,6 +99,24 @@ def _a_date(value: object) -> str:
         raise PolicyValueError(f"must be a date like 2026-11-01 (found {value!r})") from exc
 
 
+# The crisis directory's nations (core/crisis_directory.NATIONS), here too: policy is read before the
+# first window and stays light (no core import).
+CRISIS_NATIONS = {
+    "england": "England",
+    "wales": "Wales",
+    "scotland": "Scotland",
+    "northern-ireland": "Northern Ireland",
+}
+
+
+def _nation(value: object) -> str:
+    """'England', 'wales', 'Northern Ireland', 'northern-ireland' ... -> the directory's key."""
+    text = _text(value).casefold().replace("_", "-").replace(" ", "-")
+    if text not in CRISIS_NATIONS:
+        raise PolicyValueError(f"must be one of {', '.join(CRISIS_NATIONS.values())} (found {value!r})")
+    return text
+
+
 def _variants(value: object) -> list[str]:
     items = (
         _json_list(value)
@@ -126,6 +144,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("review_interval_months", "Default plan review interval (months)", _int_between(1, 24), 3),
     Setting("crisis_contacts", "Trust-local crisis contacts", _crisis_contacts, []),
     Setting("crisis_contacts_checked_on", "Trust-local crisis contacts checked on", _a_date, None),
+    Setting("crisis_nation", "Nation whose crisis numbers print", _nation, "england"),
     Setting("branding_dir", "Branding folder (name, logo, colours)", _folder, None),
     Setting("pdf_variants", "PDF variants offered", _variants, list(VARIANTS)),
 )
@@ -196,6 +215,8 @@ class Settings:
             value = self.values.get(s.name)
             if s.name == "crisis_contacts":
                 shown = ", ".join(c["name"] for c in value) if value else "none"
+            elif s.name == "crisis_nation":
+                shown = CRISIS_NATIONS.get(str(value), str(value))
             elif isinstance(value, list):
                 shown = ", ".join(map(str, value))
             else:

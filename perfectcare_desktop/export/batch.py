@@ -14,6 +14,11 @@ person, with progress and Cancel.
   True) is checked between people. Both are called on the worker thread that runs the batch.
 - Each person printed is one audit event (see service.py). People with nothing to print (no plan, an
   offer declined) are skipped and counted, never named in the result.
+- People whose copy needs a look first (core/print_checks.py: two versions not merged, no agreed plan
+  so a draft would print, fewer than three sections filled) are LEFT OUT unless `include_unresolved`,
+  and listed in `BatchResult.left_out` with the reasons in words (the UI may show their names; the
+  CLI prints counts per reason only). A person's copy that cannot be laid out (PdfLayoutError) is
+  skipped and listed in `BatchResult.failed` with the sentence; the batch goes on with the others.
 - With `workers` > 1, the PDFs are laid out in separate processes (the store is read and the audit
   written here, in this one); the figures are in bench/README.md.
 """
@@ -38,8 +43,9 @@ from ..core.caseload import caseload
 from ..core.crisis_directory import CrisisDirectory
 from ..core.files import ensure_writable_folder
 from ..core.patients import PatientSummary
+from ..core.print_checks import KIND_LABELS, PrintProblem
 from ..core.session import Session
-from ..errors import InvalidInput, NotFound, PerfectCareError, StoreNotWritable
+from ..errors import InvalidInput, NotFound, PdfLayoutError, PerfectCareError, StoreNotWritable
 from . import service
 from .protect import check_password, protect_pdf
 
@@ -64,11 +70,37 @@ class Selection:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """A person not printed, in memory only: the UI may show the name; logs and the CLI never do."""
+
+    patient_id: str
+    name: str
+    reasons: tuple[str, ...]  # sentences
+    kinds: tuple[str, ...] = ()  # print_checks kinds; () for a copy that could not be laid out
+
+
+@dataclass(frozen=True)
 class BatchResult:
-    files: tuple[Path, ...]  # what was written (one combined file, or one per person)
+    files: tuple[Path, ...]  # what was written (one combined file, or one per person; none if nobody printed)
     printed: int
     skipped: int  # chosen people with nothing to print
     warnings: tuple[str, ...]
+    left_out: tuple[LeftOut, ...] = ()  # plans that need a look first, not printed (include_unresolved=False)
+    failed: tuple[LeftOut, ...] = ()  # copies that could not be laid out, not printed
+    included: int = 0  # people printed although their plan needed a look (include_unresolved=True)
+    crisis_warning: str | None = None  # the crisis numbers printed are more than 12 months old
+
+    def counts_by_reason(self) -> dict[str, int]:
+        """People left out per reason, in words, for the CLI and logs (no names). A person with two
+        reasons counts under each."""
+        counts: dict[str, int] = {}
+        for person in self.left_out:
+            for kind in person.kinds:
+                label = KIND_LABELS.get(kind, kind)
+                counts[label] = counts.get(label, 0) + 1
+        if self.failed:
+            counts["the copy could not be laid out"] = len(self.failed)
+        return counts
 
 
 def select_patients(session: Session, selection: Selection) -> list[PatientSummary]:
@@ -149,8 +181,11 @@ def _render_plain(kind: str, data: object, variant: str) -> bytes:
 def export_batch(session: Session, patients: list[PatientSummary], variant: str = service.AUTO, *,
                  out_dir: Path | None = None, combined: Path | None = None, password: str | None = None,
                  progress: Progress | None = None, cancel: Cancel | None = None, action: str = "print",
-                 workers: int | None = None, directory: CrisisDirectory | None = None) -> BatchResult:  # fmt: skip
-    """Print the people given (see select_patients) as one combined PDF or one file per person."""
+                 workers: int | None = None, directory: CrisisDirectory | None = None,
+                 include_unresolved: bool = False) -> BatchResult:  # fmt: skip
+    """Print the people given (see select_patients) as one combined PDF or one file per person.
+    People whose plan needs a look first are left out unless `include_unresolved`; a copy that cannot
+    be laid out is left out with its sentence; both are in the result, and the others print."""
     if not patients:
         raise InvalidInput("No one matches that choice, so there is nothing to print.")
     if variant != service.AUTO and variant not in service.VARIANTS:
@@ -172,10 +207,22 @@ def export_batch(session: Session, patients: list[PatientSummary], variant: str 
     written: list[Path] = []  # hidden temporary files, renamed at the very end
     pdfs: list[bytes] = []
     skipped = 0
+    left_out: list[LeftOut] = []
+    failed: list[LeftOut] = []
+    included = 0
     total = len(patients)
     try:
         pending: list[tuple[Future[bytes], PatientSummary, str, str]] = []
         done = 0
+
+        def moved() -> None:
+            if progress:
+                progress(done + skipped + len(left_out) + len(failed), total)
+
+        def layout_failed(exc: PdfLayoutError, patient: PatientSummary) -> None:
+            # Not printed, so not audited as printed; the others go on.
+            failed.append(LeftOut(patient.record_id, patient.details.display_name, (str(exc),)))
+            moved()
 
         def finish(data: bytes, patient: PatientSummary, target: str, chosen: str) -> None:
             nonlocal done
@@ -188,38 +235,60 @@ def export_batch(session: Session, patients: list[PatientSummary], variant: str 
             else:
                 pdfs.append(data)
             done += 1
-            if progress:
-                progress(done + skipped, total)
+            moved()
+
+        def collect(fut: Future[bytes], patient: PatientSummary, target: str, chosen: str) -> None:
+            try:
+                data = fut.result()
+            except PdfLayoutError as exc:
+                layout_failed(exc, patient)
+                return
+            finish(data, patient, target, chosen)
 
         for patient in patients:
             if _cancelled(cancel):
                 raise ExportCancelled("The batch was cancelled; no file was written.")
             chosen = service.variant_for(patient.details) if variant == service.AUTO else variant
+            problems: tuple[PrintProblem, ...] = ()
             try:
                 if chosen == service.CLINICIAN_RECORD:
                     plain, target = exporter.clinician_record(patient)
                     kind = "clinician"
                 else:
+                    problems = exporter.problems(patient)
+                    if problems and not include_unresolved:
+                        left_out.append(LeftOut(patient.record_id, patient.details.display_name,
+                                                tuple(p.sentence for p in problems),
+                                                tuple(p.kind for p in problems)))  # fmt: skip
+                        moved()
+                        continue
                     plain, target = exporter.person_copy(patient)
                     kind = "person"
             except NotFound:
                 skipped += 1
-                if progress:
-                    progress(done + skipped, total)
+                moved()
                 continue
+            included += bool(problems)
             if pool is None:
-                finish(_render_plain(kind, plain, chosen), patient, target, chosen)
+                try:
+                    data = _render_plain(kind, plain, chosen)
+                except PdfLayoutError as exc:
+                    layout_failed(exc, patient)
+                    continue
+                finish(data, patient, target, chosen)
             else:
                 pending.append((pool.submit(_render_plain, kind, plain, chosen), patient, target, chosen))
                 while len(pending) > workers * 2:  # keep the workers busy, and the results in order
-                    fut, *rest = pending.pop(0)
-                    finish(fut.result(), *rest)  # type: ignore[arg-type]
-        for fut, *rest in pending:
+                    collect(*pending.pop(0))
+        for item in pending:
             if _cancelled(cancel):
                 raise ExportCancelled("The batch was cancelled; no file was written.")
-            finish(fut.result(), *rest)  # type: ignore[arg-type]
-        if done == 0:
+            collect(*item)
+        if done == 0 and not (left_out or failed):
             raise NotFound("None of the chosen people has a plan to print; nothing was written.")
+        if done == 0:  # nothing written: the result says who was left out and why
+            return BatchResult((), 0, skipped, exporter.warnings, tuple(left_out), tuple(failed), included,
+                               exporter.crisis_warning)  # fmt: skip
         if combined is not None:
             writer = PdfWriter()
             for data in pdfs:
@@ -244,7 +313,8 @@ def export_batch(session: Session, patients: list[PatientSummary], variant: str 
             raise
         files = tuple(renamed)
         written = []
-        return BatchResult(files, done, skipped, exporter.warnings)
+        return BatchResult(files, done, skipped, exporter.warnings, tuple(left_out), tuple(failed), included,
+                           exporter.crisis_warning)  # fmt: skip
     except OSError as exc:
         raise StoreNotWritable(f"Cannot write to {folder}: {exc.strerror or exc}. No file was left behind.") from exc
     finally:

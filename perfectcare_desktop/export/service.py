@@ -9,6 +9,11 @@ person with no plan, an offer declined or an ended plan gets a clear refusal (No
 
 Every call records one audit event (`print`, `export`, or `view` for an on-screen preview) naming the
 variant, never the content. Nothing is written to disk here.
+
+A person's copy comes with what the clinician must hear before printing it (`PatientPdf.problems`,
+core/print_checks.py: two versions not merged, a draft, a nearly empty plan) and `crisis_warning`
+when the crisis numbers were checked more than 12 months before the store's today. The PDF is made
+all the same: the dialog asks, a batch leaves such people out unless told otherwise.
 """
 
 from __future__ import annotations
@@ -16,17 +21,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..core.crisis_directory import CrisisDirectory, load_directory
+from ..core.crisis_directory import CrisisDirectory, load_directory, stale_warning
 from ..core.formulations import FORMULATION_LAYOUTS, NOTE_LABELS, load_formulation
 from ..core.patients import PatientDetails, PatientSummary
 from ..core.plan_content import PlanContent, person_view
 from ..core.plan_layout import LayoutCatalogue, load_catalogue
-from ..core.plans import DRAFT, REVISION, load_plan
+from ..core.plans import load_plan
+from ..core.print_checks import PrintProblem, print_problems, version_to_print
 from ..core.session import Session
 from ..core.statuses import ENTERED_IN_ERROR
 from ..core.versions import VersionInfo
 from ..core.wording import long_date
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput
 from .branding import Branding, load_branding
 from .clinician import ClinicianRecord, NoteLine, RecordPart, VersionLine, render_clinician_record
 from .copies import render_copy
@@ -62,6 +68,8 @@ class PatientPdf:
     data: bytes
     variant: str  # the variant printed ("auto" resolved)
     warnings: tuple[str, ...] = ()  # fonts or branding that fell back to a default
+    problems: tuple[PrintProblem, ...] = ()  # ask before printing (person's copies only; print_checks.py)
+    crisis_warning: str | None = None  # the crisis numbers are more than 12 months old
 
 
 @dataclass
@@ -92,20 +100,19 @@ class Exporter:
         return self._staff.get(user_id, "unknown user")
 
     # --- the person's copy -----------------------------------------------------------------------
+    @property
+    def crisis_warning(self) -> str | None:
+        """Said to the clinician before printing, and to admins: numbers checked over 12 months ago."""
+        return stale_warning(self.directory, self.session.store.clock.now().date())
+
+    def problems(self, patient: PatientSummary) -> tuple[PrintProblem, ...]:
+        """What is wrong with printing this person's copy (print_checks.py); NotFound: nothing to print."""
+        return print_problems(load_plan(self.session, patient.record_id, audit_view=False))
+
     def person_copy(self, patient: PatientSummary) -> tuple[PersonCopy, str]:
         """What the person's copy shows, and the plan version it was made from."""
         state = load_plan(self.session, patient.record_id, audit_view=False)
-        version = state.agreed
-        draft = False
-        if version is None:
-            current = state.current
-            if current is None:
-                raise NotFound("This person has no safety plan yet, so there is nothing to print.")
-            if current.status not in (DRAFT, REVISION, "current"):
-                status = {"offered_declined": "The offer of a safety plan was declined", "ended": "The plan has ended"}
-                reason = status.get(current.status, "No plan is in use")
-                raise NotFound(f"{reason}, so there is no plan to print for this person.")
-            version, draft = current, True
+        version, draft = version_to_print(state)  # NotFound, in words, when there is nothing to print
         content = PlanContent.from_payload(version.payload)
         layout = self.plan_layouts.for_record(content.layout)
         agreed_on = None
@@ -230,14 +237,16 @@ class Exporter:
         chosen = variant_for(patient.details) if variant == AUTO else variant
         if chosen not in VARIANTS:
             raise InvalidInput(f"Unknown PDF variant {variant!r}; choose one of {', '.join((AUTO, *VARIANTS))}.")
+        problems: tuple[PrintProblem, ...] = ()
         if chosen == CLINICIAN_RECORD:
             record, target = self.clinician_record(patient)
             data = render_clinician_record(record, self.fonts, self.branding)
         else:
             copy, target = self.person_copy(patient)
+            problems = self.problems(patient)
             data = render_copy(copy, chosen, self.fonts, self.branding)
         self.session.record_event(action, patient_id=patient.record_id, target_id=target, detail=f"pdf {chosen}")
-        return PatientPdf(data, chosen, self.warnings)
+        return PatientPdf(data, chosen, self.warnings, problems, self.crisis_warning)
 
 
 def patient_pdf(session: Session, patient_id: str, variant: str = AUTO, *, action: str = "export",

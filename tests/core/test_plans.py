@@ -138,7 +138,7 @@ def test_the_crisis_directory_has_the_national_numbers_and_its_checked_on_date()
     assert "111" in how["nhs111"] and "option 2" in how["nhs111"]
     assert "116 123" in how["samaritans"]
     assert "SHOUT" in how["shout"] and "85258" in how["shout"]
-    assert DIRECTORY.ref == {"id": "uk-national", "version": "2026-11-01", "checked_on": "2026-11-01"}
+    assert DIRECTORY.ref == {"id": "england", "version": "2026-11-01", "checked_on": "2026-11-01"}  # England by default
 
 
 def test_trust_local_contacts_join_the_directory_and_never_overstate_the_checked_date() -> None:

@@ -129,9 +129,13 @@ def test_password_protection_is_aes256_and_opens_with_the_password(session: Sess
         protect_pdf(data, "short")
 
 
-def test_draft_in_a_batch_is_printed_as_draft(session: Session, nhs_numbers, tmp_path: Path) -> None:  # noqa: ANN001
+def test_draft_in_a_batch_is_left_out_unless_included_then_printed_as_draft(session: Session, nhs_numbers,
+                                                                           tmp_path: Path) -> None:  # noqa: ANN001  # fmt: skip
     sample = add_sample(session, "welsh", nhs=next(nhs_numbers), sign=False)
     people = batch.select_patients(session, batch.Selection(batch.CHANGED_THIS_WEEK))
     assert [p.record_id for p in people] == [sample.patient_id]
-    batch.export_batch(session, people, "standard", out_dir=tmp_path / "o")
+    refused = batch.export_batch(session, people, "standard", out_dir=tmp_path / "o")
+    assert refused.printed == 0 and refused.files == () and not any((tmp_path / "o").iterdir())
+    assert [p.kinds for p in refused.left_out] == [("draft",)]
+    batch.export_batch(session, people, "standard", out_dir=tmp_path / "o", include_unresolved=True)
     assert "Draft" in pdf_text((tmp_path / "o" / "safety-plan-001.pdf").read_bytes())

@@ -1,0 +1,118 @@
+"""What is wrong with printing a person's safety plan, said before it is printed (no Qt here).
+
+    version, draft = version_to_print(state)     # the version a person's copy is made from
+    problems = print_problems(state)             # () when it can be printed without a question
+
+A person's copy that quietly prints the wrong plan is a hazard: after sync a record can have two
+heads (two PCs saved without seeing each other: one of them prints, the other may be newer); with
+no agreed plan the current draft prints, marked "Draft — not yet agreed"; a plan with fewer than
+three filled sections gives the person little to use in a crisis. Each problem is one sentence
+naming the version that prints (its status and date). The print dialog asks the clinician first;
+a batch leaves such people out unless the user asks to include them; counts per `kind` are safe
+to log (the sentences name no one, but the UI may show them beside a name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ..errors import NotFound
+from .plan_content import PlanContent
+from .plans import DRAFT, REVISION, PlanState
+from .versions import VersionInfo
+from .wording import long_date
+
+TWO_HEADS, DRAFT_ONLY, NEARLY_EMPTY = "two-versions", "draft", "nearly-empty"
+MIN_FILLED_SECTIONS = 3
+# Short names for counts in the CLI, logs and the batch report.
+KIND_LABELS = {
+    TWO_HEADS: "two versions not yet merged",
+    DRAFT_ONLY: "no agreed plan (a draft would print)",
+    NEARLY_EMPTY: f"fewer than {MIN_FILLED_SECTIONS} sections filled in",
+}
+_NO_PLAN = {
+    "offered_declined": "The offer of a safety plan was declined",
+    "ended": "The plan has ended",
+}
+
+
+@dataclass(frozen=True)
+class PrintProblem:
+    kind: str  # TWO_HEADS, DRAFT_ONLY or NEARLY_EMPTY
+    sentence: str
+
+
+def version_to_print(state: PlanState) -> tuple[VersionInfo, bool]:
+    """(the version a person's copy is made from, whether it is a draft): the agreed plan in use, or
+    else the current draft. NotFound, in words, when there is nothing to print."""
+    if state.agreed is not None:
+        return state.agreed, False
+    current = state.current
+    if current is None:
+        raise NotFound("This person has no safety plan yet, so there is nothing to print.")
+    if current.status not in (DRAFT, REVISION, "current"):
+        reason = _NO_PLAN.get(current.status, "No plan is in use")
+        raise NotFound(f"{reason}, so there is no plan to print for this person.")
+    return current, True
+
+
+def describe(version: VersionInfo, draft: bool) -> str:
+    """'the agreed plan of 20 November 2026' / 'the draft saved on 27 November 2026'."""
+    if draft:
+        return f"the draft saved on {long_date(version.created_at.date())}"
+    agreed_on = version.payload.get("agreed_on")
+    try:
+        day: date = datetime.fromisoformat(str(agreed_on)).date() if agreed_on else version.created_at.date()
+    except ValueError:
+        day = version.created_at.date()
+    return f"the agreed plan of {long_date(day)}"
+
+
+def filled_sections(version: VersionInfo) -> int:
+    """Sections with at least one entry that holds some text (a section only marked 'not applicable'
+    or 'declined' is a decision, not content the person can use)."""
+    content = PlanContent.from_payload(version.payload)
+    return sum(
+        1 for sc in content.sections.values() if any(any(str(v).strip() for v in e.values()) for e in sc.entries)
+    )
+
+
+def print_problems(state: PlanState) -> tuple[PrintProblem, ...]:
+    """What the clinician should hear before the person's copy is printed; () when nothing. Raises
+    NotFound (as printing would) when there is no plan to print."""
+    version, draft = version_to_print(state)
+    which = describe(version, draft)
+    problems = []
+    if state.in_conflict:
+        why = (
+            "it is the plan in use, the newest agreement"
+            if not draft
+            else "there is no agreed plan, and it is the newest draft"
+        )
+        problems.append(
+            PrintProblem(
+                TWO_HEADS,
+                f"This plan has {len(state.heads)} versions saved on different PCs that have not been merged; "
+                f"{which} would print because {why}, and the other may hold newer changes. Compare and merge "
+                "them on the Safety plan tab first.",
+            )
+        )
+    if draft:
+        problems.append(
+            PrintProblem(
+                DRAFT_ONLY,
+                f"There is no agreed plan: {which} would print, marked 'Draft — not yet agreed' on every page.",
+            )
+        )
+    filled = filled_sections(version)
+    if filled < MIN_FILLED_SECTIONS:
+        problems.append(
+            PrintProblem(
+                NEARLY_EMPTY,
+                f"Only {filled} of the plan's sections {'has' if filled == 1 else 'have'} anything written in "
+                f"{which}, which would print; a copy with fewer than {MIN_FILLED_SECTIONS} gives the person "
+                "little to turn to.",
+            )
+        )
+    return tuple(problems)
