@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--out", metavar="FOLDER", help="one file per person in FOLDER")
     where.add_argument("--combined", metavar="FILE", help="one PDF with everyone, for one print job")
     p.add_argument("--protect", action="store_true", help="encrypt the PDFs (AES-256) with a password from stdin")
+    p.add_argument("--include-unresolved", action="store_true",
+                   help="also print plans that need a look first (two versions not merged, a draft with no agreed "
+                   "plan, fewer than 3 sections filled); without it they are left out and counted")  # fmt: skip
     _command(sub, "verify", cmd_verify, "check every ciphertext and the audit chain",
              your_password + " Exit 0 when intact; 1 with each problem named.", common)  # fmt: skip
     p = _command(sub, "backup", cmd_backup, "write an encrypted single-file backup",
@@ -367,22 +370,52 @@ def cmd_export_pdf(args: argparse.Namespace, secrets: Secrets) -> int:
     else:
         selection = batch.Selection(batch.DUE_FOR_REVIEW, review_within_days=args.due_for_review)
     people = batch.select_patients(session, selection)
-    from .core.crisis_directory import directory_in_force
+    from .core.crisis_directory import directory_in_force, stale_warning
 
+    directory = directory_in_force(_settings().values)
+    if stale := stale_warning(directory, session.store.clock.now().date()):
+        print(f"perfectcare-admin: warning: {stale}", file=sys.stderr)  # before the run: seen even if it fails
     result = batch.export_batch(
         session, people, args.variant, out_dir=Path(args.out) if args.out else None,
         combined=Path(args.combined) if args.combined else None, password=password,
-        progress=Progress("Printing"), action="export", directory=directory_in_force(_settings().values),
+        progress=Progress("Printing"), action="export", directory=directory,
+        include_unresolved=args.include_unresolved,
     )  # fmt: skip
     for warning in result.warnings:
         print(f"perfectcare-admin: warning: {warning}", file=sys.stderr)
+    _left_out_report(result)
     where = args.out or args.combined
     skipped = f" ({result.skipped} chosen with no plan to print were left out)" if result.skipped else ""
+    if result.printed == 0:
+        print(f"perfectcare-admin: nothing was printed and no file was written{skipped}.", file=sys.stderr)
+        return EXIT_FAILED
     _say(f"Printed {result.printed:,} plan(s) to {where} in {len(result.files):,} file(s){skipped}.")
     if password is None:
         print("The files hold people's plans in clear: print them, then delete them, or keep them on encrypted "
               "storage.", file=sys.stderr)  # fmt: skip
     return EXIT_OK
+
+
+def _left_out_report(result: Any) -> None:  # batch.BatchResult
+    """How many were left out and why, per reason: counts only, never a name (stderr and the log)."""
+    counts = result.counts_by_reason()
+    failed = len(result.failed)
+    unresolved = len(result.left_out)
+    if unresolved:
+        print(f"perfectcare-admin: {unresolved} plan(s) need a look first and were left out (print them anyway "
+              "with --include-unresolved, or open them in the app):", file=sys.stderr)  # fmt: skip
+    if failed:
+        print(f"perfectcare-admin: {failed} copy(ies) could not be laid out and were left out (try another "
+              "--variant for them):", file=sys.stderr)  # fmt: skip
+    for reason, n in counts.items():
+        print(f"  {n:,} {reason}", file=sys.stderr)
+    if result.included:
+        print(f"perfectcare-admin: warning: {result.included} plan(s) that need a look were printed "
+              "(--include-unresolved).", file=sys.stderr)  # fmt: skip
+    if counts:
+        logging.getLogger("perfectcare.cli").info(
+            "export-pdf left out %d: %s", unresolved + failed, "; ".join(f"{r}: {n}" for r, n in counts.items())
+        )
 
 
 def cmd_verify(args: argparse.Namespace, secrets: Secrets) -> int:

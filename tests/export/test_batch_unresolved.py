@@ -4,6 +4,10 @@ a copy that cannot be laid out while the others print."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -16,10 +20,13 @@ from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.plan_content import PlanContent, SectionContent
 from perfectcare_desktop.core.plan_layout import load_catalogue
 from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.errors import PdfLayoutError
 from perfectcare_desktop.export import batch
 
 LAYOUT = load_catalogue().latest()
+ADMIN, ADMIN_PASSWORD = "admin1", "correct horse battery"  # as tests/conftest.py creates the store
+ADMIN_EXE = Path(sys.executable).with_name("perfectcare-admin")
 
 
 def thin(session: Session, nhs: str, given: str) -> str:
@@ -113,3 +120,54 @@ def test_only_unresolved_people_write_nothing_and_say_who(session: Session, nhs_
     result = batch.export_batch(session, people, "standard", combined=tmp_path / "all.pdf")
     assert result.files == () and result.printed == 0 and len(result.left_out) == 1
     assert not (tmp_path / "all.pdf").exists() and [p.name for p in tmp_path.iterdir()] == ["store"]
+
+
+def test_the_cli_refuses_unresolved_plans_counts_them_and_warns_of_stale_numbers(
+    store: Store,
+    nhs_numbers,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    session = store.login(ADMIN, ADMIN_PASSWORD)
+    fine_nhs, thin_nhs, draft_nhs = next(nhs_numbers), next(nhs_numbers), next(nhs_numbers)
+    add_sample(session, "latin", nhs=fine_nhs)
+    thin(session, thin_nhs, "Tess")
+    add_sample(session, "welsh", nhs=draft_nhs, sign=False)
+    data_dir = store.data_dir
+    store.close()
+    policy = tmp_path / "policy.json"  # the trust's own numbers, checked long ago: the copy's date is theirs
+    local = {"key": "mc", "name": "Trust crisis line", "how": "Call 0800 145 6570", "phone": "0800 145 6570"}
+    policy.write_text(json.dumps({"crisis_contacts": [local], "crisis_contacts_checked_on": "2025-01-15"}))
+    logs = tmp_path / "logs"
+    env = {**os.environ, "PERFECTCARE_POLICY_FILE": str(policy), "PERFECTCARE_LOG_DIR": str(logs)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(ADMIN_EXE), "export-pdf", "--patient", fine_nhs, "--patient", thin_nhs, "--patient", draft_nhs,
+             *args, "--data-dir", str(data_dir), "--user", ADMIN, "--password-stdin"],
+            input=ADMIN_PASSWORD + "\n", capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+
+    refused = run("--out", str(tmp_path / "a"))
+    assert refused.returncode == 0, refused.stderr
+    assert "Printed 1 plan(s)" in refused.stdout
+    assert (
+        "2 plan(s) need a look first and were left out" in refused.stderr and "--include-unresolved" in refused.stderr
+    )
+    assert "  1 no agreed plan (a draft would print)" in refused.stderr
+    assert "  1 fewer than 3 sections filled in" in refused.stderr
+    assert "last checked on 15 January 2025, more than 12 months ago" in refused.stderr
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["safety-plan-001.pdf"]
+
+    included = run("--out", str(tmp_path / "b"), "--include-unresolved")
+    assert included.returncode == 0 and "Printed 3 plan(s)" in included.stdout
+    assert "2 plan(s) that need a look were printed" in included.stderr
+
+    only = subprocess.run(
+        [str(ADMIN_EXE), "export-pdf", "--patient", thin_nhs, "--combined", str(tmp_path / "c.pdf"),
+         "--data-dir", str(data_dir), "--user", ADMIN, "--password-stdin"],
+        input=ADMIN_PASSWORD + "\n", capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert only.returncode == 1 and "nothing was printed" in only.stderr and not (tmp_path / "c.pdf").exists()
+    for text in (refused.stderr + refused.stdout, (logs / "perfectcare-admin.log").read_text(encoding="utf-8")):
+        assert "Tess" not in text and "Thin" not in text and "Gwenllian" not in text and thin_nhs not in text
+    assert "export-pdf left out 2: " in (logs / "perfectcare-admin.log").read_text(encoding="utf-8")
