@@ -4,6 +4,13 @@ The PDF is made in memory on the worker (export.service) and shown with QtPdf fr
 temporary file. Printing renders its pages onto the system printer; "Save as PDF" writes it with a
 file name that carries no patient identifier, optionally protected by a password (AES-256). Every
 preview, print and save is an audit event naming the variant, never the content.
+
+Before a person's copy is printed or saved the clinician hears what is wrong with it (a banner over
+the preview, then a question on Print or Save: core/print_checks.py): two versions not merged, no
+agreed plan so the draft prints, fewer than three sections filled; each names the version that
+prints. Printing goes ahead only if they confirm. Crisis numbers checked more than 12 months ago are
+named in the banner too; that does not stop printing (an old number beats no copy), but it is seen.
+A copy that cannot be laid out is refused with its sentence.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
+    QMessageBox,
     QVBoxLayout,
     QWidget,
 )
@@ -91,6 +100,14 @@ class PrintDialog(QDialog):
         self.password.setEnabled(False)
         self.protect.toggled.connect(self.password.setEnabled)
         self.message = Message(self)
+        # What to know before printing (problems with the plan, stale crisis numbers): framed, in words.
+        self.checks = QLabel(self)
+        self.checks.setObjectName("print_checks")
+        self.checks.setProperty("role", "banner")
+        self.checks.setWordWrap(True)
+        self.checks.setAccessibleName("Before you print")
+        self.checks.hide()
+        self._confirmed = False  # the clinician said to print this copy despite its problems
         self.print_button = shortcut_button("&Print…", "Ctrl+P", self.print_, self, name="print")
         self.save_button = shortcut_button("&Save as PDF…", None, self.save_as, self, name="save_pdf")
         self.close_button = shortcut_button("Close", "Esc", self.reject, self, name="close")
@@ -105,6 +122,7 @@ class PrintDialog(QDialog):
         buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.checks)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
@@ -123,13 +141,50 @@ class PrintDialog(QDialog):
             return
         self._set_ready(False)
         self.message.clear_message()
+        self._show_checks(None)
         from ..export.service import patient_pdf
 
         self.ops.run(lambda: patient_pdf(session, pid, variant, action="view", directory=directory), self._show,
                      self._failed)  # fmt: skip
 
+    def _show_checks(self, pdf: PatientPdf | None) -> None:
+        self._confirmed = False
+        lines = [] if pdf is None else [p.sentence for p in pdf.problems]
+        if pdf is not None and pdf.crisis_warning:
+            lines.append(pdf.crisis_warning)
+        text = "⚠ Before you print:\n" + "\n".join(f"• {line}" for line in lines) if lines else ""
+        self.checks.setText(text)
+        self.checks.setAccessibleDescription(text)
+        self.checks.setVisible(bool(lines))
+
+    def _go_ahead(self, doing: str) -> bool:
+        """Ask first when the copy has problems (once per copy shown): True to print or save it."""
+        if self.pdf is None:
+            return False
+        if not self.pdf.problems or self._confirmed:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Warning, "Check before you print",
+                          "This copy may not be the plan the person should take home:\n\n"
+                          + "\n\n".join(p.sentence for p in self.pdf.problems)
+                          + f"\n\n{doing} this copy anyway?", QMessageBox.StandardButton.NoButton, self)  # fmt: skip
+        go = box.addButton(f"{doing} anyway", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Do not " + doing.lower(), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(box.buttons()[-1])  # Enter does not print the wrong plan
+        box.exec()
+        self._confirmed = box.clickedButton() is go
+        if not self._confirmed:
+            self.message.show_error(f"Not {'printed' if doing == 'Print' else 'saved'}: nothing was sent.")
+        return self._confirmed
+
+    def _confirmed_detail(self) -> str:
+        """For the audit event: which checks the clinician overrode (kinds only, never content)."""
+        if self.pdf is None or not self.pdf.problems:
+            return ""
+        return ", confirmed despite " + " and ".join(p.kind for p in self.pdf.problems)
+
     def _show(self, pdf: PatientPdf) -> None:
         self.pdf = pdf
+        self._show_checks(pdf)
         self.document.close()
         self._buffer = QBuffer(self)
         self._buffer.setData(QByteArray(pdf.data))
@@ -152,7 +207,7 @@ class PrintDialog(QDialog):
 
     def print_(self, printer: QPrinter | None = None) -> None:
         """The system print dialog, then the pages; `printer` given (tests): no dialog."""
-        if self.pdf is None:
+        if self.pdf is None or not self._go_ahead("Print"):
             return
         if printer is None:
             printer = QPrinter(QPrinter.PrinterMode.HighResolution)
@@ -163,12 +218,12 @@ class PrintDialog(QDialog):
         except PerfectCareError as exc:
             self.message.show_error(str(exc))
             return
-        self._audit("print", "")
+        self._audit("print", self._confirmed_detail())
         self.message.show_ok("Sent to the printer.")
 
     def save_as(self, path: Path | None = None) -> None:
         """Save the copy; `path` given (tests): no file dialog."""
-        if self.pdf is None:
+        if self.pdf is None or not self._go_ahead("Save"):
             return
         if path is None:
             chosen, _ = QFileDialog.getSaveFileName(self, "Save as PDF", DEFAULT_FILE_NAME, "PDF (*.pdf)")
@@ -188,5 +243,5 @@ class PrintDialog(QDialog):
         except OSError as exc:
             self.message.show_error(f"The file could not be written there ({exc.strerror or exc}); nothing was saved.")
             return
-        self._audit("export", ", password protected" if self.protect.isChecked() else "")
+        self._audit("export", (", password protected" if self.protect.isChecked() else "") + self._confirmed_detail())
         self.message.show_ok(f"Saved as {path.name}.")

@@ -30,6 +30,8 @@ def patients(session: Session) -> list[str]:
         pid = session.add_patient(PatientDetails(given, family, date(1980, 1, 1), nhs))
         c = PlanContent.blank(LAYOUT, load_directory().ref)
         c.section("warning_signs").entries = [{"text": f"{given} goes quiet"}]
+        c.section("coping_alone").entries = [{"text": "A walk by the sea"}]  # three sections: nothing left out
+        c.section("people_to_ask").entries = [{"name": "Mam", "phone": "07700 900123"}]
         sign_plan(session, pid, LAYOUT, c, None, agreed_with_person=True, agreed_on=today,
                   review_due=add_months(today, 3))  # fmt: skip
         ids.append(pid)

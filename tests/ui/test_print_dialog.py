@@ -32,6 +32,7 @@ def patient(session: Session) -> str:
     c = PlanContent.blank(LAYOUT, load_directory().ref)
     c.section("warning_signs").entries = [{"text": "I stop answering my phone"}]
     c.section("coping_alone").entries = [{"text": "Walk Bryn along the prom"}]
+    c.section("people_to_ask").entries = [{"name": "Mam", "phone": "07700 900123"}]  # three sections: no question
     c.clinician_notes = "Clinician only: not for the copy"
     today = session.store.clock.now().date()
     sign_plan(session, pid, LAYOUT, c, None, agreed_with_person=True, agreed_on=today, review_due=add_months(today, 3))
