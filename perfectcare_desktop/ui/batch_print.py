@@ -4,6 +4,11 @@ in the background with a progress bar and Cancel while the window stays responsi
 The work is export.batch on the worker; its progress callback runs on that thread, so it only emits
 a signal that Qt queues to the GUI thread (no widget is touched from the worker). Cancel sets an
 event the batch checks between people; a cancelled batch leaves no file behind.
+
+People whose plan needs a look first (core/print_checks.py) are left out unless "Include them" is
+ticked, and listed by name with the reasons once the batch is done; so are copies that could not be
+laid out, with the sentence (the others print). Crisis numbers checked over 12 months ago are named
+with their date before Start; printing goes on.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QDialog,
     QFileDialog,
@@ -23,6 +29,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QProgressBar,
     QRadioButton,
     QVBoxLayout,
@@ -88,6 +95,25 @@ class BatchPrintDialog(QDialog):
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setAccessibleName("PDF password (optional)")
         self.password.setPlaceholderText("Optional: protect with a password")
+        self.include_unresolved = QCheckBox("&Include plans that need a look first", self)
+        why = ("Two versions not merged, a draft with no agreed plan, or fewer than 3 sections filled in. Unticked, "
+               "they are left out and listed by name when the batch is done.")  # fmt: skip
+        self.include_unresolved.setToolTip(why)
+        self.include_unresolved.setAccessibleDescription(why)
+        self.include_unresolved.setObjectName("include_unresolved")
+        self.stale = QLabel(self)  # crisis numbers checked over 12 months ago: said before Start
+        self.stale.setObjectName("stale_numbers")
+        self.stale.setProperty("role", "banner")
+        self.stale.setWordWrap(True)
+        self.stale.setAccessibleName("Crisis numbers")
+        self.stale.hide()
+        self.report = QPlainTextEdit(self)  # who was left out and why: names on screen only, never on disk
+        self.report.setObjectName("left_out")
+        self.report.setReadOnly(True)
+        self.report.setAccessibleName("People not printed, and why")
+        self.report.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.report.setMinimumHeight(em(self, 8))
+        self.report.hide()
         self.progress = QProgressBar(self)
         self.progress.setAccessibleName("Progress")
         self.progress.setFormat("%v of %m")
@@ -113,17 +139,39 @@ class BatchPrintDialog(QDialog):
         save_to.setBuddy(self.target)
         form.addRow(save_to, where)
         form.addRow("&Password", self.password)
+        form.addRow(self.include_unresolved)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.stale)
         layout.addLayout(who)
         layout.addLayout(form)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
+        layout.addWidget(self.report)
         layout.addLayout(buttons)
         self.setMinimumWidth(em(self, 40))
+        self._show_stale()
+        self._fit()
+
+    def _show_stale(self) -> None:
+        session = self._session()
+        if session is None or session.locked:
+            return
+        from ..core.crisis_directory import load_directory, stale_warning
+        from ..errors import LayoutInvalid
+
+        try:
+            directory = self.directory if self.directory is not None else load_directory()
+        except LayoutInvalid:
+            return  # the batch will say so when it starts
+        warning = stale_warning(directory, session.store.clock.now().date())
+        if warning:
+            self.stale.setText(f"⚠ {warning}")
+            self.stale.setAccessibleDescription(warning)
+        self.stale.setVisible(bool(warning))
 
     def _browse(self) -> None:
         if self.combined.isChecked():
@@ -141,6 +189,8 @@ class BatchPrintDialog(QDialog):
         if session is None or session.locked or self.running:
             return
         self.message.clear_message()
+        self.report.clear()
+        self.report.hide()
         if not self.target.text().strip():
             self.message.show_error("Choose where to save the plans first.")
             return
@@ -154,12 +204,14 @@ class BatchPrintDialog(QDialog):
         out_dir = None if combined else target
         self.cancel_event.clear()
         progress, directory = self._progress, self.directory
+        include = self.include_unresolved.isChecked()
 
         def job() -> BatchResult:
             people = batch.select_patients(session, selection)
             return batch.export_batch(session, people, variant, out_dir=out_dir, combined=combined, password=password,
                                       progress=lambda done, total: progress.moved.emit(done, total),
-                                      cancel=self.cancel_event, directory=directory)  # fmt: skip
+                                      cancel=self.cancel_event, directory=directory,
+                                      include_unresolved=include)  # fmt: skip
 
         self._running(True)
         self.ops.run(job, self._done, self._failed)
@@ -192,11 +244,38 @@ class BatchPrintDialog(QDialog):
     def _done(self, result: BatchResult) -> None:
         self.result = result
         self._running(False)
-        where = result.files[0].name if len(result.files) == 1 else f"{len(result.files)} files"
-        text = f"Done: {result.printed} plans printed into {where}."
+        notes = []
         if result.skipped:
-            text += f" {result.skipped} had no plan to print."
-        self.message.show_ok(text)
+            notes.append(f"{result.skipped} had no plan to print.")
+        if result.left_out:
+            notes.append(f"{len(result.left_out)} left out: their plans need a look first (listed below; tick "
+                         "'Include plans that need a look first' to print them anyway).")  # fmt: skip
+        if result.failed:
+            notes.append(f"{len(result.failed)} could not be laid out (listed below; try another copy for them).")
+        if result.included:
+            notes.append(f"{result.included} printed although their plans need a look.")
+        if result.printed:
+            where = result.files[0].name if len(result.files) == 1 else f"{len(result.files)} files"
+            self.message.show_ok(" ".join([f"Done: {result.printed} plans printed into {where}.", *notes]))
+        else:
+            self.message.show_error(" ".join(["Nothing was printed and no file was written.", *notes]))
+        lines: list[str] = []
+        session = self._session()
+        if session is None or session.locked:  # locked while the batch ran: no names on screen
+            self.report.hide()
+            return
+        for person in result.left_out:
+            lines += [f"{person.name} — not printed:", *(f"  • {r}" for r in person.reasons)]
+        for person in result.failed:
+            lines += [f"{person.name} — could not be laid out:", *(f"  • {r}" for r in person.reasons)]
+        self.report.setPlainText("\n".join(lines))
+        self.report.setVisible(bool(lines))
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow to show what was added (wrapped labels and the list), never shrink what the user sized."""
+        hint = self.sizeHint()
+        self.resize(max(self.width(), hint.width()), max(self.height(), hint.height()))
 
     def _failed(self, error: BaseException) -> None:
         self._running(False)
