@@ -373,7 +373,7 @@ def cmd_export_pdf(args: argparse.Namespace, secrets: Secrets) -> int:
     from .core.crisis_directory import directory_in_force, stale_warning
 
     directory = directory_in_force(_settings().values)
-    if stale := stale_warning(directory, session.store.clock.now().date()):
+    if stale := stale_warning(directory, session.store.clock.now().date(), for_admin=True):
         print(f"perfectcare-admin: warning: {stale}", file=sys.stderr)  # before the run: seen even if it fails
     result = batch.export_batch(
         session, people, args.variant, out_dir=Path(args.out) if args.out else None,

@@ -66,15 +66,35 @@ def stale_since(checked_on: date, today: date) -> bool:
     return months > STALE_AFTER_MONTHS or (months == STALE_AFTER_MONTHS and today.day > checked_on.day)
 
 
-def stale_warning(directory: CrisisDirectory, today: date) -> str | None:
-    """A sentence for the clinician and the admin when the numbers are more than 12 months old; else None."""
+def stale_warning(directory: CrisisDirectory, today: date, *, for_admin: bool = False) -> str | None:
+    """A sentence for the clinician (or, `for_admin`, the administrator who can act on it) when the numbers
+    were checked more than 12 months before `today`; else None."""
     if not stale_since(directory.checked_on, today):
         return None
-    return (
+    said = (
         f"The crisis numbers ({directory.nation_label}) were last checked on {long_date(directory.checked_on)}, "
-        f"more than {STALE_AFTER_MONTHS} months ago: a number may have changed. The copy prints them with that "
-        "date; ask your administrator to check them and update the crisis contacts."
+        f"more than {STALE_AFTER_MONTHS} months ago: a number may have changed."
     )
+    if for_admin:
+        return (
+            f"{said} Every copy prints them with that date. Check each number against its source and update "
+            "resources/crisis_contacts/national.json, or the trust's own numbers and crisis_contacts_checked_on "
+            "in machine policy."
+        )
+    return f"{said} The copy prints them with that date; ask your administrator to check them."
+
+
+def admin_notes(directory: CrisisDirectory, today: date) -> list[str]:
+    """What an administrator should hear at sign-in: stale numbers, and numbers not confirmed at source."""
+    notes = [w] if (w := stale_warning(directory, today, for_admin=True)) else []
+    unverified = [c.name for c in directory.contacts if not c.verified]
+    if unverified:
+        notes.append(
+            f"{len(unverified)} crisis number(s) for {directory.nation_label} could not be confirmed at their source "
+            f"({', '.join(unverified)}): confirm them with the service before relying on them (see "
+            "resources/crisis_contacts/national.json)."
+        )
+    return notes
 
 
 def _contact(raw: object, where: str, local: bool) -> CrisisContact:

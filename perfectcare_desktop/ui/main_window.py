@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.data_dir: Any = None
         self.log_file: Any = None
         self.crisis_directory: Any = None  # the national numbers with the trust's own, built with the pages
+        self.admin_banner: QLabel | None = None  # stale crisis numbers, said to an admin at sign-in (made when needed)
         self.session: Session | None = None
         self._return_to: QWidget | None = None
         self._reloading = False  # the session re-reads the store after a sync (search waits)
@@ -280,12 +281,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(" ".join(problems), 30000)
         try:
             self.crisis_directory = directory_in_force(self.settings)
-        except PerfectCareError as exc:  # a broken trust entry: the national numbers still print
+        except PerfectCareError as exc:  # a broken trust entry: the nation's numbers still print
             from ..core.crisis_directory import load_directory
 
             problems.append(f"The trust's crisis contacts were not loaded: {exc}")
             self.statusBar().showMessage(" ".join(problems), 30000)
-            self.crisis_directory = load_directory()
+            try:
+                self.crisis_directory = load_directory(nation=str(self.settings.get("crisis_nation") or "england"))
+            except PerfectCareError:  # the file has no list for that nation: England's, as before nations
+                self.crisis_directory = load_directory()
         plan = PlanTab(self.ops, lambda: self.session, plan_layouts, self.crisis_directory,
                        config.review_interval_months(self.settings), self)  # fmt: skip
         formulation = FormulationTab(self.ops, lambda: self.session, formulation_layouts, self)
@@ -303,6 +307,7 @@ class MainWindow(QMainWindow):
         user = self.session.user
         self.user_label.setText(f"Signed in: {user.display_name} ({user.role})")
         self.lock_label.setText("Unlocked")
+        self._tell_admin_about_crisis_numbers()
         self._set_session_actions(True)
         self.idle.touch()
         target = self._return_to
@@ -318,6 +323,42 @@ class MainWindow(QMainWindow):
             self.show_admin()
         else:
             self.show_caseload()
+
+    def _tell_admin_about_crisis_numbers(self) -> None:
+        """An admin hears, at sign-in, that the crisis numbers printed on every copy are over 12 months old
+        (or not confirmed at source): a banner over the pages until they sign out. Clinicians hear it in
+        the print dialogs."""
+        from ..core.crisis_directory import admin_notes
+
+        session = self.session
+        notes: list[str] = []
+        if session is not None and session.is_admin and self.crisis_directory is not None:
+            notes = admin_notes(self.crisis_directory, session.store.clock.now().date())
+        if not notes and self.admin_banner is None:
+            return
+        if self.admin_banner is None:  # made only when needed: nothing extra before the first paint
+            from PySide6.QtWidgets import QVBoxLayout
+
+            stack = self.takeCentralWidget()
+            holder = QWidget(self)
+            column = QVBoxLayout(holder)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.setSpacing(0)
+            self.admin_banner = QLabel(holder)
+            self.admin_banner.setObjectName("crisis_numbers_banner")
+            self.admin_banner.setProperty("role", "banner")
+            self.admin_banner.setWordWrap(True)
+            self.admin_banner.setContentsMargins(8, 6, 8, 6)
+            self.admin_banner.setAccessibleName("Crisis numbers need checking")
+            column.addWidget(self.admin_banner)
+            column.addWidget(stack, 1)
+            self.setCentralWidget(holder)
+            holder.show()  # a child added to a window already on screen stays hidden until shown
+            stack.show()
+        text = "\n".join(f"⚠ {note}" for note in notes)
+        self.admin_banner.setText(text)
+        self.admin_banner.setAccessibleDescription(text)
+        self.admin_banner.setVisible(bool(notes))
 
     def lock(self) -> None:
         """Hide every patient detail at once and ask for the password (Ctrl+L, or idle time)."""
@@ -373,6 +414,8 @@ class MainWindow(QMainWindow):
         self._set_session_actions(False)
 
     def _show_signed_out(self) -> None:
+        if self.admin_banner is not None:
+            self.admin_banner.hide()  # for the admin who signed in; the next user hears it at their print
         self.user_label.setText("Not signed in")
         self.lock_label.setText("Locked")
         self.login_page.show_login()

@@ -156,3 +156,45 @@ def test_a_copy_that_cannot_be_laid_out_says_so(qtbot, session: Session, monkeyp
     monkeypatch.setattr(service, "render_copy", refuse)
     d = dialog_for(qtbot, session, pid)
     assert "could not be laid out" in d.message.text() and not d.print_button.isEnabled()
+
+
+def test_an_admin_hears_of_stale_or_unconfirmed_numbers_at_sign_in(qtbot, store, clock, tmp_path: Path,  # noqa: ANN001
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: E501  # fmt: skip
+    from PySide6.QtWidgets import QMessageBox
+
+    from perfectcare_desktop.ui.main_window import MainWindow
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    store.login("admin1", "correct horse battery").add_user("nurse1", "clinician", "clinician pass 1")
+    clock.current = datetime(2027, 12, 3, 9, 0)
+    win = MainWindow(store, Operations(synchronous=True), {"idle_lock_minutes": 5})
+    qtbot.addWidget(win)
+    win.show()
+
+    def sign_in(user: str, password: str) -> None:
+        page = win.login_page
+        page.username.clear()
+        qtbot.keyClicks(page.username, user)
+        qtbot.keyClicks(page.password, password)
+        qtbot.keyClick(page.password, Qt.Key.Key_Return)
+
+    sign_in("nurse1", "clinician pass 1")
+    assert win.admin_banner is None or not win.admin_banner.isVisible()  # clinicians hear it when they print
+    win.sign_out()
+    sign_in("admin1", "correct horse battery")
+    assert win.admin_banner is not None and win.admin_banner.isVisible()
+    assert "last checked on 1 November 2026, more than 12 months ago" in win.admin_banner.text()
+    assert "update resources/crisis_contacts/national.json" in win.admin_banner.text()
+    if SHOTS:
+        qtbot.wait(50)
+        win.grab().save(str(Path(SHOTS) / "admin-banner.png"))
+    win.sign_out()
+    assert not win.admin_banner.isVisible()
+
+    # Wales, in date: the two C.A.L.L. numbers that could not be confirmed at source are named.
+    clock.current = datetime(2026, 12, 3, 9, 0)
+    win.crisis_directory = load_directory(nation="wales")
+    sign_in("admin1", "correct horse battery")
+    assert win.admin_banner.isVisible() and "more than 12 months" not in win.admin_banner.text()
+    assert "2 crisis number(s) for Wales could not be confirmed" in win.admin_banner.text()
