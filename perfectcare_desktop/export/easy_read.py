@@ -71,7 +71,7 @@ WRITE_LINES = 3  # lines to write on under an empty section
 
 # A sentence ends at . ! ? … or the Urdu full stop and question mark, then a closing quote or bracket.
 _SENTENCE_END = re.compile(r"[.!?…\u06d4\u061f]+[\"'”’)\]]*(\s+)")
-_ABBREVIATIONS = frozenset({"dr", "mr", "mrs", "ms", "mx", "st", "no", "tel", "e.g", "i.e", "eg", "ie", "approx"})
+_ABBREVIATIONS = frozenset({"dr", "mr", "mrs", "ms", "mx", "st", "tel", "e.g", "i.e", "eg", "ie", "approx"})
 _PHONE_ONLY = re.compile(r"\+?[\d(][\d \u00a0()-]{4,}")
 
 
@@ -272,8 +272,8 @@ def crisis_box(copy: PersonCopy, st: Styles, fonts: FontSet, branding: Branding,
     text_width = Rows.text_width(width - 2 * padding)
     size = st.size
     tight = _flat(st.body, "ct", leading=size * 1.15)
-    checked = Row([Paragraph(fonts.markup(f"Numbers checked on {long_date(copy.directory.checked_on)}."),
-                             _flat(st.small, "cs"))], gap=LINE_GAP)  # fmt: skip
+    checked_on = f"Numbers checked on {long_date(copy.directory.checked_on)}."
+    checked = Paragraph(fonts.markup(checked_on), _flat(st.small, "cs"))
     contacts = crisis_contacts(copy)
     choices = []
     for when, icon, gap, body, heading_style in (
@@ -291,7 +291,7 @@ def crisis_box(copy: PersonCopy, st: Styles, fonts: FontSet, branding: Branding,
                 items.append(paragraph(contact.when, body, fonts, text_width))
             rows.append(Row(items, _crisis_picture(contact), icon, gap))
         if when:
-            rows.append(checked)
+            rows.append(Row([checked], gap=gap))
         choices.append(Rows(rows, fonts.body, st.small.fontSize))
     return CrisisBox(choices, branding.accent, branding.primary, padding)
 
