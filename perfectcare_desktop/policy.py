@@ -77,8 +77,19 @@ def _json_list(value: object) -> list[Any]:
     return value
 
 
+# The crisis box opens page 1 of every copy, large print and the phone copy included: beside the
+# national numbers it holds this many of the trust's own, each short enough to read at a glance.
+MAX_LOCAL_CRISIS_CONTACTS = 4
+LOCAL_CONTACT_LIMITS = {"key": 40, "name": 60, "how": 60, "phone": 20, "when": 100}
+
+
 def _crisis_contacts(value: object) -> list[dict[str, str]]:
     items = _json_list(value)
+    if len(items) > MAX_LOCAL_CRISIS_CONTACTS:
+        raise PolicyValueError(
+            f"holds {len(items)} entries; at most {MAX_LOCAL_CRISIS_CONTACTS} fit beside the national numbers on "
+            "page 1 of every copy: keep the ones a person would call first"
+        )
     out = []
     for n, item in enumerate(items, start=1):
         if not isinstance(item, dict):
@@ -86,7 +97,12 @@ def _crisis_contacts(value: object) -> list[dict[str, str]]:
         missing = [k for k in ("key", "name", "how", "phone") if not str(item.get(k, "")).strip()]
         if missing:
             raise PolicyValueError(f"entry {n} has no {', '.join(missing)}")
-        out.append({k: str(item.get(k, "")).strip() for k in ("key", "name", "how", "phone", "when")})
+        entry = {k: str(item.get(k, "")).strip() for k in ("key", "name", "how", "phone", "when")}
+        long = [f"{k} ({len(v)} characters; at most {LOCAL_CONTACT_LIMITS[k]})" for k, v in entry.items()
+                if len(v) > LOCAL_CONTACT_LIMITS[k]]  # fmt: skip
+        if long:
+            raise PolicyValueError(f"entry {n} is too long to print in the crisis box: {', '.join(long)}")
+        out.append(entry)
     return out
 
 

@@ -75,6 +75,21 @@ def test_invalid_and_unknown_values_are_reported_and_ignored(policy_file: Path) 
     assert s.values["data_dir"] is None
 
 
+def test_local_crisis_contacts_are_limited_to_what_fits_page_1(policy_file: Path) -> None:
+    """The crisis box opens page 1 of every copy (tests/export/test_copy_properties.py checks up to four
+    local contacts in every variant): a fifth, or a name too long for the box, is refused in words."""
+    entry = {"key": "mc", "name": "Crisis line", "how": "Call 0800 145 6570", "phone": "0800 145 6570"}
+    policy_file.write_text(json.dumps({"crisis_contacts": [entry] * 5}))
+    s = load_settings({}, None, policy_file)
+    assert "crisis_contacts holds 5 entries; at most 4 fit beside the national numbers" in "\n".join(s.problems)
+    assert s.values["crisis_contacts"] == []
+    policy_file.write_text(json.dumps({"crisis_contacts": [{**entry, "name": "Crisis line " * 10}]}))
+    s = load_settings({}, None, policy_file)
+    assert "entry 1 is too long to print in the crisis box: name (119 characters; at most 60)" in "\n".join(s.problems)
+    policy_file.write_text(json.dumps({"crisis_contacts": [entry] * 4}))
+    assert len(load_settings({}, None, policy_file).values["crisis_contacts"]) == 4
+
+
 def test_a_broken_policy_file_is_reported_and_the_app_carries_on(policy_file: Path) -> None:
     policy_file.write_text("{ not json")
     s = load_settings({}, None, policy_file)
