@@ -286,7 +286,7 @@ def crisis_box(copy: PersonCopy, st: Styles, fonts: FontSet, branding: Branding,
         for contact in contacts:
             emergency = contact.phone.replace(" ", "") == "999"
             # crisis_line gives the tap-to-call (or text) link with the number never broken across lines.
-            items: list[Flowable] = [Paragraph(crisis_line(replace(contact, when=""), fonts), body)]
+            items: list[Flowable] = [Paragraph(crisis_line(contact, fonts, when=False), body)]
             if contact.when and (when == "all" or (when == "999" and emergency)):
                 items.append(paragraph(contact.when, body, fonts, text_width))
             rows.append(Row(items, _crisis_picture(contact), icon, gap))

@@ -83,19 +83,42 @@ class WriteLines(Flowable):
 
 
 class Boxed(Flowable):
-    """A few flowables on a tinted panel with a border (the crisis numbers). Not split across pages:
-    it is kept whole, which is what a reader needs; far cheaper to lay out than a one-cell Table."""
+    """A few flowables on a tinted panel with a border (the crisis numbers): `content`, or the shorter
+    `compact` when `content` does not fit where the box is placed (page 1, under the title). When even
+    that does not fit, it is split between its flowables, the first part holding at least the first
+    two (the heading and 999): the numbers start on page 1 and the build always ends. Far cheaper to
+    lay out than a one-cell Table."""
 
-    def __init__(self, content: list[Flowable], fill: Color, border: Color, padding: float) -> None:
+    def __init__(self, content: list[Flowable], fill: Color, border: Color, padding: float, *,
+                 compact: list[Flowable] | None = None) -> None:  # fmt: skip
         super().__init__()
+        self.choices = [content] + ([compact] if compact else [])
         self.content, self.fill, self.border, self.padding = content, fill, border, padding
         self._heights: list[float] = []
 
     def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
         inner = avail_width - 2 * self.padding
-        self._heights = [f.wrap(inner, avail_height)[1] + f.getSpaceAfter() for f in self.content]
+        for content in self.choices:
+            self.content = content
+            self._heights = [f.wrap(inner, avail_height)[1] + f.getSpaceAfter() for f in content]
+            if sum(self._heights) + 2 * self.padding <= avail_height:
+                break
         self.width, self.height = avail_width, sum(self._heights) + 2 * self.padding
         return self.width, self.height
+
+    def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        self.wrap(avail_width, avail_height)
+        if self.height <= avail_height:
+            return [self]
+        room, used, fits = avail_height - 2 * self.padding, 0.0, 0
+        for height in self._heights:
+            if used + height > room:
+                break
+            used, fits = used + height, fits + 1
+        if fits < 2:
+            return []  # not even the heading and the first number here: the whole box on the next page
+        head, rest = self.content[:fits], self.content[fits:]
+        return [Boxed(head, self.fill, self.border, self.padding), Boxed(rest, self.fill, self.border, self.padding)]
 
     def draw(self) -> None:
         c = self.canv

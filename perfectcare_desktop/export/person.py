@@ -38,9 +38,6 @@ MIN_SIZES = {STANDARD: 10.0, LARGE_PRINT: 14.0, EASY_READ: 16.0}  # no type on t
 EMERGENCY = "999"
 CRISIS_HEADING = "If you are in crisis now"
 DRAFT_MARK = "Draft — not yet agreed"
-EASY_READ_INTRO = (
-    "This is my safety plan. I wrote it with my care team. It says what helps me stay safe when things get hard."
-)
 EMPTY_SECTION = "Not filled in yet. You can write here:"
 
 
@@ -99,18 +96,26 @@ def crisis_contacts(copy: PersonCopy) -> list[CrisisContact]:
     return sorted(copy.directory.contacts, key=lambda c: c.phone.replace(" ", "") != EMERGENCY)
 
 
-def crisis_line(contact: CrisisContact, fonts: FontSet) -> str:
+def crisis_line(contact: CrisisContact, fonts: FontSet, *, when: bool = True) -> str:
     """One crisis contact as markup: its name, what to do (bold, a tap-to-call or text link, the number
-    never broken across lines) and when."""
+    never broken across lines) and, with `when`, when to call."""
     how = link(fonts.markup(unbroken(contact.how), bold=True), contact_uri(contact))
-    return f"{fonts.markup(contact.name)}: {how}" + (f" — {fonts.markup(contact.when)}" if contact.when else "")
+    shown = when and contact.when
+    return f"{fonts.markup(contact.name)}: {how}" + (f" — {fonts.markup(contact.when)}" if shown else "")
 
 
 def crisis_box(copy: PersonCopy, st: Styles, fonts: FontSet, branding: Branding) -> Flowable:
-    rows: list[Flowable] = [Paragraph(fonts.markup(CRISIS_HEADING, bold=True), st.heading.clone("ch", spaceBefore=0))]
-    rows += [Paragraph(crisis_line(c, fonts), st.body) for c in crisis_contacts(copy)]
-    rows.append(Paragraph(fonts.markup(f"Numbers checked on {long_date(copy.directory.checked_on)}."), st.small))
-    return Boxed(rows, branding.accent, branding.primary, 4 * mm)
+    """The crisis numbers, 999 first, each with when to call; where that does not fit page 1 under
+    the title (a nation's five or six numbers and the trust's own, in large print), only 999 keeps
+    its "when", so every number is still on page 1."""
+    heading = Paragraph(fonts.markup(CRISIS_HEADING, bold=True), st.heading.clone("ch", spaceBefore=0))
+    checked = Paragraph(fonts.markup(f"Numbers checked on {long_date(copy.directory.checked_on)}."), st.small)
+    contacts = crisis_contacts(copy)
+    full = [Paragraph(crisis_line(c, fonts), st.body) for c in contacts]
+    tight = st.body.clone("ct", spaceAfter=st.size * 0.15)
+    short = [Paragraph(crisis_line(c, fonts, when=c.phone.replace(" ", "") == EMERGENCY), tight) for c in contacts]
+    return Boxed([heading, *full, checked], branding.accent, branding.primary, 4 * mm,
+                 compact=[heading, *short, checked])  # fmt: skip
 
 
 def section_body(copy: PersonCopy, section: PersonSection, st: Styles, fonts: FontSet,
