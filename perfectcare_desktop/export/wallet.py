@@ -2,86 +2,247 @@
 to keep, one spare) with cut marks at the corners and dashed fold lines between the panels. Folded
 like a map, it is the size of a bank card.
 
-Panels: 1. the plan's name and "in danger now: 999"; 2. the crisis numbers of the CURRENT directory
-with their "checked on" date; 3. the first steps the person can take on their own; 4. the people
-they can call. No name on the card: it is carried about and may be lost. Long entries are cut short
-with "…" and a panel's text shrinks to fit, never spilling over the fold.
+Panels: 1. the plan's name, "in danger now: call 999", the draft mark, and what matters most to the
+person (their reasons for living) when they wrote any; 2. the crisis numbers of the CURRENT directory,
+999 first, with their "checked on" date; 3. the first steps the person can take on their own; 4. the
+people they can call. No name on the card: it is carried about and may be lost.
+
+No text on the page is under 9 pt, and nothing is shrunk to fit: each panel shows what fits at its
+size. An entry too long for the card is shortened at a word boundary and ends "…see your full plan";
+when not every entry fits, the panel ends "…more in your full plan". Every phone number is a link
+that calls (tel:) or, for Shout, starts the text (sms:).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from reportlab.lib.colors import HexColor
+from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Frame, KeepInFrame, Paragraph
+from reportlab.platypus import Flowable, Paragraph
 
+from ..core.crisis_directory import CrisisContact
 from ..core.wording import long_date
 from .bidi import paragraph
 from .branding import Branding
 from .fonts import FontSet
-from .person import PersonCopy
+from .links import NBSP, contact_uri, link, tel_uri, unbroken
+from .pages import make_styles
+from .person import DRAFT_MARK, EMERGENCY, PersonCopy, crisis_contacts, entry_paragraph
 
 CARD_W, CARD_H = 85.6 * mm, 54 * mm
 PANELS = 4
-MAX_CHARS = 90  # an entry on the card: the start of it; the whole is on the A4 copy
+PAD = 3 * mm  # text inset from a panel's edges
+BAND = 11 * mm  # the cover's band with the logo and the trust's name
+MIN_SIZE = 9.0  # no text on the page is smaller: body, dates, "fold", the instructions, the footer
+LEADING = 11.0
+MAX_ENTRY_LINES = 3  # an entry longer than this is shortened: room for the others
+SEE_PLAN = "…see your full plan"
+MORE = "…more in your full plan"
+MEASURED = 600  # characters of an entry ever measured: more can never fit on a panel at 9 pt
+GREY = HexColor("#555555")
 COPING_KEYS = ("coping_alone",)
-PEOPLE_KEYS = ("people_to_ask",)
-PRO_KEYS = ("professionals",)
+PEOPLE_KEYS = ("people_to_ask", "professionals")
+REASONS = "reasons_for_living"
+_DIGIT_SPACE = re.compile(r"(?<=\d) (?=\d)")  # "07700 900123" stays one word when shortening
 
 
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1].rstrip() + "…"
+@dataclass(frozen=True)
+class _Styles:
+    title: ParagraphStyle
+    head: ParagraphStyle
+    body: ParagraphStyle
+    bullet: ParagraphStyle
+    grey: ParagraphStyle
+    band: ParagraphStyle
 
 
-def _lines(copy: PersonCopy, keys: tuple[str, ...], kind: str, limit: int) -> list[str]:
-    """The first entries of the named sections, else of the layout's sections of that kind."""
-    keys = keys if any(copy.section(k) for k in keys) else tuple(s.key for s in copy.layout.sections if s.kind == kind)
+def _styles(fonts: FontSet, branding: Branding) -> _Styles:
+    body = ParagraphStyle("card", fontName=fonts.body, fontSize=MIN_SIZE, leading=LEADING, textColor=branding.text,
+                          spaceAfter=1)  # fmt: skip
+    head = ParagraphStyle("cardh", parent=body, fontName=fonts.bold, fontSize=10.5, leading=12.5,
+                          textColor=branding.primary, spaceAfter=2)  # fmt: skip
+    return _Styles(
+        title=ParagraphStyle("cardt", parent=head, fontSize=13, leading=15.5),
+        head=head,
+        body=body,
+        bullet=ParagraphStyle("cardb", parent=body, leftIndent=8, bulletIndent=0, bulletFontName=fonts.body,
+                              bulletFontSize=MIN_SIZE, spaceAfter=1.5),
+        grey=ParagraphStyle("cardg", parent=body, textColor=GREY),
+        band=ParagraphStyle("cardn", parent=body, fontName=fonts.bold, leading=10.5, textColor=branding.primary,
+                            spaceAfter=0),
+    )  # fmt: skip
+
+
+def _height(f: Flowable, width: float) -> float:
+    return f.wrap(width, 10_000)[1] + f.getSpaceAfter()
+
+
+def shorten(text: str, make: Callable[[str], Flowable], width: float, room: float,
+            suffix: str = SEE_PLAN) -> Flowable | None:  # fmt: skip
+    """The text whole if it fits in `room`, else as many whole words as fit followed by `suffix` (never
+    a word cut in two: a single word too long for the room leaves the suffix alone); None if not even
+    the suffix fits."""
+    flat = " ".join(text.split())
+    if len(flat) <= MEASURED:
+        whole = make(flat)
+        if _height(whole, width) <= room:
+            return whole
+    words = _DIGIT_SPACE.sub(NBSP, flat[: MEASURED + 1]).split(" ")
+    if len(flat) > MEASURED:
+        words = words[:-1]  # cut at MEASURED: its last word may be a part of one
+
+    def attempt(k: int) -> Flowable:
+        kept = " ".join(words[:k]).rstrip(" ,;:-–—")
+        return make(f"{kept} {suffix}" if kept else suffix)
+
+    best = attempt(0)
+    if _height(best, width) > room:
+        return None
+    lo, hi = 0, len(words)  # attempt(lo) fits; find the most words that still fit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        candidate = attempt(mid)
+        if _height(candidate, width) <= room:
+            lo, best = mid, candidate
+        else:
+            hi = mid - 1
+    return best
+
+
+def fill(width: float, room: float, head: list[Flowable], entries: list[str], make: Callable[[str], Flowable],
+         more: Flowable) -> list[Flowable]:  # fmt: skip
+    """`head`, then as many entries as fit in `room` (each at most MAX_ENTRY_LINES, shortened if
+    longer), then `more` when some were left off; nothing when not even `head` and `more` fit. Space
+    for `more` is kept until the last entry is placed."""
+    used = sum(_height(f, width) for f in head)
+    more_h = _height(more, width)
+    if used + more_h > room:
+        return []
+    out = list(head)
+    shown = 0
+    for n, text in enumerate(entries):
+        last = n == len(entries) - 1
+        limit = MAX_ENTRY_LINES * LEADING + 2
+        f = shorten(text, make, width, min(limit, room - used - (0 if last else more_h)))
+        if f is None:
+            break
+        out.append(f)
+        used += _height(f, width)
+        shown += 1
+    if shown < len(entries) and used + more_h <= room + 0.01:
+        out.append(more)
+    return out
+
+
+def _section_lines(copy: PersonCopy, keys: tuple[str, ...], kind: str) -> list[str]:
+    """The entries of the named sections; for a layout without any of them, of its sections of `kind`."""
+    if not any(copy.layout.section(k) for k in keys):
+        keys = tuple(s.key for s in copy.layout.sections if s.kind == kind and s.key != REASONS)
     out: list[str] = []
     for key in keys:
         section = copy.section(key)
         if section is not None:
-            out += [_short(line) for line in section.lines]
-    return out[:limit]
+            out += section.lines
+    return out
 
 
-def _panels(copy: PersonCopy, fonts: FontSet, branding: Branding) -> list[list[Flowable]]:
-    w = CARD_W - 6 * mm
-    base = ParagraphStyle("card", fontName=fonts.body, fontSize=8.2, leading=10, textColor=branding.text)
-    head = ParagraphStyle("cardh", parent=base, fontName=fonts.bold, fontSize=9.5, leading=11.5,
-                          textColor=branding.primary, spaceAfter=2)  # fmt: skip
-    big = ParagraphStyle("cardbig", parent=head, fontSize=15, leading=18, spaceAfter=4)
-    bullet = ParagraphStyle("cardb", parent=base, leftIndent=7, bulletIndent=0, bulletFontName=fonts.body,
-                            spaceAfter=1.5)  # fmt: skip
-    small = ParagraphStyle("cards", parent=base, fontSize=6.5, leading=8, textColor=HexColor("#555555"))
+def reasons_section(copy: PersonCopy) -> tuple[str, list[str]]:
+    """The reasons-for-living section's title and entries (by key, or a layout's own kind of that name)."""
+    keys = [s.key for s in copy.layout.sections if REASONS in (s.key, s.kind)]
+    section = next((copy.section(k) for k in keys if copy.section(k) is not None), None)
+    return (section.title, list(section.lines)) if section else ("", [])
 
-    def items(lines: list[str], empty: str) -> list[Flowable]:
-        if not lines:
-            return [Paragraph(fonts.markup(empty), small)]
-        return [paragraph(line, bullet, fonts, w, bullet="•") for line in lines]
 
-    cover = [Paragraph(fonts.markup(copy.layout.title, bold=True), big),
-             Paragraph(fonts.markup("Keep this card with you. Your full plan has more."), base),
-             Paragraph("&nbsp;", base),
-             Paragraph(fonts.markup('If your life is in danger, call 999.', bold=True), base)]  # fmt: skip
+def _crisis_markup(contact: CrisisContact, fonts: FontSet) -> str:
+    """A contact's name and what to do, a tap-to-call or text link; its "when" is on the A4 copies."""
+    return f"{fonts.markup(contact.name)}: {link(fonts.markup(unbroken(contact.how), bold=True), contact_uri(contact))}"
+
+
+def _panels(copy: PersonCopy, fonts: FontSet, branding: Branding, st: _Styles) -> list[list[Flowable]]:
+    w = CARD_W - 2 * PAD
+    entry_st = dataclasses.replace(make_styles(fonts, branding, MIN_SIZE, MIN_SIZE), bullet=st.bullet)
+    more = Paragraph(fonts.markup(MORE), st.grey)
+
+    def plain(text: str) -> Flowable:
+        return paragraph(text, st.bullet, fonts, w, bullet="•")
+
+    def contact(text: str) -> Flowable:
+        return entry_paragraph(text, entry_st, fonts, w, contacts=True)
+
+    def empty(text: str) -> list[Flowable]:
+        return [Paragraph(fonts.markup(text), st.grey)]
+
+    # 1. The cover.
+    room = CARD_H - BAND - 2 * PAD
+    call_999 = link(fonts.markup(f"call{NBSP}{EMERGENCY}", bold=True), tel_uri(EMERGENCY))
+    cover: list[Flowable] = [
+        paragraph(copy.layout.title, st.title, fonts, w, bold=True),
+        Paragraph(f"{fonts.markup('If your life is in danger,', bold=True)} {call_999}.", st.body),
+    ]
     if copy.draft:
-        cover.append(Paragraph(fonts.markup("Draft — not yet agreed.", bold=True), base))
-    elif copy.review_due:
-        cover.append(Paragraph(fonts.markup(f"Plan to be looked at again by {long_date(copy.review_due)}."), small))
-    crisis = [Paragraph(fonts.markup("Help now", bold=True), head)]
-    for c in copy.directory.contacts:
-        crisis.append(Paragraph(f"{fonts.markup(c.name)}: {fonts.markup(c.how, bold=True)}", base))
-    crisis.append(Paragraph(fonts.markup(f"Numbers checked on {long_date(copy.directory.checked_on)}."), small))
-    coping = [Paragraph(fonts.markup("Things I can do first", bold=True), head),
-              *items(_lines(copy, COPING_KEYS, "entries", 4), "Write here what helps you first.")]  # fmt: skip
-    people = [Paragraph(fonts.markup("People I can call", bold=True), head),
-              *items(_lines(copy, PEOPLE_KEYS, "contacts", 4) + _lines(copy, PRO_KEYS, "contacts", 2),
-                     "Write here who you can call.")]  # fmt: skip
-    return [cover, crisis, coping, people]
+        cover.append(Paragraph(fonts.markup(f"{DRAFT_MARK}.", bold=True), st.body))
+    title, reasons = reasons_section(copy)
+    if reasons:
+        heading = paragraph(title, st.head.clone("cardr", spaceBefore=3), fonts, w, bold=True)
+        cover = fill(w, room, [*cover, heading], reasons, plain, more) or cover
+    else:
+        cover.append(Paragraph(fonts.markup("Keep this card with you. Your full plan has more."), st.body))
+    if copy.review_due and not copy.draft:
+        due = Paragraph(fonts.markup(f"Plan to be looked at again by {long_date(copy.review_due)}."), st.grey)
+        if sum(_height(f, w) for f in (*cover, due)) <= room:  # after the reasons, if there is room
+            cover.append(due)
+    # 2. The crisis numbers, 999 first, and the date they were checked: every one of them, going on into
+    # the next panel when a nation's and a trust's own numbers are more than one panel holds.
+    room = CARD_H - 2 * PAD
+    inner: list[list[Flowable]] = [[], [], []]  # panels 2, 3 and 4
+    used = [0.0, 0.0, 0.0]
+    panel = 0
+    checked = Paragraph(fonts.markup(f"Numbers checked on {long_date(copy.directory.checked_on)}."), st.grey)
+    crisis = [Paragraph(fonts.markup("Help now", bold=True), st.head)]
+    crisis += [Paragraph(_crisis_markup(c, fonts), st.body) for c in crisis_contacts(copy)] + [checked]
+    for f in crisis:
+        h = _height(f, w)
+        if used[panel] + h > room and panel < 2:
+            panel += 1
+            cont = Paragraph(fonts.markup("Help now (continued)", bold=True), st.head)
+            inner[panel].append(cont)
+            used[panel] += _height(cont, w)
+        if used[panel] + h > room:  # past the last panel: no directory policy allows comes near
+            break
+        inner[panel].append(f)
+        used[panel] += h
+    # 3. and 4. The person's own steps and people, in the room the numbers leave.
+    blocks = (
+        ("Things I can do first", _section_lines(copy, COPING_KEYS, "entries"), plain, "Write here what helps you."),
+        ("People I can call", _section_lines(copy, PEOPLE_KEYS, "contacts"), contact, "Write here who you can call."),
+    )
+    for n, (title, lines, make, note) in enumerate(blocks):
+        panel = max(panel, n + 1)
+        heading = Paragraph(fonts.markup(title, bold=True), st.head)
+        block = fill(w, room - used[panel], [heading], lines, make, more) if lines else [heading, *empty(note)]
+        if sum(_height(f, w) for f in block) <= room - used[panel]:
+            inner[panel] += block
+            used[panel] += sum(_height(f, w) for f in block)
+    return [cover, *inner]
+
+
+def _draw(c: Canvas, flowables: list[Flowable], x: float, top: float, width: float) -> None:
+    """Top down, as measured by `fill` (no frame: its own spacing rules would measure differently)."""
+    y = top
+    for f in flowables:
+        _, h = f.wrap(width, 10_000)
+        y -= h
+        f.drawOn(c, x, y)
+        y -= f.getSpaceAfter()
 
 
 def _cut_marks(c: Canvas, x: float, y: float, w: float, h: float) -> None:
@@ -96,8 +257,23 @@ def _cut_marks(c: Canvas, x: float, y: float, w: float, h: float) -> None:
             c.line(cx, cy + dy * gap, cx, cy + dy * (gap + length))
 
 
+def _band(c: Canvas, x: float, top: float, fonts: FontSet, branding: Branding, st: _Styles, trust_name: str) -> None:
+    """The cover's band: the logo, and the trust's name on up to two lines (shortened at a word if longer)."""
+    c.setFillColor(branding.accent)
+    c.rect(x, top - BAND, CARD_W, BAND, stroke=0, fill=1)
+    c.setFont(fonts.body, MIN_SIZE)  # the logo drawing starts in this font and size
+    used = branding.draw_logo(c, x + PAD, top - BAND + 2 * mm, BAND - 4 * mm)
+    left = x + PAD + (used + 2 * mm if used else 0)
+    width = x + CARD_W - PAD - left
+    name = shorten(trust_name, lambda t: paragraph(t, st.band, fonts, width, bold=True), width, 2 * st.band.leading,
+                   suffix="…")  # fmt: skip
+    if name is not None:
+        _, h = name.wrap(width, BAND)
+        name.drawOn(c, left, top - BAND / 2 - h / 2 + 1)
+
+
 def _strip(c: Canvas, x: float, top: float, panels: list[list[Flowable]], fonts: FontSet, branding: Branding,
-           trust_name: str) -> None:  # fmt: skip
+           st: _Styles, trust_name: str) -> None:  # fmt: skip
     height = PANELS * CARD_H
     y0 = top - height
     c.setStrokeColor(HexColor("#BBBBBB"))
@@ -110,53 +286,41 @@ def _strip(c: Canvas, x: float, top: float, panels: list[list[Flowable]], fonts:
         y = top - n * CARD_H
         c.line(x, y, x + CARD_W, y)
     c.setDash()
-    c.setFont(fonts.body, 6)
-    c.setFillColor(HexColor("#888888"))
-    for n in range(1, PANELS):
-        c.drawString(x + CARD_W + 1.5 * mm, top - n * CARD_H - 2, "fold")
+    _band(c, x, top, fonts, branding, st, trust_name)
     for n, content in enumerate(panels):
-        py = top - (n + 1) * CARD_H
-        if n == 0:  # the cover: a band of the trust's colour with the logo and name
-            band = 11 * mm
-            c.setFillColor(branding.accent)
-            c.rect(x, py + CARD_H - band, CARD_W, band, stroke=0, fill=1)
-            c.setFont(fonts.body, 8)
-            used = branding.draw_logo(c, x + 3 * mm, py + CARD_H - band + 2 * mm, band - 4 * mm)
-            c.setFillColor(branding.primary)
-            c.setFont(fonts.bold, 7.5)
-            c.drawString(x + 3 * mm + used + 2 * mm, py + CARD_H - band / 2 - 2.5, trust_name[:60])
-            frame_h = CARD_H - band
-        else:
-            frame_h = CARD_H
-        frame = Frame(x + 3 * mm, py + 2 * mm, CARD_W - 6 * mm, frame_h - 4 * mm, leftPadding=0, rightPadding=0,
-                      topPadding=0, bottomPadding=0, showBoundary=0)  # fmt: skip
-        frame.addFromList([KeepInFrame(CARD_W - 6 * mm, frame_h - 4 * mm, content, mode="shrink")], c)
+        panel_top = top - n * CARD_H - (BAND if n == 0 else 0)
+        _draw(c, content, x + PAD, panel_top - PAD, CARD_W - 2 * PAD)
 
 
 def render_wallet_card(copy: PersonCopy, fonts: FontSet, branding: Branding) -> bytes:
+    st = _styles(fonts, branding)
     buf = io.BytesIO()
-    c = Canvas(buf, pagesize=A4, invariant=1, initialFontName=fonts.body)
+    c = Canvas(buf, pagesize=A4, invariant=1, initialFontName=fonts.body, initialFontSize=MIN_SIZE)
     c.setTitle(f"{copy.layout.title} — wallet card")
     c.setSubject("Safety plan wallet card (the person's copy)")
     c.setCreator("PerfectCare Desktop")
     page_w, page_h = A4
     gap = 14 * mm
     left = (page_w - 2 * CARD_W - gap) / 2
-    c.setFillColor(branding.primary)
-    c.setFont(fonts.bold, 13)
-    c.drawString(left, page_h - 18 * mm, "My safety plan: wallet card")
-    c.setFillColor(branding.text)
-    c.setFont(fonts.body, 9)
-    c.drawString(left, page_h - 24 * mm, "Cut along the corner marks. Fold along the dashed lines, like a map, so the")
-    c.drawString(
-        left, page_h - 28.5 * mm, "card is the size of a bank card. There are two cards: one to keep, one spare."
+    text_w = page_w - 2 * left
+    heading = f"{copy.layout.title}: wallet card" + (f" ({DRAFT_MARK.lower()})" if copy.draft else "")
+    top = page_h - 14 * mm
+    page_st = st.title.clone("paget", fontSize=13, leading=16, spaceAfter=3)
+    how = (
+        "Cut along the corner marks. Fold along the dashed lines, like a map, so the card is the size of a "
+        "bank card. There are two cards: one to keep, one spare. Keep it with you: your full plan has more."
     )
+    _draw(c, [paragraph(heading, page_st, fonts, text_w, bold=True), Paragraph(fonts.markup(how), st.body)], left,
+          top, text_w)  # fmt: skip
     top = page_h - 38 * mm
     for n in range(2):
-        _strip(c, left + n * (CARD_W + gap), top, _panels(copy, fonts, branding), fonts, branding, copy.trust_name)
-    c.setFont(fonts.body, 7.5)
-    c.setFillColor(HexColor("#555555"))
-    c.drawString(left, 10 * mm, copy.footer())
+        _strip(c, left + n * (CARD_W + gap), top, _panels(copy, fonts, branding, st), fonts, branding, st,
+               copy.trust_name)  # fmt: skip
+    # "fold" once between the two strips, where both strips' dashed lines point to it.
+    fold = st.grey.clone("fold", alignment=TA_CENTER)
+    for n in range(1, PANELS):
+        _draw(c, [Paragraph("fold", fold)], left + CARD_W, top - n * CARD_H + LEADING / 2, gap)
+    _draw(c, [Paragraph(fonts.markup(copy.footer()), st.grey)], left, 14 * mm, text_w)
     c.showPage()
     c.save()
     return buf.getvalue()
