@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from dataclasses import dataclass
 
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.colors import HexColor
@@ -49,12 +50,16 @@ CARD_PAD = 2 * mm
 _DIGIT_SPACE = re.compile(r"(?<=\d) (?=\d)")  # "116 123" stays one word; "Call 111 and choose" may wrap
 
 
+@dataclass(frozen=True)
 class PhoneDecor(PageDecor):
-    """PageDecor with the draft mark at no less than `min_size` (pages.py scales it with the page's
-    width: 18.9 pt on a 90 mm page). Delete once pages.py takes max(min_size, ...) for the mark."""
+    """PageDecor with, beside the logo, `header` (the plan's title) in place of the trust's name, which
+    stays the PDF's author; and the draft mark at no less than `min_size` (pages.py scales the mark with
+    the page's width: 18.9 pt on a 90 mm page). See the changes asked of pages.py in docs/pdf.md."""
+
+    header: str = ""
 
     def draw(self, canvas: Canvas, page: int, pages: int) -> None:
-        PageDecor.draw(dataclasses.replace(self, mark=""), canvas, page, pages)
+        PageDecor.draw(dataclasses.replace(self, trust_name=self.header, mark=""), canvas, page, pages)
         if self.mark:
             page_w, page_h = self.pagesize
             canvas.saveState()
@@ -147,13 +152,12 @@ def rest_of_story(copy: PersonCopy, st: Styles, fonts: FontSet, branding: Brandi
 
 
 def render_phone_copy(copy: PersonCopy, fonts: FontSet, branding: Branding) -> bytes:
-    """The header names the plan, not the trust: "Mersey Care NHS Foundation Trust" at 19.5 pt would
-    run off a 90 mm page (pages.py draws it as one line). The empty footer leaves "Page n of m"."""
-    decor = PhoneDecor(fonts, branding, "", "", mark=DRAFT_MARK if copy.draft else "", body_size=BODY_SIZE,
-                       min_size=MIN_SIZE, pagesize=PAGE, margin=MARGIN)  # fmt: skip
-    decor = dataclasses.replace(decor, trust_name=header_name(copy, fonts, branding, decor))
+    # The footer is left empty: "Page n of m" is all that fits beside it at 19.5 pt.
+    decor = PhoneDecor(fonts, branding, copy.trust_name, "", mark=DRAFT_MARK if copy.draft else "",
+                       body_size=BODY_SIZE, min_size=MIN_SIZE, pagesize=PAGE, margin=MARGIN)  # fmt: skip
+    decor = dataclasses.replace(decor, header=header_name(copy, fonts, branding, decor))
     st = phone_styles(fonts, branding)
-    first = crisis_block(copy, st, fonts, branding, title=not decor.trust_name)
+    first = crisis_block(copy, st, fonts, branding, title=not decor.header)
     height = max(PAGE[1], decor.header_h + decor.footer_h + block_height(first, body_width(PAGE, MARGIN)))
     decor = dataclasses.replace(decor, pagesize=(PAGE[0], height))
     story = first + rest_of_story(copy, st, fonts, branding)
