@@ -7,10 +7,13 @@ person (their reasons for living) when they wrote any; 2. the crisis numbers of 
 999 first, with their "checked on" date; 3. the first steps the person can take on their own; 4. the
 people they can call. No name on the card: it is carried about and may be lost.
 
-No text on the page is under 9 pt, and nothing is shrunk to fit: each panel shows what fits at its
-size. An entry too long for the card is shortened at a word boundary and ends "…see your full plan";
-when not every entry fits, the panel ends "…more in your full plan". Every phone number is a link
-that calls (tel:) or, for Shout, starts the text (sms:).
+No text on the page is under 9 pt, and nothing is shrunk to fit. Each part (the cover, the numbers,
+the steps, the people) is set at 11, 10 or 9 pt: the largest at which everything in it fits whole (a
+folded card shows one panel at a time). At 9 pt, what does not fit is left to the full plan: an entry
+too long for the card is shortened at a word boundary and ends "…see your full plan", and when not
+every entry fits the panel ends "…more in your full plan". The crisis numbers are never left off:
+past one panel they run on into the next. Every phone number is a link that calls (tel:) or, for
+Shout, starts the text (sms:).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ PANELS = 4
 PAD = 3 * mm  # text inset from a panel's edges
 BAND = 11 * mm  # the cover's band with the logo and the trust's name
 MIN_SIZE = 9.0  # no text on the page is smaller: body, dates, "fold", the instructions, the footer
-LEADING = 11.0
+SIZES = (11.0, 10.0, MIN_SIZE)  # the card's type: the largest at which every entry fits whole
 MAX_ENTRY_LINES = 3  # an entry longer than this is shortened: room for the others
 SEE_PLAN = "…see your full plan"
 MORE = "…more in your full plan"
@@ -65,20 +68,21 @@ class _Styles:
     band: ParagraphStyle
 
 
-def _styles(fonts: FontSet, branding: Branding) -> _Styles:
-    body = ParagraphStyle("card", fontName=fonts.body, fontSize=MIN_SIZE, leading=LEADING, textColor=branding.text,
+def _styles(fonts: FontSet, branding: Branding, size: float = MIN_SIZE) -> _Styles:
+    body = ParagraphStyle("card", fontName=fonts.body, fontSize=size, leading=size * 1.22, textColor=branding.text,
                           spaceAfter=1)  # fmt: skip
-    head = ParagraphStyle("cardh", parent=body, fontName=fonts.bold, fontSize=10.5, leading=12.5,
+    head = ParagraphStyle("cardh", parent=body, fontName=fonts.bold, fontSize=size + 1.5, leading=(size + 1.5) * 1.2,
                           textColor=branding.primary, spaceAfter=2)  # fmt: skip
     return _Styles(
-        title=ParagraphStyle("cardt", parent=head, fontSize=13, leading=15.5),
+        title=ParagraphStyle("cardt", parent=head, fontSize=size + 4, leading=(size + 4) * 1.2),
         head=head,
         body=body,
-        bullet=ParagraphStyle("cardb", parent=body, leftIndent=8, bulletIndent=0, bulletFontName=fonts.body,
-                              bulletFontSize=MIN_SIZE, spaceAfter=1.5),
+        bullet=ParagraphStyle("cardb", parent=body, leftIndent=size * 0.9, bulletIndent=0, bulletFontName=fonts.body,
+                              bulletFontSize=size, spaceAfter=1.5),
         grey=ParagraphStyle("cardg", parent=body, textColor=GREY),
-        band=ParagraphStyle("cardn", parent=body, fontName=fonts.bold, leading=10.5, textColor=branding.primary,
-                            spaceAfter=0),
+        # The band is 11 mm whatever the card's size: two lines of the trust's name at the minimum.
+        band=ParagraphStyle("cardn", parent=body, fontName=fonts.bold, fontSize=MIN_SIZE, leading=10.5,
+                            textColor=branding.primary, spaceAfter=0),
     )  # fmt: skip
 
 
@@ -87,15 +91,15 @@ def _height(f: Flowable, width: float) -> float:
 
 
 def shorten(text: str, make: Callable[[str], Flowable], width: float, room: float,
-            suffix: str = SEE_PLAN) -> Flowable | None:  # fmt: skip
-    """The text whole if it fits in `room`, else as many whole words as fit followed by `suffix` (never
-    a word cut in two: a single word too long for the room leaves the suffix alone); None if not even
-    the suffix fits."""
+            suffix: str = SEE_PLAN) -> tuple[Flowable | None, bool]:  # fmt: skip
+    """(the text whole, True) if it fits in `room`, else (as many whole words as fit followed by
+    `suffix`, False): never a word cut in two, so a single word too long for the room leaves the suffix
+    alone. (None, False) if not even the suffix fits."""
     flat = " ".join(text.split())
     if len(flat) <= MEASURED:
         whole = make(flat)
         if _height(whole, width) <= room:
-            return whole
+            return whole, True
     words = _DIGIT_SPACE.sub(NBSP, flat[: MEASURED + 1]).split(" ")
     if len(flat) > MEASURED:
         words = words[:-1]  # cut at MEASURED: its last word may be a part of one
@@ -106,7 +110,7 @@ def shorten(text: str, make: Callable[[str], Flowable], width: float, room: floa
 
     best = attempt(0)
     if _height(best, width) > room:
-        return None
+        return None, False
     lo, hi = 0, len(words)  # attempt(lo) fits; find the most words that still fit
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -115,32 +119,33 @@ def shorten(text: str, make: Callable[[str], Flowable], width: float, room: floa
             lo, best = mid, candidate
         else:
             hi = mid - 1
-    return best
+    return best, False
 
 
 def fill(width: float, room: float, head: list[Flowable], entries: list[str], make: Callable[[str], Flowable],
-         more: Flowable) -> list[Flowable]:  # fmt: skip
-    """`head`, then as many entries as fit in `room` (each at most MAX_ENTRY_LINES, shortened if
-    longer), then `more` when some were left off; nothing when not even `head` and `more` fit. Space
-    for `more` is kept until the last entry is placed."""
+         more: Flowable, line: float) -> tuple[list[Flowable], bool]:  # fmt: skip
+    """(`head`, then as many entries as fit in `room`, each at most MAX_ENTRY_LINES of `line` and
+    shortened if longer, then `more` when some were left off; whether every entry is there whole).
+    Nothing when not even `head` and `more` fit. Space for `more` is kept until the last entry."""
     used = sum(_height(f, width) for f in head)
     more_h = _height(more, width)
     if used + more_h > room:
-        return []
+        return [], False
     out = list(head)
     shown = 0
+    complete = True
     for n, text in enumerate(entries):
         last = n == len(entries) - 1
-        limit = MAX_ENTRY_LINES * LEADING + 2
-        f = shorten(text, make, width, min(limit, room - used - (0 if last else more_h)))
+        f, whole = shorten(text, make, width, min(MAX_ENTRY_LINES * line + 2, room - used - (0 if last else more_h)))
         if f is None:
             break
         out.append(f)
         used += _height(f, width)
         shown += 1
+        complete = complete and whole
     if shown < len(entries) and used + more_h <= room + 0.01:
         out.append(more)
-    return out
+    return out, complete and shown == len(entries)
 
 
 def _section_lines(copy: PersonCopy, keys: tuple[str, ...], kind: str) -> list[str]:
@@ -167,10 +172,14 @@ def _crisis_markup(contact: CrisisContact, fonts: FontSet) -> str:
     return f"{fonts.markup(contact.name)}: {link(fonts.markup(unbroken(contact.how), bold=True), contact_uri(contact))}"
 
 
-def _panels(copy: PersonCopy, fonts: FontSet, branding: Branding, st: _Styles) -> list[list[Flowable]]:
+Make = Callable[[str], Flowable]
+
+
+def _makers(fonts: FontSet, branding: Branding, st: _Styles) -> tuple[Make, Make, Paragraph]:
+    """An entry as a bullet, a contact as a bullet with the name in bold, and the "more" line."""
     w = CARD_W - 2 * PAD
-    entry_st = dataclasses.replace(make_styles(fonts, branding, MIN_SIZE, MIN_SIZE), bullet=st.bullet)
-    more = Paragraph(fonts.markup(MORE), st.grey)
+    size = st.body.fontSize
+    entry_st = dataclasses.replace(make_styles(fonts, branding, size, size), bullet=st.bullet)
 
     def plain(text: str) -> Flowable:
         return paragraph(text, st.bullet, fonts, w, bullet="•")
@@ -178,10 +187,14 @@ def _panels(copy: PersonCopy, fonts: FontSet, branding: Branding, st: _Styles) -
     def contact(text: str) -> Flowable:
         return entry_paragraph(text, entry_st, fonts, w, contacts=True)
 
-    def empty(text: str) -> list[Flowable]:
-        return [Paragraph(fonts.markup(text), st.grey)]
+    return plain, contact, Paragraph(fonts.markup(MORE), st.grey)
 
-    # 1. The cover.
+
+def _cover(copy: PersonCopy, fonts: FontSet, branding: Branding, st: _Styles) -> tuple[list[Flowable], bool]:
+    """Panel 1 under the band, and whether everything is on it whole at this size."""
+    w = CARD_W - 2 * PAD
+    plain, _, more = _makers(fonts, branding, st)
+    complete = True
     room = CARD_H - BAND - 2 * PAD
     call_999 = link(fonts.markup(f"call{NBSP}{EMERGENCY}", bold=True), tel_uri(EMERGENCY))
     cover: list[Flowable] = [
@@ -193,22 +206,39 @@ def _panels(copy: PersonCopy, fonts: FontSet, branding: Branding, st: _Styles) -
     title, reasons = reasons_section(copy)
     if reasons:
         heading = paragraph(title, st.head.clone("cardr", spaceBefore=3), fonts, w, bold=True)
-        cover = fill(w, room, [*cover, heading], reasons, plain, more) or cover
+        filled, complete = fill(w, room, [*cover, heading], reasons, plain, more, st.body.leading)
+        cover = filled or cover
     else:
         cover.append(Paragraph(fonts.markup("Keep this card with you. Your full plan has more."), st.body))
     if copy.review_due and not copy.draft:
         due = Paragraph(fonts.markup(f"Plan to be looked at again by {long_date(copy.review_due)}."), st.grey)
         if sum(_height(f, w) for f in (*cover, due)) <= room:  # after the reasons, if there is room
             cover.append(due)
-    # 2. The crisis numbers, 999 first, and the date they were checked: every one of them, going on into
-    # the next panel when a nation's and a trust's own numbers are more than one panel holds.
+        else:
+            complete = False
+    return cover, complete
+
+
+def _inner(copy: PersonCopy, fonts: FontSet, branding: Branding) -> list[list[Flowable]]:
+    """Panels 2 to 4. The crisis numbers, 999 first, and the date they were checked: every one of them,
+    at the largest size at which they fit their panel, else at the minimum going on into the next panel
+    (a nation's and a trust's own numbers may be more than one panel holds). Then the person's own
+    steps and people, each at the largest size at which every entry fits whole in the room left."""
+    w = CARD_W - 2 * PAD
     room = CARD_H - 2 * PAD
-    inner: list[list[Flowable]] = [[], [], []]  # panels 2, 3 and 4
+    crisis: list[Flowable] = []
+    st = _styles(fonts, branding)
+    for size in SIZES:
+        st = _styles(fonts, branding, size)
+        checked = Paragraph(fonts.markup(f"Numbers checked on {long_date(copy.directory.checked_on)}."), st.grey)
+        crisis = [Paragraph(fonts.markup("Help now", bold=True), st.head)]
+        crisis += [Paragraph(_crisis_markup(c, fonts), st.body) for c in crisis_contacts(copy)] + [checked]
+        if sum(_height(f, w) for f in crisis) <= room:
+            break
+    crisis_size = st.body.fontSize
+    inner: list[list[Flowable]] = [[], [], []]
     used = [0.0, 0.0, 0.0]
     panel = 0
-    checked = Paragraph(fonts.markup(f"Numbers checked on {long_date(copy.directory.checked_on)}."), st.grey)
-    crisis = [Paragraph(fonts.markup("Help now", bold=True), st.head)]
-    crisis += [Paragraph(_crisis_markup(c, fonts), st.body) for c in crisis_contacts(copy)] + [checked]
     for f in crisis:
         h = _height(f, w)
         if used[panel] + h > room and panel < 2:
@@ -220,19 +250,28 @@ def _panels(copy: PersonCopy, fonts: FontSet, branding: Branding, st: _Styles) -
             break
         inner[panel].append(f)
         used[panel] += h
-    # 3. and 4. The person's own steps and people, in the room the numbers leave.
     blocks = (
-        ("Things I can do first", _section_lines(copy, COPING_KEYS, "entries"), plain, "Write here what helps you."),
-        ("People I can call", _section_lines(copy, PEOPLE_KEYS, "contacts"), contact, "Write here who you can call."),
+        ("Things I can do first", _section_lines(copy, COPING_KEYS, "entries"), 0, "Write here what helps you."),
+        ("People I can call", _section_lines(copy, PEOPLE_KEYS, "contacts"), 1, "Write here who you can call."),
     )
-    for n, (title, lines, make, note) in enumerate(blocks):
+    for n, (title, lines, kind, note) in enumerate(blocks):
         panel = max(panel, n + 1)
-        heading = Paragraph(fonts.markup(title, bold=True), st.head)
-        block = fill(w, room - used[panel], [heading], lines, make, more) if lines else [heading, *empty(note)]
-        if sum(_height(f, w) for f in block) <= room - used[panel]:
+        block: list[Flowable] = []
+        shared = used[panel] > 0  # under numbers that ran on: no larger than they are
+        for size in (s for s in SIZES if not shared or s <= crisis_size):
+            st = _styles(fonts, branding, size)
+            heading = Paragraph(fonts.markup(title, bold=True), st.head)
+            block, whole = [heading, Paragraph(fonts.markup(note), st.grey)], True
+            if lines:
+                plain, contact, more = _makers(fonts, branding, st)
+                block, whole = fill(w, room - used[panel], [heading], lines, (plain, contact)[kind], more,
+                                    st.body.leading)  # fmt: skip
+            if whole and sum(_height(f, w) for f in block) <= room - used[panel]:
+                break
+        if block and sum(_height(f, w) for f in block) <= room - used[panel]:
             inner[panel] += block
             used[panel] += sum(_height(f, w) for f in block)
-    return [cover, *inner]
+    return inner
 
 
 def _draw(c: Canvas, flowables: list[Flowable], x: float, top: float, width: float) -> None:
@@ -265,8 +304,8 @@ def _band(c: Canvas, x: float, top: float, fonts: FontSet, branding: Branding, s
     used = branding.draw_logo(c, x + PAD, top - BAND + 2 * mm, BAND - 4 * mm)
     left = x + PAD + (used + 2 * mm if used else 0)
     width = x + CARD_W - PAD - left
-    name = shorten(trust_name, lambda t: paragraph(t, st.band, fonts, width, bold=True), width, 2 * st.band.leading,
-                   suffix="…")  # fmt: skip
+    name, _ = shorten(trust_name, lambda t: paragraph(t, st.band, fonts, width, bold=True), width,
+                      2 * st.band.leading, suffix="…")  # fmt: skip
     if name is not None:
         _, h = name.wrap(width, BAND)
         name.drawOn(c, left, top - BAND / 2 - h / 2 + 1)
@@ -292,8 +331,21 @@ def _strip(c: Canvas, x: float, top: float, panels: list[list[Flowable]], fonts:
         _draw(c, content, x + PAD, panel_top - PAD, CARD_W - 2 * PAD)
 
 
+def _panels(copy: PersonCopy, fonts: FontSet, branding: Branding) -> tuple[_Styles, list[list[Flowable]]]:
+    """The four panels, each part at the largest of SIZES at which everything in it fits whole, else at
+    the minimum, shortened (a folded card shows one panel at a time). The cover's styles are returned
+    for its band."""
+    cover_st, cover = _styles(fonts, branding), []
+    for size in SIZES:
+        cover_st = _styles(fonts, branding, size)
+        cover, complete = _cover(copy, fonts, branding, cover_st)
+        if complete:
+            break
+    return cover_st, [cover, *_inner(copy, fonts, branding)]
+
+
 def render_wallet_card(copy: PersonCopy, fonts: FontSet, branding: Branding) -> bytes:
-    st = _styles(fonts, branding)
+    st = _styles(fonts, branding)  # the page's own text: the instructions, "fold", the footer
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=A4, invariant=1, initialFontName=fonts.body, initialFontSize=MIN_SIZE)
     c.setTitle(f"{copy.layout.title} — wallet card")
@@ -310,16 +362,17 @@ def render_wallet_card(copy: PersonCopy, fonts: FontSet, branding: Branding) -> 
         "Cut along the corner marks. Fold along the dashed lines, like a map, so the card is the size of a "
         "bank card. There are two cards: one to keep, one spare. Keep it with you: your full plan has more."
     )
-    _draw(c, [paragraph(heading, page_st, fonts, text_w, bold=True), Paragraph(fonts.markup(how), st.body)], left,
+    how_st = st.body.clone("how", fontSize=10, leading=12.5)
+    _draw(c, [paragraph(heading, page_st, fonts, text_w, bold=True), Paragraph(fonts.markup(how), how_st)], left,
           top, text_w)  # fmt: skip
     top = page_h - 38 * mm
     for n in range(2):
-        _strip(c, left + n * (CARD_W + gap), top, _panels(copy, fonts, branding, st), fonts, branding, st,
-               copy.trust_name)  # fmt: skip
+        card, panels = _panels(copy, fonts, branding)  # anew for each strip: a flowable is drawn once
+        _strip(c, left + n * (CARD_W + gap), top, panels, fonts, branding, card, copy.trust_name)
     # "fold" once between the two strips, where both strips' dashed lines point to it.
     fold = st.grey.clone("fold", alignment=TA_CENTER)
     for n in range(1, PANELS):
-        _draw(c, [Paragraph("fold", fold)], left + CARD_W, top - n * CARD_H + LEADING / 2, gap)
+        _draw(c, [Paragraph("fold", fold)], left + CARD_W, top - n * CARD_H + st.body.leading / 2, gap)
     _draw(c, [Paragraph(fonts.markup(copy.footer()), st.grey)], left, 14 * mm, text_w)
     c.showPage()
     c.save()

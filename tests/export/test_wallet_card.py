@@ -108,6 +108,10 @@ def test_crisis_numbers_999_first_each_a_link_with_the_checked_on_date(
     for uri in ("tel:999", "tel:111", "tel:116123", "sms:85258?&body=SHOUT", "tel:07700900123", "tel:01134960123"):
         assert uri in uris, (uri, uris)
     assert uris.index("tel:999") < uris.index("tel:111")
+    # With room to spare, the numbers are set larger than the minimum.
+    sizes: list[tuple[str, float]] = []
+    PdfReader(io.BytesIO(data)).pages[0].extract_text(visitor_text=lambda t, cm, tm, f, size: sizes.append((t, size)))
+    assert min(size for text, size in sizes if "Call 999" in text) >= 11
     assert "Joanne" not in text and "Bloggs" not in text  # no name on a card that may be lost
 
 
