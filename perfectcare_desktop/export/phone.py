@@ -40,6 +40,7 @@ from .person import DRAFT_MARK, PersonCopy, crisis_contacts, section_body
 
 # A phone screen's shape (20:9): a viewer fits the width, so a page is about one screenful, page 1 the first.
 PAGE = (90 * mm, 200 * mm)
+MAX_PAGE_H = 14_400.0  # 200 inches: the largest page PDF viewers (Acrobat) open
 MARGIN = 5 * mm
 BODY_SIZE = 22.5  # seen at 22.5 * 65 / 90 = 16.3 pt on a screen 65 mm wide
 MIN_SIZE = 19.5  # seen at 14.1 pt
@@ -159,6 +160,7 @@ def render_phone_copy(copy: PersonCopy, fonts: FontSet, branding: Branding) -> b
     st = phone_styles(fonts, branding)
     first = crisis_block(copy, st, fonts, branding, title=not decor.header)
     height = max(PAGE[1], decor.header_h + decor.footer_h + block_height(first, body_width(PAGE, MARGIN)))
+    height = min(height, MAX_PAGE_H)  # past it, the numbers run on to page 2
     decor = dataclasses.replace(decor, pagesize=(PAGE[0], height))
     story = first + rest_of_story(copy, st, fonts, branding)
     return build_pdf(story, decor, title=copy.layout.title, subject="Safety plan (the person's copy, for a phone)")

@@ -5,6 +5,7 @@ made in seconds."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import time
@@ -15,7 +16,7 @@ from pypdf import PageObject, PdfReader
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from perfectcare_desktop.core.crisis_directory import load_directory
+from perfectcare_desktop.core.crisis_directory import CrisisContact, load_directory
 from perfectcare_desktop.core.plan_content import SectionContent
 from perfectcare_desktop.core.plan_layout import load_catalogue
 from perfectcare_desktop.core.session import Session
@@ -154,3 +155,14 @@ def test_a_draft_is_marked_with_nothing_under_the_minimum(session: Session, nhs_
     assert "Draft — not yet agreed" in flat(pdf_text(data))
     for page in pages_of(data):
         assert min(font_sizes(page)) >= SMALLEST  # the diagonal mark too
+
+
+def test_a_directory_longer_than_any_page_runs_on_to_page_2(session: Session, samples: dict[str, Sample]) -> None:
+    national = load_directory()
+    extra = tuple(CrisisContact(f"l{n}", f"Local line {n}", f"Call 0800 000 {n:04d}", f"0800 000 {n:04d}", "Any time",
+                                local=True) for n in range(150))  # fmt: skip
+    directory = dataclasses.replace(national, contacts=(*national.contacts, *extra))
+    pages = pages_of(patient_pdf(session, samples["latin"].patient_id, PHONE, directory=directory).data)
+    assert float(pages[0].mediabox.height) <= 14_400  # 200 inches, the largest page viewers open
+    assert link_uris(pages[0])[0] == "tel:999"
+    assert "tel:08000000149" in {uri for p in pages for uri in link_uris(p)}
