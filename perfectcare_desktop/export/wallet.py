@@ -69,7 +69,7 @@ class _Styles:
 
 
 def _styles(fonts: FontSet, branding: Branding, size: float = MIN_SIZE) -> _Styles:
-    body = ParagraphStyle("card", fontName=fonts.body, fontSize=size, leading=size * 1.22, textColor=branding.text,
+    body = ParagraphStyle("card", fontName=fonts.body, fontSize=size, leading=size * 1.3, textColor=branding.text,
                           spaceAfter=1)  # fmt: skip
     head = ParagraphStyle("cardh", parent=body, fontName=fonts.bold, fontSize=size + 1.5, leading=(size + 1.5) * 1.2,
                           textColor=branding.primary, spaceAfter=2)  # fmt: skip
