@@ -236,8 +236,10 @@ def _inner(copy: PersonCopy, fonts: FontSet, branding: Branding) -> list[list[Fl
         if sum(_height(f, w) for f in crisis) <= room:
             break
     crisis_size = st.body.fontSize
+    st = _styles(fonts, branding, crisis_size)  # the styles of the size the numbers are set at
     inner: list[list[Flowable]] = [[], [], []]
     used = [0.0, 0.0, 0.0]
+    sizes = [SIZES[0]] * 3  # a panel's parts are no larger than the one above them
     panel = 0
     for f in crisis:
         h = _height(f, w)
@@ -250,27 +252,37 @@ def _inner(copy: PersonCopy, fonts: FontSet, branding: Branding) -> list[list[Fl
             break
         inner[panel].append(f)
         used[panel] += h
+        sizes[panel] = crisis_size
+    # The steps on panel 3 and the people on panel 4, in the room the numbers leave. Where the numbers
+    # fill panel 3, the steps move to panel 4 and the two share it: neither is ever left off.
+    smallest = _styles(fonts, branding)
+    least = sum(_height(Paragraph("Xy", p), w) for p in (smallest.head, smallest.grey))  # a heading and a line
+    coping_panel = max(panel, 1)
+    if room - used[coping_panel] < least and coping_panel < 2:
+        coping_panel += 1
     blocks = (
-        ("Things I can do first", _section_lines(copy, COPING_KEYS, "entries"), 0, "Write here what helps you."),
-        ("People I can call", _section_lines(copy, PEOPLE_KEYS, "contacts"), 1, "Write here who you can call."),
-    )
-    for n, (title, lines, kind, note) in enumerate(blocks):
-        panel = max(panel, n + 1)
+        ("Things I can do first", _section_lines(copy, COPING_KEYS, "entries"), 0, "Write here what helps you.",
+         coping_panel),
+        ("People I can call", _section_lines(copy, PEOPLE_KEYS, "contacts"), 1, "Write here who you can call.", 2),
+    )  # fmt: skip
+    for title, lines, kind, note, panel in blocks:
+        space = room - used[panel]
+        if panel == coping_panel == 2 and kind == 0:
+            space = max(least, space / 2)  # half for the steps, the rest for the people
         block: list[Flowable] = []
-        shared = used[panel] > 0  # under numbers that ran on: no larger than they are
-        for size in (s for s in SIZES if not shared or s <= crisis_size):
+        for size in (s for s in SIZES if s <= sizes[panel]):
             st = _styles(fonts, branding, size)
             heading = Paragraph(fonts.markup(title, bold=True), st.head)
             block, whole = [heading, Paragraph(fonts.markup(note), st.grey)], True
             if lines:
                 plain, contact, more = _makers(fonts, branding, st)
-                block, whole = fill(w, room - used[panel], [heading], lines, (plain, contact)[kind], more,
-                                    st.body.leading)  # fmt: skip
-            if whole and sum(_height(f, w) for f in block) <= room - used[panel]:
+                block, whole = fill(w, space, [heading], lines, (plain, contact)[kind], more, st.body.leading)
+            if whole and sum(_height(f, w) for f in block) <= space:
                 break
-        if block and sum(_height(f, w) for f in block) <= room - used[panel]:
+        if block and sum(_height(f, w) for f in block) <= space:
             inner[panel] += block
             used[panel] += sum(_height(f, w) for f in block)
+            sizes[panel] = st.body.fontSize
     return inner
 
 
