@@ -9,7 +9,6 @@ right-to-left is right-aligned.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from copy import copy
 
@@ -25,12 +24,9 @@ from reportlab.platypus import Paragraph
 
 from ..core.wording import mainly_rtl
 from .fonts import FontSet
-from .links import link_phones
+from .links import link_phones, unbroken
 
 _reshaper = arabic_reshaper.ArabicReshaper()
-# A phone number's groups ("07700 900123") must stay in order inside right-to-left text: a no-break
-# space is a common separator in the bidi algorithm, so the digits stay one number.
-_DIGIT_SPACE = re.compile(r"(?<=\d) (?=\d)")
 
 
 _PAIRS = {"(": ")", "[": "]", "{": "}", "\u2329": "\u232a", "\u27e8": "\u27e9", "\uff08": "\uff09"}
@@ -99,7 +95,9 @@ def has_rtl(text: str) -> bool:
 def visual(line: str, *, rtl_base: bool | None = None) -> str:
     """One line, shaped and in visual (left-to-right drawing) order."""
     base = "R" if (mainly_rtl(line) if rtl_base is None else rtl_base) else "L"
-    return get_display(_reshaper.reshape(_DIGIT_SPACE.sub("\u00a0", line)), base_dir=base)
+    # A phone number's groups ("07700 900123") stay in order inside right-to-left text: a no-break space
+    # is a common separator in the bidi algorithm, so the digits stay one number.
+    return get_display(_reshaper.reshape(unbroken(line)), base_dir=base)
 
 
 def wrap_logical(text: str, fonts: FontSet, size: float, width: float, *, bold: bool = False) -> list[str]:

@@ -41,9 +41,13 @@ def contact_uri(contact: CrisisContact) -> str:
     return tel_uri(contact.phone)
 
 
+_DIGIT_SPACE = re.compile(r"(?<=\d)[ \u00a0](?=\d)")
+
+
 def unbroken(text: str) -> str:
-    """A number's groups joined by no-break spaces, so "0800 132 737" never splits across lines."""
-    return text.replace(" ", NBSP)
+    """The spaces between a number's digit groups made no-break, so "0800 132 737" never splits across
+    lines; the words around it ("Call 111 and choose option 2") still wrap where they must."""
+    return _DIGIT_SPACE.sub(NBSP, text)
 
 
 def link(markup: str, uri: str) -> str:
@@ -55,5 +59,5 @@ def link_phones(markup: str) -> str:
     """Every UK phone number in text parts of the markup (never inside a tag) linked and unbroken."""
     parts = _TAG.split(markup)
     for n in range(0, len(parts), 2):  # the even parts are text, the odd ones tags
-        parts[n] = _UK_NUMBER.sub(lambda m: link(unbroken(m.group(0)), tel_uri(m.group(0))), parts[n])
+        parts[n] = _UK_NUMBER.sub(lambda m: link(m.group(0).replace(" ", NBSP), tel_uri(m.group(0))), parts[n])
     return "".join(parts)

@@ -6,6 +6,7 @@ footer included; a footer too long for one line at that size wraps onto two."""
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -149,6 +150,7 @@ class PageDecor:
     min_size: float = 8.5  # the smallest type anywhere on the page: the footer, the header's name
     pagesize: tuple[float, float] = A4
     margin: float = MARGIN
+    header: str = ""  # beside the logo in place of the trust's name (which stays the PDF's author)
 
     @property
     def logo_h(self) -> float:
@@ -159,18 +161,33 @@ class PageDecor:
         """Height above the text frame: the logo and name, the rule under them, the banner."""
         return self.margin * 0.6 + max(self.logo_h, self.min_size * 1.3) + 8 * mm + (5 * mm if self.banner else 0)
 
-    def footer_lines(self, pages: int = 99) -> list[str]:
-        """The footer's text in one line, or two where one line at `min_size` would run into "Page n of m"."""
+    def footer_lines(self, pages: int = 999) -> tuple[list[str], bool]:
+        """The footer's text in lines that fit beside "Page n of m" at `min_size`: one line, else split at
+        its " · " and at words; where that leaves too little room (a phone page), "Page n of m" takes a
+        line of its own under the text. (lines, whether the page number has its own line)"""
         width = self.pagesize[0] - 2 * self.margin
-        room = width - self.fonts.width(f"Page {pages} of {pages}", self.min_size) - 4 * mm
-        if self.fonts.width(self.footer, self.min_size) <= room:
-            return [self.footer]
-        head, sep, tail = self.footer.partition(" · ")
-        return [head, tail] if sep else [self.footer]
+        beside = width - self.fonts.width(f"Page {pages} of {pages}", self.min_size) - 4 * mm
+        own_line = beside < width * 0.45
+        room = width if own_line else beside
+        lines: list[str] = []
+        for part in self.footer.split(" · ") if self.footer else []:
+            current = ""
+            for word in part.split(" "):
+                candidate = f"{current} {word}" if current else word
+                if current and self.fonts.width(candidate, self.min_size) > room:
+                    lines.append(current)
+                    current = word
+                else:
+                    current = candidate
+            lines.append(current)
+        if len(lines) > 1 and self.fonts.width(self.footer, self.min_size) <= room:
+            lines = [self.footer]
+        return lines, own_line
 
     @property
     def footer_h(self) -> float:
-        return self.margin * 0.55 + len(self.footer_lines()) * self.min_size * 1.3 + 6 * mm
+        lines, own_line = self.footer_lines()
+        return self.margin * 0.55 + (len(lines) + own_line) * self.min_size * 1.3 + 6 * mm
 
     def draw(self, canvas: Canvas, page: int, pages: int) -> None:
         page_w, page_h = self.pagesize
@@ -191,24 +208,29 @@ class PageDecor:
         name_size = max(11, self.min_size)
         canvas.setFont(self.fonts.bold, name_size)
         canvas.drawString(margin + used + (4 * mm if used else 0), top - logo_h / 2 - name_size * 0.35,
-                          self.trust_name)  # fmt: skip
+                          self.header or self.trust_name)  # fmt: skip
         canvas.setStrokeColor(self.branding.primary)
         canvas.setLineWidth(1.2)
         rule = top - max(logo_h, name_size * 1.3) - 3 * mm
         canvas.line(margin, rule, page_w - margin, rule)
         canvas.setFillColor(GREY)
         canvas.setFont(self.fonts.body, self.min_size)
-        lines = self.footer_lines(pages)
+        lines, own_line = self.footer_lines(pages)
         y = margin * 0.55
-        canvas.drawRightString(page_w - margin, y + (len(lines) - 1) * self.min_size * 1.3, f"Page {page} of {pages}")
+        label = f"Page {page} of {pages}"
+        if own_line:
+            canvas.drawString(margin, y, label)
+            y += self.min_size * 1.3
+        else:
+            canvas.drawRightString(page_w - margin, y + max(0, len(lines) - 1) * self.min_size * 1.3, label)
         for line in reversed(lines):
             canvas.drawString(margin, y, line)
             y += self.min_size * 1.3
         if self.mark:
             canvas.setFillColor(HexColor("#000000"), alpha=0.08)
-            canvas.setFont(self.fonts.bold, 44 * page_w / PAGE_W)
+            canvas.setFont(self.fonts.bold, max(self.min_size, 44 * page_w / PAGE_W))
             canvas.translate(page_w / 2, page_h / 2)
-            canvas.rotate(40)
+            canvas.rotate(40 if (page_w, page_h) == A4 else math.degrees(math.atan2(page_h, page_w)))
             canvas.drawCentredString(0, 0, self.mark)
         canvas.restoreState()
 
@@ -259,8 +281,10 @@ class _LimitedDoc(BaseDocTemplate):
     section = ""  # the section being laid out (in_section), for the message
 
     def handle_pageBegin(self) -> None:  # noqa: N802 - reportlab's name
-        if self.page >= MAX_PAGES:
-            self._stop(f"it ran past {MAX_PAGES} pages")
+        # The limit is in A4 pages' worth of paper: a phone page holds a third of one.
+        limit = int(MAX_PAGES * max(1.0, PAGE_W * PAGE_H / (self.pagesize[0] * self.pagesize[1])))
+        if self.page >= limit:
+            self._stop(f"it ran past {limit} pages")
         super().handle_pageBegin()
 
     def handle_flowable(self, flowables: list[Flowable]) -> None:

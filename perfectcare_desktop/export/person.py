@@ -29,13 +29,14 @@ from ..core.wording import long_date
 from .bidi import paragraph
 from .branding import Branding
 from .fonts import FontSet
-from .links import contact_uri, link, unbroken
+from .links import NBSP, contact_uri, link, unbroken
 from .pages import Boxed, PageDecor, Styles, WriteLines, body_width, build_pdf, in_section, make_styles
 from .variants import EASY_READ, LARGE_PRINT, STANDARD
 
 BODY_SIZES = {STANDARD: 12.0, LARGE_PRINT: 16.0, EASY_READ: 16.0}
 MIN_SIZES = {STANDARD: 10.0, LARGE_PRINT: 14.0, EASY_READ: 16.0}  # no type on the page is smaller
 EMERGENCY = "999"
+WHOLE_ACTION = 32  # characters: an action this short fits one line of every A4 copy's crisis box
 CRISIS_HEADING = "If you are in crisis now"
 DRAFT_MARK = "Draft — not yet agreed"
 EMPTY_SECTION = "Not filled in yet. You can write here:"
@@ -99,7 +100,10 @@ def crisis_contacts(copy: PersonCopy) -> list[CrisisContact]:
 def crisis_line(contact: CrisisContact, fonts: FontSet, *, when: bool = True) -> str:
     """One crisis contact as markup: its name, what to do (bold, a tap-to-call or text link, the number
     never broken across lines) and, with `when`, when to call."""
-    how = link(fonts.markup(unbroken(contact.how), bold=True), contact_uri(contact))
+    # A short action ("Call 111 and choose option 2") is kept on one line, read at a glance; a longer
+    # one wraps between words, never inside a number.
+    kept = contact.how.replace(" ", NBSP) if len(contact.how) <= WHOLE_ACTION else unbroken(contact.how)
+    how = link(fonts.markup(kept, bold=True), contact_uri(contact))
     shown = when and contact.when
     return f"{fonts.markup(contact.name)}: {how}" + (f" — {fonts.markup(contact.when)}" if shown else "")
 

@@ -18,14 +18,9 @@ on page 1: a viewer scrolls a tall page, and the type stays the same size.
 from __future__ import annotations
 
 import dataclasses
-import math
-import re
-from dataclasses import dataclass
 
 from reportlab.graphics.shapes import Drawing
-from reportlab.lib.colors import HexColor
 from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, Spacer
 
 from ..core.crisis_directory import CrisisContact
@@ -34,8 +29,8 @@ from ..core.wording import long_date
 from .bidi import has_rtl, paragraph
 from .branding import Branding
 from .fonts import FontSet
-from .links import NBSP, contact_uri, link
-from .pages import PAGE_W, Boxed, PageDecor, Styles, body_width, build_pdf, in_section, make_styles
+from .links import contact_uri, link, unbroken
+from .pages import Boxed, PageDecor, Styles, body_width, build_pdf, in_section, make_styles
 from .person import DRAFT_MARK, PersonCopy, crisis_contacts, section_body
 
 # A phone screen's shape (20:9): a viewer fits the width, so a page is about one screenful, page 1 the first.
@@ -48,28 +43,6 @@ HEADING_SIZE = 24.0  # the title and the headings, bold and in colour
 NOT_FILLED = "Not filled in yet."
 CRISIS_HEADING = "Help now"  # the A4 copies' "If you are in crisis now" takes two lines here
 CARD_PAD = 2 * mm
-_DIGIT_SPACE = re.compile(r"(?<=\d) (?=\d)")  # "116 123" stays one word; "Call 111 and choose" may wrap
-
-
-@dataclass(frozen=True)
-class PhoneDecor(PageDecor):
-    """PageDecor with, beside the logo, `header` (the plan's title) in place of the trust's name, which
-    stays the PDF's author; and the draft mark at no less than `min_size` (pages.py scales the mark with
-    the page's width: 18.9 pt on a 90 mm page). See the changes asked of pages.py in docs/pdf.md."""
-
-    header: str = ""
-
-    def draw(self, canvas: Canvas, page: int, pages: int) -> None:
-        PageDecor.draw(dataclasses.replace(self, trust_name=self.header, mark=""), canvas, page, pages)
-        if self.mark:
-            page_w, page_h = self.pagesize
-            canvas.saveState()
-            canvas.setFillColor(HexColor("#000000"), alpha=0.08)
-            canvas.setFont(self.fonts.bold, max(self.min_size, 44 * page_w / PAGE_W))
-            canvas.translate(page_w / 2, page_h / 2)
-            canvas.rotate(math.degrees(math.atan2(page_h, page_w)))  # along the tall page's diagonal
-            canvas.drawCentredString(0, 0, self.mark)
-            canvas.restoreState()
 
 
 def phone_styles(fonts: FontSet, branding: Branding) -> Styles:
@@ -84,7 +57,7 @@ def crisis_card(contact: CrisisContact, st: Styles, fonts: FontSet, branding: Br
     """One crisis contact on a card: its name, then what to do as a link in bold, a number's groups
     never broken across lines. (The "when" of each number is on the A4 copies: here it would push the
     other numbers down a screen or two.)"""
-    how = link(fonts.markup(_DIGIT_SPACE.sub(NBSP, contact.how), bold=True), contact_uri(contact))
+    how = link(fonts.markup(unbroken(contact.how), bold=True), contact_uri(contact))
     rows: list[Flowable] = [Paragraph(fonts.markup(contact.name), st.small.clone("cn", spaceAfter=1)),
                             Paragraph(how, st.body.clone("ch", spaceAfter=0))]  # fmt: skip
     return [Boxed(rows, branding.accent, branding.primary, CARD_PAD), Spacer(1, 2 * mm)]
@@ -153,8 +126,8 @@ def rest_of_story(copy: PersonCopy, st: Styles, fonts: FontSet, branding: Brandi
 
 
 def render_phone_copy(copy: PersonCopy, fonts: FontSet, branding: Branding) -> bytes:
-    # The footer is left empty: "Page n of m" is all that fits beside it at 19.5 pt.
-    decor = PhoneDecor(fonts, branding, copy.trust_name, "", mark=DRAFT_MARK if copy.draft else "",
+    # The footer is only "Page n of m": the dates are on page 1, under the numbers.
+    decor = PageDecor(fonts, branding, copy.trust_name, "", mark=DRAFT_MARK if copy.draft else "",
                        body_size=BODY_SIZE, min_size=MIN_SIZE, pagesize=PAGE, margin=MARGIN)  # fmt: skip
     decor = dataclasses.replace(decor, header=header_name(copy, fonts, branding, decor))
     st = phone_styles(fonts, branding)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -55,7 +54,6 @@ GREY = HexColor("#555555")
 COPING_KEYS = ("coping_alone",)
 PEOPLE_KEYS = ("people_to_ask", "professionals")
 REASONS = "reasons_for_living"
-_DIGIT_SPACE = re.compile(r"(?<=\d) (?=\d)")  # "07700 900123" stays one word when shortening
 
 
 @dataclass(frozen=True)
@@ -100,7 +98,7 @@ def shorten(text: str, make: Callable[[str], Flowable], width: float, room: floa
         whole = make(flat)
         if _height(whole, width) <= room:
             return whole, True
-    words = _DIGIT_SPACE.sub(NBSP, flat[: MEASURED + 1]).split(" ")
+    words = unbroken(flat[: MEASURED + 1]).split(" ")  # "07700 900123" stays one word when shortening
     if len(flat) > MEASURED:
         words = words[:-1]  # cut at MEASURED: its last word may be a part of one
 
