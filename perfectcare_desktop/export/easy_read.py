@@ -39,7 +39,7 @@ from .bidi import paragraph
 from .branding import Branding, section_icon
 from .fonts import FontSet
 from .links import contact_uri
-from .pages import Styles, WriteLines, body_width, make_styles
+from .pages import Styles, WriteLines, body_width, draw_panel, make_styles
 from .person import (
     BODY_SIZES,
     EASY_READ,
@@ -240,14 +240,8 @@ class CrisisBox(Flowable):
         return [CrisisBox([part], self.fill, self.border, self.padding) for part in parts]
 
     def draw(self) -> None:
-        c = self.canv
-        c.saveState()
-        c.setFillColor(self.fill)
-        c.setStrokeColor(self.border)
-        c.setLineWidth(2)
-        c.rect(0, 0, self.width, self.height, stroke=1, fill=1)
-        c.restoreState()
-        self.chosen.drawOn(c, self.padding, self.padding)
+        draw_panel(self.canv, self.width, self.height, self.fill, self.border, 2)
+        self.chosen.drawOn(self.canv, self.padding, self.padding)
 
 
 def _flat(style: ParagraphStyle, name: str, *, right: bool = False, **changes: float) -> ParagraphStyle:

@@ -83,6 +83,16 @@ class WriteLines(Flowable):
             self.canv.line(0, y, self.width, y)
 
 
+def draw_panel(canvas: Canvas, width: float, height: float, fill: Color, border: Color, line: float) -> None:
+    """The tinted panel with a border behind a box's content (the crisis numbers)."""
+    canvas.saveState()
+    canvas.setFillColor(fill)
+    canvas.setStrokeColor(border)
+    canvas.setLineWidth(line)
+    canvas.rect(0, 0, width, height, stroke=1, fill=1)
+    canvas.restoreState()
+
+
 class Boxed(Flowable):
     """A few flowables on a tinted panel with a border (the crisis numbers): `content`, or the shorter
     `compact` when `content` does not fit where the box is placed (page 1, under the title). When even
@@ -123,12 +133,7 @@ class Boxed(Flowable):
 
     def draw(self) -> None:
         c = self.canv
-        c.saveState()
-        c.setFillColor(self.fill)
-        c.setStrokeColor(self.border)
-        c.setLineWidth(1.5)
-        c.rect(0, 0, self.width, self.height, stroke=1, fill=1)
-        c.restoreState()
+        draw_panel(c, self.width, self.height, self.fill, self.border, 1.5)
         y = self.height - self.padding
         for f, h in zip(self.content, self._heights, strict=True):
             y -= h
