@@ -6,6 +6,8 @@ discussed and set aside, very long entries (up to the 4,000-character limit, wit
 and each nation's numbers with as many trust-local crisis contacts as policy allows, as long as it
 allows. Each plan is laid out in every variant, and each copy:
 - is made (a PdfLayoutError, or a hang stopped by export/pages.py's limits, fails the test);
+- has no type under the variant's minimum on any page (standard 10 pt, large print 14, easy read 16,
+  wallet card 9, phone 19.5), header, footer and "checked on" line included;
 - has every crisis number on page 1, read back with pypdf, 999 first, with the "checked on" date;
 - never prints a means entry's method or where the means are, nor a reason a section was declined.
 """
@@ -13,6 +15,7 @@ allows. Each plan is laid out in every variant, and each copy:
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 from hypothesis import HealthCheck, Phase, example, given, settings
@@ -35,6 +38,7 @@ FONTS, BRANDING = load_fonts(), load_branding()
 # Words a clinician writes in a means entry or a reason, that must never reach the person's copy. Each
 # is one word, so pypdf's text (which may break lines anywhere between words) still holds it whole.
 METHOD, ACCESS, REASON = "Zqmethodword", "Zqaccessword", "Zqreasonword"
+MIN_SIZE = {"standard": 10, "large-print": 14, "easy-read": 16, "wallet-card": 9, "phone": 19.5}
 NAMES = ["Jo", "عائشہ خان", "Gwenllian Prydderch-" * 5]
 
 WORDS = {
@@ -119,6 +123,10 @@ def flat(text: str) -> str:
 
 def check_copy(data: bytes, directory: CrisisDirectory, variant: str) -> None:
     pages = PdfReader(io.BytesIO(data)).pages
+    for page in pages:  # the type sizes reportlab writes ("/F1 16 Tf"): none under the variant's minimum
+        content = page.get_contents().get_data().decode("latin-1")
+        sizes = [float(size) for size in re.findall(r"/F[\d+]+ ([\d.]+) Tf", content)]
+        assert min(sizes) >= MIN_SIZE[variant], f"{variant}: type at {min(sizes)} pt"
     first = flat(pages[0].extract_text())
     for contact in directory.contacts:
         assert flat(contact.phone) in first, f"{variant}: {contact.name} not on page 1"
