@@ -6,10 +6,12 @@
 A person's copy that quietly prints the wrong plan is a hazard: after sync a record can have two
 heads (two PCs saved without seeing each other: one of them prints, the other may be newer); with
 no agreed plan the current draft prints, marked "Draft — not yet agreed"; a plan with fewer than
-three filled sections gives the person little to use in a crisis. Each problem is one sentence
-naming the version that prints (its status and date). The print dialog asks the clinician first;
+three filled sections gives the person little to use in a crisis; a contact in the plan may be
+someone the safety formulation records as not to be involved (core/involvement.py: a possible match
+by name, for the clinician to check). Each problem is one sentence naming the version that prints
+(its status and date) or, for involvement, the contact as the plan has it. The print dialog asks the clinician first;
 a batch leaves such people out unless the user asks to include them; counts per `kind` are safe
-to log (the sentences name no one, but the UI may show them beside a name).
+to log, the sentences are not (an involvement sentence names a contact): they are for the screen.
 """
 
 from __future__ import annotations
@@ -18,18 +20,21 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ..errors import NotFound
+from .formulations import FormulationState
+from .involvement import match_sentence, not_involved, possible_matches
 from .plan_content import PlanContent
 from .plans import DRAFT, REVISION, PlanState
 from .versions import VersionInfo
 from .wording import long_date
 
-TWO_HEADS, DRAFT_ONLY, NEARLY_EMPTY = "two-versions", "draft", "nearly-empty"
+TWO_HEADS, DRAFT_ONLY, NEARLY_EMPTY, NOT_INVOLVED = "two-versions", "draft", "nearly-empty", "not-involved"
 MIN_FILLED_SECTIONS = 3
 # Short names for counts in the CLI, logs and the batch report.
 KIND_LABELS = {
     TWO_HEADS: "two versions not yet merged",
     DRAFT_ONLY: "no agreed plan (a draft would print)",
     NEARLY_EMPTY: f"fewer than {MIN_FILLED_SECTIONS} sections filled in",
+    NOT_INVOLVED: "a contact may be someone the person does not want involved",
 }
 _NO_PLAN = {
     "offered_declined": "The offer of a safety plan was declined",
@@ -39,7 +44,7 @@ _NO_PLAN = {
 
 @dataclass(frozen=True)
 class PrintProblem:
-    kind: str  # TWO_HEADS, DRAFT_ONLY or NEARLY_EMPTY
+    kind: str  # TWO_HEADS, DRAFT_ONLY, NEARLY_EMPTY or NOT_INVOLVED
     sentence: str
 
 
@@ -78,9 +83,10 @@ def filled_sections(version: VersionInfo) -> int:
     )
 
 
-def print_problems(state: PlanState) -> tuple[PrintProblem, ...]:
+def print_problems(state: PlanState, formulation: FormulationState | None = None) -> tuple[PrintProblem, ...]:
     """What the clinician should hear before the person's copy is printed; () when nothing. Raises
-    NotFound (as printing would) when there is no plan to print."""
+    NotFound (as printing would) when there is no plan to print. `formulation`: the person's safety
+    formulation, for the involvement cross-check (None: not checked)."""
     version, draft = version_to_print(state)
     which = describe(version, draft)
     problems = []
@@ -115,4 +121,15 @@ def print_problems(state: PlanState) -> tuple[PrintProblem, ...]:
                 "little to turn to.",
             )
         )
+    if formulation is not None:
+        problems.extend(involvement_problems(state, formulation))
     return tuple(problems)
+
+
+def involvement_problems(state: PlanState, formulation: FormulationState) -> tuple[PrintProblem, ...]:
+    """A contact in the version that prints who may be someone the person does not want involved
+    (core/involvement.py), one problem per contact, naming the contact as the plan has it."""
+    version, _draft = version_to_print(state)
+    people = not_involved(formulation)
+    matches = possible_matches(PlanContent.from_payload(version.payload), people)
+    return tuple(PrintProblem(NOT_INVOLVED, match_sentence(m)) for m in matches)
