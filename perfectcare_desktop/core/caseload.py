@@ -1,14 +1,15 @@
 """The team's caseload: each patient with their plan's state and the dates that need acting on.
 
 Built from decrypted patient details (held in memory after unlock) and the clear metadata of plan
-heads (status, review and follow-up due dates), so it needs no decryption of plans. There is no
-notion of risk here, deliberately: rows sort and filter by plan state and dates only.
+and formulation heads (status, review dates), so it needs no decryption of plans. A discharge record
+is read whole when it changes (its exact due time and contacts are sealed) and kept in the sealed
+snapshot. There is no notion of risk here, deliberately: rows sort and filter by state and dates only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -16,15 +17,48 @@ from sqlalchemy import Connection, func, select
 from ..crypto.vault import DataKey
 from ..store.models import Record, Version
 from . import patient_snapshot, versions
-from .discharge import DISCHARGE_KIND
+from .discharge import DISCHARGE_KIND, Discharge, discharge_from_history, uk_local
+from .formulations import FORMULATION_KIND, FormulationState
 from .patients import PatientSummary
-from .plans import PLAN_KIND, REVISION, STATUS_LABELS, PlanState
+from .plans import DECLINED, PLAN_KIND, REVISION, STATUS_LABELS, PlanState
 from .session import Session
 from .statuses import ENTERED_IN_ERROR
 
 # Plan states as a clinician reads them (the plan's own labels); "none": no plan offered or written
 # yet; on the caseload a revision says first that an agreed plan is in use.
 PLAN_STATE_LABELS = {**STATUS_LABELS, "none": "No plan", REVISION: "Agreed, revision in draft"}
+
+
+@dataclass(frozen=True)
+class Followup:
+    """The 72-hour follow-up of a patient's newest discharge, as the caseload needs it."""
+
+    due_at: datetime  # naive UTC: discharge time + 72 hours
+    open: bool  # owed, and nothing yet says it was made or declined
+    attempts: int
+    next_attempt_due: datetime | None  # naive UTC
+    done: str  # what closed it, in words ("" while open)
+
+    def missed(self, now: datetime) -> bool:
+        return self.open and now > self.due_at
+
+    @classmethod
+    def of(cls, d: Discharge) -> Followup | None:
+        if not d.applies:
+            return None
+        made, declined = d.made, d.declined
+        done = "made" if made else "declined" if declined else ""
+        return cls(d.followup_due_at, d.open, len(d.attempts), d.next_attempt_due, done)
+
+    def to_json(self) -> list:
+        nxt = self.next_attempt_due.isoformat() if self.next_attempt_due else None
+        return [self.due_at.isoformat(), self.open, self.attempts, nxt, self.done]
+
+    @classmethod
+    def from_json(cls, data: list) -> Followup:
+        due, is_open, attempts, nxt, done = data
+        return cls(datetime.fromisoformat(due), bool(is_open), int(attempts),
+                   datetime.fromisoformat(nxt) if nxt else None, str(done))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -36,6 +70,9 @@ class CaseloadRow:
     followup_due: date | None
     needs_attention: bool  # a record with two heads (saved on two PCs), or an NHS number another patient has
     shares_nhs_number: bool = False
+    followup: Followup | None = None  # from the discharge record; None: no discharge, or a transfer
+    formulation_review_due: date | None = None  # the signed formulation in force
+    as_of: datetime | None = None  # when the rows were read (naive UTC): "missed" is judged against it too
 
     @property
     def record_id(self) -> str:
@@ -45,19 +82,35 @@ class CaseloadRow:
     def plan_state_label(self) -> str:
         return PLAN_STATE_LABELS.get(self.plan_state, self.plan_state)
 
+    @property
+    def reoffer(self) -> bool:
+        """The plan was offered and declined: its date is when to offer it again, not a review."""
+        return self.plan_state == DECLINED
+
+    def _dates(self) -> list[date]:
+        return [d for d in (self.review_due, self.formulation_review_due) if d is not None]
+
     def review_overdue(self, today: date) -> bool:
-        return self.review_due is not None and self.review_due < today
+        """The plan's review (or re-offer) or the formulation's review is past."""
+        return any(d < today for d in self._dates())
 
     def review_due_within(self, today: date, days: int) -> bool:
-        return self.review_due is not None and (self.review_due - today).days <= days
+        return any((d - today).days <= days for d in self._dates())
 
     def followup_pending(self, today: date) -> bool:
-        """Discharged, with the 72-hour follow-up due (or missed within the last week)."""
-        return self.followup_due is not None and self.followup_due >= today - _GRACE
+        """Discharged, and the 72-hour follow-up is owed: due, or missed. A missed one stays until someone
+        records what was done (it used to drop off a week after it was due)."""
+        if self.followup is not None:
+            return self.followup.open
+        return self.followup_due is not None  # an old plan version's due date: none are written now
 
-
-# A follow-up due date stays on the caseload for a week after it passes, so a missed one is seen.
-_GRACE = timedelta(days=7)
+    def followup_missed(self, today: date) -> bool:
+        """Past the 72 hours with nothing recorded: judged at the time the rows were read, and by the day
+        after (a caseload left open over a night still says so)."""
+        f = self.followup
+        if f is None or not f.open:
+            return False
+        return (self.as_of is not None and f.missed(self.as_of)) or today > uk_local(f.due_at).date()
 
 
 @dataclass(frozen=True)
@@ -69,8 +122,9 @@ class _PlanHead:
 
 
 # 2: one entry per record, read in the history's one order; 1 (heads by arrival here) is rebuilt.
-HEADS_SNAPSHOT = "caseload_heads/2"
-_KINDS = (PLAN_KIND, DISCHARGE_KIND)
+# 3: discharge entries carry the follow-up (exact due time, contacts); formulations are read too.
+HEADS_SNAPSHOT = "caseload_heads/3"
+_KINDS = (PLAN_KIND, DISCHARGE_KIND, FORMULATION_KIND)
 _BULK = 200  # past this many changed records, one full read is cheaper than reading each
 
 
@@ -78,8 +132,8 @@ def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
 
 
-def _entry(status: str, v: Any, review: date | None) -> list:
-    return [status, v.created_at.isoformat(), _iso(review), _iso(v.followup_due)]
+def _entry(status: str, v: Any, review: date | None, extra: list | None = None) -> list:
+    return [status, v.created_at.isoformat(), _iso(review), _iso(v.followup_due), extra]
 
 
 def _from_history(conn: Connection, dek: DataKey, record_id: str, kind: str) -> list:
@@ -92,6 +146,13 @@ def _from_history(conn: Connection, dek: DataKey, record_id: str, kind: str) -> 
         assert shown is not None  # a record has at least its first version
         return _entry(*shown)
     v = versions.current(list(history)) or history[-1]
+    if kind == FORMULATION_KIND:  # the signed formulation in force, even while a review is drafted
+        in_use = FormulationState(record_id, history, ()).in_use
+        return _entry(v.status, v, in_use.review_due if in_use is not None and in_use.signed else None)
+    if kind == DISCHARGE_KIND:
+        d = discharge_from_history(list(history))
+        f = Followup.of(d) if d is not None else None
+        return _entry(v.status, v, None, f.to_json() if f is not None else None)
     return _entry(v.status, v, v.review_due)
 
 
@@ -100,7 +161,7 @@ def _read_heads(session: Session) -> dict[str, list]:
     for every plan and discharge record: from a snapshot, updated with the records saved since."""
     q = (
         select(Record.patient_id, Record.created_at.label("record_created"), Version.record_id, Version.kind,
-               Version.status, Version.created_at, Version.review_due, Version.followup_due)
+               Version.status, Version.signed, Version.created_at, Version.review_due, Version.followup_due)
         .join(Record, Record.record_id == Version.record_id)
         .where(Version.kind.in_(_KINDS), versions.is_head())
     )  # fmt: skip
@@ -134,7 +195,10 @@ def _read_heads(session: Session) -> dict[str, list]:
             heads.setdefault(row.record_id, []).append(row)
         for record_id, found in heads.items():
             head = found[0]
-            if len(found) == 1 and head.status != ENTERED_IN_ERROR:
+            # A discharge is read whole (its contacts and exact time are sealed); so is a formulation whose
+            # head is not the signed version in force (a review being drafted).
+            simple = head.kind == PLAN_KIND or (head.kind == FORMULATION_KIND and head.signed)
+            if len(found) == 1 and head.status != ENTERED_IN_ERROR and simple:
                 entry = _entry(head.status, head, head.review_due)
             else:
                 entry = _from_history(conn, dek, record_id, head.kind)
@@ -145,14 +209,26 @@ def _read_heads(session: Session) -> dict[str, list]:
     return records
 
 
-def _plan_heads(session: Session) -> tuple[dict[str, _PlanHead], set[str], dict[str, date | None]]:
-    """The plan in use per patient, patients whose plan has two heads (needs attention), and the
-    follow-up due from each patient's discharge record. A patient with two records of a kind (from
-    before their ids were derived) is shown by the first made, as their page shows it."""
+@dataclass
+class _Heads:
+    plans: dict[str, _PlanHead]
+    conflicted: set[str]
+    followup_due: dict[str, date | None]
+    followups: dict[str, Followup | None]
+    formulation_reviews: dict[str, date | None]
+
+
+def _plan_heads(session: Session) -> _Heads:
+    """The plan in use per patient, patients whose plan has two heads (needs attention), the follow-up
+    from each patient's discharge record and their formulation's review date. A patient with two
+    records of a kind (from before their ids were derived) is shown by the first made, as their page
+    shows it."""
     heads: dict[str, _PlanHead] = {}
     first: dict[tuple[str, str], tuple[str, str]] = {}
     conflicted: set[str] = set()
     followups: dict[str, date | None] = {}
+    followup: dict[str, Followup | None] = {}
+    reviews: dict[str, date | None] = {}
     for record_id, (patient_id, kind, record_created, head_count, entry) in _read_heads(session).items():
         if head_count > 1:
             conflicted.add(patient_id)
@@ -160,21 +236,26 @@ def _plan_heads(session: Session) -> tuple[dict[str, _PlanHead], set[str], dict[
         if (patient_id, kind) in first and first[(patient_id, kind)] <= made:
             continue
         first[(patient_id, kind)] = made
-        status, created, review, followup = entry
+        status, created, review, due, extra = entry
         if kind == DISCHARGE_KIND:
-            followups[patient_id] = date.fromisoformat(followup) if followup else None
+            followups[patient_id] = date.fromisoformat(due) if due else None
+            followup[patient_id] = Followup.from_json(extra) if extra else None
+        elif kind == FORMULATION_KIND:
+            reviews[patient_id] = date.fromisoformat(review) if review else None
         else:
             heads[patient_id] = _PlanHead(
                 status,
                 datetime.fromisoformat(created),
                 date.fromisoformat(review) if review else None,
-                date.fromisoformat(followup) if followup else None,
+                date.fromisoformat(due) if due else None,
             )
-    return heads, conflicted, followups
+    return _Heads(heads, conflicted, followups, followup, reviews)
 
 
 def caseload(session: Session) -> list[CaseloadRow]:
-    heads, conflicted, followups = _plan_heads(session)
+    found = _plan_heads(session)
+    heads, conflicted, followups = found.plans, found.conflicted, found.followup_due
+    now = session.store.clock.now()
     with session.store.reading() as conn:  # a formulation, an addendum, ... saved on two PCs too
         conflicted |= {row.patient_id for row in versions.conflicted_records(conn)}
     shared = session.sharing_nhs_number()
@@ -182,6 +263,9 @@ def caseload(session: Session) -> list[CaseloadRow]:
     for p in session.list_patients():
         h = heads.get(p.record_id)
         followup = followups.get(p.record_id, h.followup_due if h else None)
+        status = found.followups.get(p.record_id)
+        if status is not None and not status.open:
+            followup = None  # done: the date stays in the record, not on the caseload
         rows.append(
             CaseloadRow(
                 patient=p,
@@ -191,6 +275,9 @@ def caseload(session: Session) -> list[CaseloadRow]:
                 followup_due=followup,
                 needs_attention=p.needs_attention or p.record_id in conflicted or p.record_id in shared,
                 shares_nhs_number=p.record_id in shared,
+                followup=status,
+                formulation_review_due=found.formulation_reviews.get(p.record_id),
+                as_of=now,
             )
         )
     return rows

@@ -134,20 +134,29 @@ def sign_plan(session: Session, patient_id: str, layout: PlanLayout, content: Pl
 
 def record_declined_offer(session: Session, patient_id: str, offered_on: date, reason: str,
                           base_version_id: str | None, content: PlanContent | None = None,
-                          merge_of: tuple[str, ...] | None = None) -> str:  # fmt: skip
+                          merge_of: tuple[str, ...] | None = None, *,
+                          reoffer_on: date | None = None) -> str:  # fmt: skip
     """An offer of a safety plan that the person declined: recorded and signed, because it counts.
 
-    Any draft text is kept in the version (nothing typed is lost); an agreed plan stays in history."""
+    Any draft text is kept in the version (nothing typed is lost); an agreed plan stays in history.
+    `reoffer_on`: when to offer it again; kept as the version's review date (clear metadata) so the
+    caseload shows it, and in the payload."""
     reason = clean_text(reason)
     if len(reason) > MAX_FIELD_CHARS:
         raise InvalidInput(f"The reason is longer than {MAX_FIELD_CHARS:,} characters; shorten it.")
     if offered_on > session.store.clock.now().date():
         raise InvalidInput("The date of the offer cannot be in the future.")
+    if reoffer_on is not None and reoffer_on <= offered_on:
+        raise InvalidInput("The date to offer the plan again must be after the date it was offered.")
     state = load_plan(session, patient_id, audit_view=False)
+    declined = {"offered_on": offered_on.isoformat(), "reason": reason}
+    if reoffer_on is not None:
+        declined["reoffer_on"] = reoffer_on.isoformat()
     payload = (content.to_payload() if content else {"schema": "safety_plan/1", "sections": {}}) | {
-        "declined": {"offered_on": offered_on.isoformat(), "reason": reason}
+        "declined": declined
     }
-    return _append(session, patient_id, state, payload, base_version_id, merge_of, status=DECLINED, signed=True)
+    return _append(session, patient_id, state, payload, base_version_id, merge_of, status=DECLINED, signed=True,
+                   review_due=reoffer_on)  # fmt: skip
 
 
 def end_plan(session: Session, patient_id: str, reason: str, base_version_id: str | None,

@@ -274,7 +274,7 @@ def test_a_patients_plan_has_one_record_whose_id_every_pc_derives_alike(session:
     other = session.add_patient(PatientDetails("Ffion", "Hughes", date(1988, 7, 9), "9434765870"))
     assert one_per_patient_id(PLAN_KIND, other) != state.record_id
     assert one_per_patient_id("safety_formulation", patient) != state.record_id
-    record_discharge(session, patient, session.store.clock.now().date())
+    record_discharge(session, patient, session.store.clock.now(), discharge_type="planned", owner_text="Ward 4")
     assert session.records_of_patient(patient, "discharge")[0][0] == one_per_patient_id("discharge", patient)
 
 
@@ -382,10 +382,10 @@ def test_a_merge_drafts_autosave_keeps_what_it_merges_bound_into_its_seal(sessio
 def test_discharge_puts_the_72_hour_follow_up_on_the_caseload(session: Session, patient: str) -> None:
     today = session.store.clock.now().date()
     with pytest.raises(InvalidInput, match="future"):
-        record_discharge(session, patient, today + timedelta(days=1))
+        record_discharge(session, patient, today + timedelta(days=1), discharge_type="planned", owner_text="Ward 4")
     with pytest.raises(InvalidInput, match="Record the discharge first"):
         record_followup(session, patient, today)
-    record_discharge(session, patient, today - timedelta(days=1))
+    record_discharge(session, patient, today - timedelta(days=1), discharge_type="planned", owner_text="Ward 4")
     row = next(r for r in caseload(session) if r.record_id == patient)
     assert row.followup_due == today + timedelta(days=2) and row.followup_pending(today)
     record_followup(session, patient, today, "Phoned; feeling settled")
