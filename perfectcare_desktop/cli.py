@@ -140,6 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
                  common)  # fmt: skip
     p.add_argument("file")
     p.add_argument("--recovery-key", action="store_true", help="unlock the backup with the recovery key")
+    p = _command(sub, "safety-case", cmd_safety_case,
+                 "write the clinical safety case report (DCB0129) for this version as a PDF",
+                 "No secret and no store are needed: it reads the hazard log and a test run's JUnit results.",
+                 common, signed_in=False)  # fmt: skip
+    p.add_argument("--out", required=True, metavar="FILE.pdf", help="the report to write")
+    p.add_argument("--results", metavar="JUNIT.xml",
+                   help="the test run's results (default: the newest build/test-results.xml, as ./run tests "
+                   "writes it)")  # fmt: skip
+    p.add_argument("--log", metavar="FILE.json", help="the hazard log (default: docs/clinical-safety/hazard-log.json)")
     _sync_commands(sub, common, your_password)
     return parser
 
@@ -551,6 +560,37 @@ def _sync_round(session: Any) -> int:
         _say(f"  {line}")
     if warning := status.clock_warning(st.clock_skew):
         _say(f"  {warning} ({status.CLOCK_CONSEQUENCE}).")
+    return EXIT_OK
+
+
+def cmd_safety_case(args: argparse.Namespace, secrets: Secrets) -> int:
+    from datetime import datetime
+
+    from .core import hazard_log
+    from .core.files import atomic_write
+    from .export.branding import load_branding
+    from .export.fonts import load_fonts
+    from .export.safety_case import BuildResults, render_safety_case
+
+    tests = hazard_log.REPO_ROOT / "tests"  # an installed build has no tests to check the names against
+    log = hazard_log.load_log(Path(args.log) if args.log else hazard_log.DEFAULT_LOG,
+                              tests.parent if tests.is_dir() else None)  # fmt: skip
+    path = Path(args.results) if args.results else hazard_log.newest_results(hazard_log.DEFAULT_RESULTS_DIR)
+    if args.results and not path.is_file():
+        raise InvalidInput(f"There are no test results at {path}; no report was written.")
+    if path is None:
+        run = BuildResults(None, f"None: no {hazard_log.RESULTS_NAME} under {hazard_log.DEFAULT_RESULTS_DIR}.")
+        print("perfectcare-admin: warning: no test results were found; every verifying test is reported as "
+              "'not run'.", file=sys.stderr)  # fmt: skip
+    else:
+        run = BuildResults(hazard_log.read_results(path), str(path), datetime.fromtimestamp(path.stat().st_mtime))
+    fonts, branding = load_fonts(), load_branding()
+    for problem in (*fonts.problems, *branding.problems):
+        print(f"perfectcare-admin: warning: {problem}", file=sys.stderr)
+    atomic_write(Path(args.out), render_safety_case(log, __version__, datetime.now(), run, fonts, branding))
+    counts = log.by_status()
+    _say(f"Wrote the safety case report for {log.product} {__version__} to {args.out}: {len(log.hazards)} hazards "
+         f"({', '.join(f'{n} {s}' for s, n in counts.items())}).")  # fmt: skip
     return EXIT_OK
 
 
