@@ -17,6 +17,7 @@ from ..errors import InvalidInput, NotAllowed
 from . import records, versions
 from .plan_content import MAX_TEXT_CHARS, PlanContent, clean_text, validated
 from .plan_layout import LayoutType, PlanLayout, Section
+from .plans import load_plan
 from .records import RecordState, read_record
 from .session import Session
 from .statuses import ENTERED_IN_ERROR
@@ -167,10 +168,19 @@ def save_draft(session: Session, patient_id: str, layout: PlanLayout, content: P
     return _append(session, patient_id, state, clean.to_payload(), base, merge_of, status=DRAFT)
 
 
+def plan_in_force(session: Session, patient_id: str) -> versions.VersionInfo | None:
+    """The safety plan version a formulation signed now links to: the agreed plan in use, else the
+    plan's current version (a draft, a declined offer); None when there is no plan."""
+    plan = load_plan(session, patient_id, audit_view=False)
+    return plan.agreed or plan.current
+
+
 def sign_formulation(session: Session, patient_id: str, layout: PlanLayout, content: PlanContent,
-                     base: str | None, *, review_due: date, plan_version_id: str | None,
-                     new_version: bool = False, merge_of: tuple[str, ...] | None = None) -> str:  # fmt: skip
-    """Sign: a locked version, with its review date and a link to the safety plan version in use."""
+                     base: str | None, *, review_due: date, new_version: bool = False,
+                     merge_of: tuple[str, ...] | None = None) -> str:  # fmt: skip
+    """Sign: a locked version, with its review date and a link to the safety plan version in force
+    at this moment (read here, so a plan agreed after the formulation tab was opened is the one
+    linked, never what the tab saw when it loaded)."""
     today = session.store.clock.now().date()
     if review_due <= today:
         raise InvalidInput("The review date must be after today.")
@@ -180,7 +190,8 @@ def sign_formulation(session: Session, patient_id: str, layout: PlanLayout, cont
     state = load_formulation(session, patient_id, audit_view=False)
     _check_unlocked(state, base, new_version, merge_of)
     clean.schema = SCHEMA
-    payload = clean.to_payload() | {"safety_plan_version": plan_version_id}
+    plan = plan_in_force(session, patient_id)
+    payload = clean.to_payload() | {"safety_plan_version": plan.version_id if plan else None}
     return _append(session, patient_id, state, payload, base, merge_of, status=SIGNED, signed=True,
                    review_due=review_due)  # fmt: skip
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
@@ -20,9 +20,9 @@ from ..core import autosave, formulations, plans
 from ..core.formulations import FormulationState, Note
 from ..core.plan_content import PlanContent
 from ..core.plan_layout import LayoutCatalogue, PlanLayout
-from ..errors import InvalidInput
+from ..core.plan_prompts import plan_prompts
 from .operation import Operations
-from .plan_dialogs import DateNoteDialog, ReasonDialog
+from .plan_dialogs import ReasonDialog, SignFormulationDialog
 from .record_tab import RecordTab
 from .widgets import shortcut_button
 
@@ -37,19 +37,22 @@ class FormulationLoad:
     state: FormulationState
     autosaved: autosave.Autosaved | None
     staff: dict[str, str]
-    plan_version: tuple[str, str] | None  # (version id, status) of the safety plan in force, to link
+    linked_plan: str  # the safety plan version the current formulation version links to, in words ("" if none)
 
 
 def load_formulation_for_patient(session: Session, patient_id: str, audit: bool = True,
                                  plan: plans.PlanState | None = None) -> FormulationLoad:  # fmt: skip
-    """`plan`: the patient's plan when the caller has read it already (it is not decrypted twice)."""
-    plan = plan or plans.load_plan(session, patient_id, audit_view=False)
-    linked = plan.agreed or plan.current
+    """`plan`: the patient's plan when the caller has read it already (it is not decrypted twice).
+    The link itself is taken when the formulation is signed (formulations.sign_formulation)."""
+    state = formulations.load_formulation(session, patient_id, audit_view=audit)
+    link = state.current.payload.get("safety_plan_version") if state.current else None
+    linked = ""
+    if link:
+        plan = plan or plans.load_plan(session, patient_id, audit_view=False)
+        v = next((v for v in plan.history if v.version_id == link), None)
+        linked = f"{plan.display_status(v)}, saved {v.created_at:%d %b %Y %H:%M}" if v else "not on this PC yet"
     return FormulationLoad(
-        formulations.load_formulation(session, patient_id, audit_view=audit),
-        autosave.read(session, patient_id, formulations.FORMULATION_KIND),
-        session.staff_names(),
-        (linked.version_id, plan.display_status(linked)) if linked else None,
+        state, autosave.read(session, patient_id, formulations.FORMULATION_KIND), session.staff_names(), linked
     )
 
 
@@ -150,9 +153,9 @@ class FormulationTab(RecordTab):
             text = f"{state.display_status(current)} — {current.created_at:%d %b %Y %H:%M}, {who}."
             if current.signed and current.review_due:
                 text += f" Review by {current.review_due:%d %b %Y}."
-            link = current.payload.get("safety_plan_version")
             if current.signed:
-                text += " Linked to the safety plan version in force when signed." if link else " No safety plan."
+                plan = loaded.linked_plan
+                text += f" Linked to the safety plan in force when signed: {plan}." if plan else " No safety plan."
         if self.merge_of is not None:
             text += " Merging two versions: not saved yet."
         self.status.setText(text)  # a conflict is said in the banner below, with what to do
@@ -208,22 +211,17 @@ class FormulationTab(RecordTab):
         session, pid, layout, content = prepared
         today = session.store.clock.now().date()
 
-        def after_today(d: date) -> None:
-            if d <= today:
-                raise InvalidInput("The review date must be after today.")
-
-        review_default = today + timedelta(days=DEFAULT_REVIEW_DAYS)
-        dialog = DateNoteDialog("Sign the safety formulation", "&Sign", "&Review by", review_default, after_today,
-                                self, with_note=False)  # fmt: skip
-        if dialog.exec() != DateNoteDialog.DialogCode.Accepted:
+        # The plan's checklist, over the formulation's sections: mostly empty is seen before signing.
+        prompts = [p.text for p in plan_prompts(layout, content)]
+        dialog = SignFormulationDialog(prompts, today, today + timedelta(days=DEFAULT_REVIEW_DAYS), self)
+        if dialog.exec() != SignFormulationDialog.DialogCode.Accepted:
             return
         review, base, new, merge = dialog.value, self.base_version_id, self.new_version, self.merge_of
         assert review is not None
-        link = self.load_result.plan_version[0] if self.load_result and self.load_result.plan_version else None
 
-        def sign() -> str:
+        def sign() -> str:  # links the safety plan in force now, read on the worker at signing
             return formulations.sign_formulation(session, pid, layout, content, base, review_due=review,
-                                                 plan_version_id=link, new_version=new, merge_of=merge)  # fmt: skip
+                                                 new_version=new, merge_of=merge)  # fmt: skip
 
         self._write(sign, lambda loaded: self._saved(loaded, "Signed: this version is locked.", reload=True))
 

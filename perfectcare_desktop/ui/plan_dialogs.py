@@ -4,7 +4,7 @@ on the patient form; every problem is said in words in the dialog and nothing is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from PySide6.QtWidgets import (
@@ -63,11 +63,12 @@ class _FormDialog(QDialog):
         self.accept()
 
 
-class SignDialog(_FormDialog):
-    """Sign the plan as agreed with the person. The checklist is for the clinician; they may sign anyway."""
+class _SignChecklist(_FormDialog):
+    """A signing dialog that opens with the clinician's checklist (core/plan_prompts.py), for a plan
+    and a formulation alike; they may sign anyway."""
 
-    def __init__(self, prompts: list[str], today: date, review_due: date, parent: QWidget | None = None) -> None:
-        super().__init__("Sign the safety plan", "&Sign as agreed", parent)
+    def __init__(self, title: str, ok_text: str, prompts: list[str], parent: QWidget | None) -> None:
+        super().__init__(title, ok_text, parent)
         if prompts:
             intro = QLabel("Before signing, check these (you may sign anyway):", self)
             self.checklist = QListWidget(self)
@@ -79,6 +80,26 @@ class SignDialog(_FormDialog):
             self.body.insertWidget(1, self.checklist)
         else:
             self.body.insertWidget(0, QLabel("Every section is filled in or recorded as discussed.", self))
+
+
+class SignDialog(_SignChecklist):
+    """Sign the plan as agreed with the person. The checklist is for the clinician; they may sign anyway.
+    `involvement`: contacts that may be people the person does not want involved (core/involvement.py),
+    said first, in a frame; signing is still theirs to decide."""
+
+    def __init__(self, prompts: list[str], today: date, review_due: date, parent: QWidget | None = None,
+                 involvement: Sequence[str] = ()) -> None:  # fmt: skip
+        super().__init__("Sign the safety plan", "&Sign as agreed", prompts, parent)
+        self.involvement = QLabel(self)
+        self.involvement.setObjectName("involvement_check")
+        self.involvement.setProperty("role", "banner")
+        self.involvement.setWordWrap(True)
+        self.involvement.setAccessibleName("Someone the person may not want involved")
+        text = "\n\n".join(f"⚠ {sentence}" for sentence in involvement)
+        self.involvement.setText(text)
+        self.involvement.setAccessibleDescription(text)
+        self.involvement.setVisible(bool(involvement))
+        self.body.insertWidget(0, self.involvement)
         self.agreed_box = QCheckBox("The plan was &agreed with the person, in their words", self)
         self.agreed_box.setAccessibleName("Agreed with the person")
         self.agreed_on_line = _date_line(self, today, "Date agreed")
@@ -97,6 +118,23 @@ class SignDialog(_FormDialog):
         self.review_due = parse_date(self.review_line.text(), "Review date")
         if self.review_due <= self.agreed_on:
             raise InvalidInput("The review date must be after the date agreed.")
+
+
+class SignFormulationDialog(_SignChecklist):
+    """Sign the safety formulation: the same checklist as the plan's, then the review date (after today)."""
+
+    def __init__(self, prompts: list[str], today: date, review_due: date, parent: QWidget | None = None) -> None:
+        super().__init__("Sign the safety formulation", "&Sign", prompts, parent)
+        self.today = today
+        self.date_line = _date_line(self, review_due, "Review by")
+        self.form.addRow("&Review by", self.date_line)
+        self.date_line.setFocus()
+        self.value: date | None = None
+
+    def check(self) -> None:
+        self.value = parse_date(self.date_line.text(), "Review by")
+        if self.value <= self.today:
+            raise InvalidInput("The review date must be after today.")
 
 
 class DeclineDialog(_FormDialog):

@@ -1,6 +1,7 @@
 """The safety plan tab of a patient: the shared record editor (see record_tab) with the plan's own
-actions: sign as agreed, present mode for the person, offer declined, end, discharge and follow-up,
-and the clinician's checklist beside the editor.
+actions: sign as agreed (saying first if a contact may be someone the person does not want involved,
+as the safety formulation records them), present mode for the person, offer declined, end, discharge
+and follow-up, and the clinician's checklist beside the editor.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from ..core import autosave, plans
 from ..core.crisis_directory import CrisisDirectory
 from ..core.discharge import Discharge, load_discharge, record_discharge, record_followup
+from ..core.formulations import load_formulation
+from ..core.involvement import match_sentence, not_involved, possible_matches
 from ..core.plan_content import PlanContent, person_view
 from ..core.plan_layout import LayoutCatalogue, PlanLayout
 from ..core.plan_prompts import plan_prompts
@@ -180,10 +183,19 @@ class PlanTab(RecordTab):
         prepared = self._prepare()
         if prepared is None:
             return
+        session, pid, _layout, _content = prepared
+        # Who the person does not want involved, read now from the formulation (not when the tab loaded).
+        self.ops.run(lambda: not_involved(load_formulation(session, pid, audit_view=False)),
+                     lambda people: self._sign(prepared, people), self._failed)  # fmt: skip
+
+    def _sign(self, prepared: tuple[Session, str, PlanLayout, PlanContent], people: list[dict[str, str]]) -> None:
         session, pid, layout, content = prepared
+        if session.locked or pid != self.patient_id:
+            return  # locked, or another patient opened, while the formulation was read
         today = session.store.clock.now().date()
         prompts = [p.text for p in plan_prompts(layout, content)]
-        dialog = SignDialog(prompts, today, plans.add_months(today, self.review_months), self)
+        involvement = [match_sentence(m, layout) for m in possible_matches(content, people)]
+        dialog = SignDialog(prompts, today, plans.add_months(today, self.review_months), self, involvement)
         if dialog.exec() != SignDialog.DialogCode.Accepted:
             return
         agreed_on, review = dialog.agreed_on, dialog.review_due

@@ -7,15 +7,17 @@ preview, print and save is an audit event naming the variant, never the content.
 
 Before a person's copy is printed or saved the clinician hears what is wrong with it (a banner over
 the preview, then a question on Print or Save: core/print_checks.py): two versions not merged, no
-agreed plan so the draft prints, fewer than three sections filled; each names the version that
-prints. Printing goes ahead only if they confirm. Crisis numbers checked more than 12 months ago are
-named in the banner too; that does not stop printing (an old number beats no copy), but it is seen.
+agreed plan so the draft prints, fewer than three sections filled, a contact who may be someone the
+person does not want involved (named as the plan has it); each names the version that prints.
+Printing goes ahead only if they confirm. Crisis numbers checked more than 12 months ago are named
+in the banner too; that does not stop printing (an old number beats no copy), but it is seen.
 A copy that cannot be laid out is refused with its sentence.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +41,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.files import atomic_write
+from ..core.formulations import load_formulation
+from ..core.plans import load_plan
+from ..core.print_checks import NOT_INVOLVED, involvement_problems
 from ..errors import InvalidInput, PerfectCareError
 from ..export.variants import LABELS
 from .operation import Operations
@@ -69,6 +74,19 @@ def render_to_printer(document: QPdfDocument, printer: QPrinter) -> None:
             painter.drawImage(0, 0, document.render(page, size))
     finally:
         painter.end()
+
+
+def with_involvement(session: Session, patient_id: str, pdf: PatientPdf) -> PatientPdf:
+    """The person's copy's problems with the involvement cross-check added (print_checks.py), read
+    from the formulation as it is now. The exporter does not pass the formulation to print_problems
+    yet; once it does, its problem is kept as it is and not added twice."""
+    from ..export.service import CLINICIAN_RECORD
+
+    if pdf.variant == CLINICIAN_RECORD or any(p.kind == NOT_INVOLVED for p in pdf.problems):
+        return pdf
+    plan = load_plan(session, patient_id, audit_view=False)
+    found = involvement_problems(plan, load_formulation(session, patient_id, audit_view=False))
+    return replace(pdf, problems=pdf.problems + found) if found else pdf
 
 
 class PrintDialog(QDialog):
@@ -144,8 +162,11 @@ class PrintDialog(QDialog):
         self._show_checks(None)
         from ..export.service import patient_pdf
 
-        self.ops.run(lambda: patient_pdf(session, pid, variant, action="view", directory=directory), self._show,
-                     self._failed)  # fmt: skip
+        def make() -> PatientPdf:
+            return with_involvement(session, pid, patient_pdf(session, pid, variant, action="view",
+                                                              directory=directory))  # fmt: skip
+
+        self.ops.run(make, self._show, self._failed)
 
     def _show_checks(self, pdf: PatientPdf | None) -> None:
         self._confirmed = False

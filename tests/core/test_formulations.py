@@ -89,16 +89,14 @@ def test_a_malformed_formulation_layout_is_named_and_the_default_still_works(tmp
 def test_write_sign_then_the_signed_version_is_locked(session: Session, patient: str) -> None:
     first = save_draft(session, patient, LAYOUT, written(), None)
     today = session.store.clock.now().date()
-    signed = sign_formulation(session, patient, LAYOUT, written(), first, review_due=today + timedelta(days=28),
-                              plan_version_id=None)  # fmt: skip
+    signed = sign_formulation(session, patient, LAYOUT, written(), first, review_due=today + timedelta(days=28))
     state = load_formulation(session, patient)
     assert state.status == SIGNED and state.locked and state.current.version_id == signed
     assert state.current.review_due == today + timedelta(days=28)
     with pytest.raises(NotAllowed, match="signed and locked.*addendum"):
         save_draft(session, patient, LAYOUT, written(), signed)
     with pytest.raises(NotAllowed, match="signed and locked"):
-        sign_formulation(session, patient, LAYOUT, written(), signed, review_due=today + timedelta(days=9),
-                         plan_version_id=None)  # fmt: skip
+        sign_formulation(session, patient, LAYOUT, written(), signed, review_due=today + timedelta(days=9))
     assert len(load_formulation(session, patient).history) == 2  # nothing was written by the refusals
     # At review, a new version is started from it on purpose.
     review = save_draft(session, patient, LAYOUT, written(), signed, new_version=True)
@@ -109,8 +107,7 @@ def test_addenda_and_the_persons_view_are_dated_attributed_and_can_be_withdrawn(
     session: Session, patient: str, clock
 ) -> None:
     today = session.store.clock.now().date()
-    signed = sign_formulation(session, patient, LAYOUT, written(), None, review_due=today + timedelta(days=28),
-                              plan_version_id=None)  # fmt: skip
+    signed = sign_formulation(session, patient, LAYOUT, written(), None, review_due=today + timedelta(days=28))
     with pytest.raises(InvalidInput, match="empty note"):
         add_note(session, patient, signed, ADDENDUM, "   ")
     with pytest.raises(InvalidInput, match="limit"):

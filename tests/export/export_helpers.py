@@ -90,8 +90,7 @@ def add_formulation(session: Session, pid: str) -> str:
     content = PlanContent.blank(flayout, {}, schema=formulations.SCHEMA)
     content.sections["current_thoughts"] = SectionContent([{"text": "FORMULATION-TEXT fleeting thoughts"}])
     content.sections["judgement"] = SectionContent([{"text": "JUDGEMENT-TEXT in words, no category"}])
-    vid = formulations.sign_formulation(session, pid, flayout, content, None, review_due=date(2027, 1, 10),
-                                        plan_version_id=None)  # fmt: skip
+    vid = formulations.sign_formulation(session, pid, flayout, content, None, review_due=date(2027, 1, 10))
     formulations.add_note(session, pid, vid, formulations.ADDENDUM, "ADDENDUM-TEXT spoke with GP")
     return vid
 

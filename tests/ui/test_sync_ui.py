@@ -345,7 +345,7 @@ def test_a_formulation_with_a_signed_head_merges_as_a_review_version(session: Se
 
     base = formulations.save_draft(session, pid, layout, content("first"), None)
     signed = formulations.sign_formulation(session, pid, layout, content("signed"), base,
-                                           review_due=date(2099, 1, 1), plan_version_id=None)  # fmt: skip
+                                           review_due=date(2099, 1, 1))  # fmt: skip
     other = formulations.save_draft(session, pid, layout, content("other PC"), base)  # a second head
     state = formulations.load_formulation(session, pid, audit_view=False)
     assert state.in_conflict and set(state.heads) == {signed, other}
