@@ -5,13 +5,14 @@
 
 Hazard: the plan, handed to or shared with the people it lists, reaches someone the person said must
 not be involved. The safety formulation records those people ("People the person does not want
-involved"); a plan's contacts are the entries of its contacts sections (they carry a name). Names
-are compared case-, accent-, punctuation- and whitespace-insensitively, as whole names or by the
-given name where one side gives only that ("Jo" and "Jo Smith"). A name may be shared by two
-people, so every match is said as a possible match for the clinician to check, never as a fact,
-and nothing is blocked. Where the formulation gives no name, only who the person is ("Dad"), that
-is compared with the contact's name and relationship in the same way. No Qt; the sentences name
-people, so they go to the clinician's screen only, never to a log.
+involved"); a plan's contacts are the entries of its contacts sections (they carry a name) and who
+helps with each step to make the situation safer. Names are compared case-, accent-, punctuation-
+and whitespace-insensitively, as whole names or by the given name where one side gives only that
+("Jo" and "Jo Smith"). A name may be shared by two people, so every match is said as a possible
+match for the clinician to check, never as a fact, and nothing is blocked. Where the formulation
+gives no name, only who the person is ("Dad"), that is compared with the contact's name and
+relationship in the same way. No Qt; the sentences name people, so they go to the clinician's
+screen only, never to a log.
 """
 
 from __future__ import annotations
@@ -83,13 +84,18 @@ def _contact_matches(contact: dict[str, str], person: dict[str, str]) -> bool:
 
 def possible_matches(content: PlanContent, people: list[dict[str, str]]) -> list[PossibleMatch]:
     """Each plan contact that may be one of `people`, in the plan's order (contacts are the entries
-    that carry a name field: the contacts sections of any layout)."""
+    that carry a name field: the contacts sections of any layout; and who helps with a means-safety
+    step)."""
     out: list[PossibleMatch] = []
     if not people:
         return out
     for key, section in content.sections.items():
-        for contact in section.entries:
-            if "name" not in contact:
+        for entry in section.entries:
+            if "name" in entry:
+                contact = entry
+            elif entry.get("helper", "").strip():  # a means-safety step's "who will help" is a person too
+                contact = {"name": entry["helper"]}
+            else:
                 continue
             for person in people:
                 if _contact_matches(contact, person):

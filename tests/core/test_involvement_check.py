@@ -117,6 +117,14 @@ def test_a_relationship_only_entry_and_a_draft_formulation_are_heeded(session: S
     assert [(m.contact, m.section_key, m.not_involved) for m in found] == [("Sam", "people_to_ask", "Ex-partner")]
 
 
+def test_who_helps_with_making_the_situation_safer_is_checked_too(session: Session) -> None:
+    c = plan_content(contact("Dafydd"))
+    c.sections["making_safer"] = SectionContent([{"method": "Tablets", "access": "At home",
+                                                  "steps": "Kept by someone else", "helper": "Jo Smith"}])  # fmt: skip
+    found = possible_matches(c, [{"name": "Jo", "relationship": "", "notes": ""}])
+    assert [(m.contact, m.section_key) for m in found] == [("Jo Smith", "making_safer")]
+
+
 def test_a_formulation_signed_after_the_plan_links_the_plan_in_force_at_signing(session: Session) -> None:
     pid = person(session)
     formulation(session, pid, {"name": "Jo"}, sign=False)  # begun before the plan was agreed
