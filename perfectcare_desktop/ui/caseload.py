@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.discharge import uk_local
 from .widgets import heading, shortcut_button
 
 if TYPE_CHECKING:
@@ -31,12 +32,39 @@ if TYPE_CHECKING:
 
 Index = QModelIndex | QPersistentModelIndex
 _TEXT_ROLES = frozenset({int(Qt.ItemDataRole.DisplayRole.value), int(Qt.ItemDataRole.AccessibleTextRole.value)})
-COLUMNS = ("Name", "NHS number", "Date of birth", "Safety plan", "Plan updated", "Review due", "72-hour follow-up")
+COLUMNS = ("Name", "NHS number", "Date of birth", "Safety plan", "Plan updated", "Reviews due", "72-hour follow-up")
 _FAR = 10**9  # sorts "no date" after every real date
 
 
 def _day(d: date | None) -> str:
     return d.strftime("%d %b %Y") if d else ""
+
+
+def _reviews(row: CaseloadRow, today: date) -> str:
+    """The plan's review (or, after a declined offer, when to offer it again) and the formulation's, in
+    words with their dates; a past one says "overdue" (words, never a colour)."""
+    parts = []
+    for label, due in (("Re-offer plan" if row.reoffer else "Plan", row.review_due),
+                       ("Formulation", row.formulation_review_due)):  # fmt: skip
+        if due is not None:
+            parts.append(f"{label} {_day(due)}" + (" — overdue" if due < today else ""))
+    return "; ".join(parts)
+
+
+def _followup(row: CaseloadRow, today: date) -> str:
+    """Due by a time, missed (and still shown until what was done is recorded), or attempted."""
+    f = row.followup
+    if f is None:
+        return _day(row.followup_due) + (" — due" if row.followup_pending(today) else "") if row.followup_due else ""
+    if not f.open:
+        return ""
+    due = f"{uk_local(f.due_at):%H:%M %d %b %Y}"
+    text = f"MISSED — was due {due}" if row.followup_missed(today) else f"Due by {due}"
+    if f.attempts:
+        text += f"; {f.attempts} attempt{'s' if f.attempts > 1 else ''}, not reached"
+    if f.next_attempt_due is not None:
+        text += f"; next attempt {uk_local(f.next_attempt_due):%H:%M %d %b}"
+    return text
 
 
 # (label, predicate over a row and today's date); the first is the default.
@@ -46,9 +74,10 @@ FILTERS: tuple[tuple[str, Callable[[CaseloadRow, date], bool]], ...] = (
     ("Plan offered, declined", lambda r, t: r.plan_state == "offered_declined"),
     ("Plan in draft", lambda r, t: r.plan_state in ("draft", "current")),
     ("Plan agreed", lambda r, t: r.plan_state == "agreed"),
-    ("Review overdue", lambda r, t: r.review_overdue(t)),
+    ("Review overdue", lambda r, t: r.review_overdue(t)),  # the plan's (or its re-offer) or the formulation's
     ("Review due within 14 days", lambda r, t: r.review_due_within(t, 14)),
-    ("72-hour follow-up due", lambda r, t: r.followup_pending(t)),
+    ("72-hour follow-up due or missed", lambda r, t: r.followup_pending(t)),
+    ("72-hour follow-up missed", lambda r, t: r.followup_missed(t)),
     ("Needs attention (versions to merge, or a shared NHS number)", lambda r, t: r.needs_attention),
 )
 
@@ -160,13 +189,9 @@ class CaseloadModel(QAbstractTableModel):
         if col == 4:
             return _day(row.plan_updated_at.date()) if row.plan_updated_at else ""
         if col == 5:
-            if row.review_due is None:
-                return ""
-            return _day(row.review_due) + (" — overdue" if row.review_overdue(self._today()) else "")
+            return _reviews(row, self._today())
         if col == 6:
-            if row.followup_due is None:
-                return ""
-            return _day(row.followup_due) + (" — due" if row.followup_pending(self._today()) else "")
+            return _followup(row, self._today())
         return ""
 
     def _sort_key(self, row: CaseloadRow, col: int) -> Any:
@@ -182,8 +207,11 @@ class CaseloadModel(QAbstractTableModel):
         if col == 4:
             return row.plan_updated_at.timestamp() if row.plan_updated_at else _FAR
         if col == 5:
-            return row.review_due.toordinal() if row.review_due else _FAR
-        if col == 6:
+            dues = [d for d in (row.review_due, row.formulation_review_due) if d is not None]
+            return min(dues).toordinal() if dues else _FAR
+        if col == 6:  # open follow-ups by when they were due (a missed one first); none or done last
+            if row.followup is not None:
+                return row.followup.due_at.toordinal() + row.followup.due_at.hour / 24 if row.followup.open else _FAR
             return row.followup_due.toordinal() if row.followup_due else _FAR
         return 0
 

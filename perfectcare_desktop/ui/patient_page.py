@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.discharge import OUTCOMES
 from ..core.patients import PatientSummary
 from ..core.statuses import ENTERED_IN_ERROR
 from .table_model import RowsModel
@@ -61,7 +62,7 @@ def describe_changes(previous: dict[str, Any] | None, current: VersionInfo) -> s
     if current.kind == "formulation_note":
         return _NOTE_LABELS.get(str(current.payload.get("type")), "Added a note")
     if current.kind == "discharge":
-        return "Recorded the follow-up" if current.payload.get("followup_done_on") else "Recorded a discharge"
+        return _discharge_event(previous, current.payload)
     if previous is None:
         return "Created and signed" if current.signed else "Created"
     if current.kind == "patient":
@@ -71,6 +72,20 @@ def describe_changes(previous: dict[str, Any] | None, current: VersionInfo) -> s
     if len(current.parents) > 1:  # a merge: it follows versions saved on different PCs
         return f"{event}, merging {len(current.parents)} versions saved on different PCs"
     return event
+
+
+def _discharge_event(previous: dict[str, Any] | None, payload: dict[str, Any]) -> str:
+    """A discharge, or the follow-up contact this version added (discharge/2 keeps every contact)."""
+    if "contacts" not in payload:  # discharge/1
+        return "Recorded the follow-up" if payload.get("followup_done_on") else "Recorded a discharge"
+    contacts = payload.get("contacts") or []
+    same_episode = previous is not None and previous.get("episode") == payload.get("episode")
+    if contacts and (not same_episode or len(contacts) > len((previous or {}).get("contacts") or [])):
+        seen = {c.get("id") for c in (previous or {}).get("contacts") or []} if same_episode else set()
+        added = [c for c in contacts if c.get("id") not in seen] or contacts
+        label = OUTCOMES.get(str(added[-1].get("outcome")), "recorded")
+        return f"Recorded a follow-up contact: {label[0].lower()}{label[1:]}"
+    return "Recorded a discharge"
 
 
 _PLAN_EVENTS = {

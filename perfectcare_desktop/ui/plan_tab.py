@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -16,14 +15,14 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from ..core import autosave, plans
 from ..core.crisis_directory import CrisisDirectory
-from ..core.discharge import Discharge, load_discharge, record_discharge, record_followup
+from ..core.discharge import DISCHARGE_TYPES, Discharge, load_discharge, record_discharge, record_followup, uk_local
 from ..core.formulations import load_formulation
 from ..core.involvement import match_sentence, not_involved, possible_matches
 from ..core.plan_content import PlanContent, person_view
 from ..core.plan_layout import LayoutCatalogue, PlanLayout
 from ..core.plan_prompts import plan_prompts
 from .operation import Operations
-from .plan_dialogs import DateNoteDialog, DeclineDialog, ReasonDialog, SignDialog
+from .plan_dialogs import DeclineDialog, DischargeDialog, FollowupDialog, ReasonDialog, SignDialog
 from .record_tab import AUTOSAVE_MS, RecordTab
 from .widgets import shortcut_button
 
@@ -64,13 +63,15 @@ class PlanTab(RecordTab):
         self.present: PresentWindow | None = None
         self.discharge_label = QLabel(self)
         self.discharge_label.setAccessibleName("Discharge")
+        self.discharge_label.setWordWrap(True)
+        self.discharge_: Discharge | None = None
 
         self.sign_button = shortcut_button("Sign as agreed…", "Ctrl+Shift+S", self.sign, self, name="sign")
         self.present_button = shortcut_button("Present", "F5", self.toggle_present, self, name="present")
         self.decline_button = shortcut_button("&Offer declined…", None, self.decline, self, name="declined")
         self.end_button = shortcut_button("End plan…", None, self.end, self, name="end_plan")
         self.discharge_button = shortcut_button("Discharge…", None, self.discharge, self, name="discharge")
-        self.followup_button = shortcut_button("Follow-&up done…", None, self.followup, self, name="followup")
+        self.followup_button = shortcut_button("Follow-&up…", None, self.followup, self, name="followup")
         actions = QHBoxLayout()
         for b in (self.save_button, self.sign_button, self.present_button, self.undo_button, self.redo_button):
             actions.addWidget(b)
@@ -134,6 +135,8 @@ class PlanTab(RecordTab):
             if current.status == plans.DECLINED:
                 d = current.payload.get("declined", {})
                 text += f" Offered on {d.get('offered_on', '?')}."
+                if current.review_due:
+                    text += f" Offer again by {current.review_due:%d %b %Y}."
         if agreed is not None:
             text += f" Agreed plan in use since {agreed.created_at.strftime('%d %b %Y')}"
             if agreed.review_due:
@@ -144,16 +147,17 @@ class PlanTab(RecordTab):
         self.status.setText(text)  # a conflict is said in the banner below, with what to do
 
     def _show_discharge(self, d: Discharge | None) -> None:
-        if d is None:
+        """The discharge and where its follow-up stands, in words: due, attempted, missed or done."""
+        self.discharge_ = d
+        session = self._session()
+        if d is None or session is None:
             self.discharge_label.setText("Not discharged.")
-        elif d.followup_done_on:
-            self.discharge_label.setText(
-                f"Discharged {d.discharged_on:%d %b %Y}; followed up {d.followup_done_on:%d %b %Y}."
-            )
-        else:
-            self.discharge_label.setText(
-                f"Discharged {d.discharged_on:%d %b %Y}; 72-hour follow-up due by {d.followup_due:%d %b %Y}."
-            )
+            return
+        when = f"{uk_local(d.discharged_at):%H:%M on %d %b %Y}" if d.time_recorded else f"{d.discharged_on:%d %b %Y}"
+        kind = DISCHARGE_TYPES.get(d.discharge_type or "", "kind not recorded")
+        owner = f" Follow-up: {d.owner}." if d.owner else ""
+        state = d.state_text(session.store.clock.now())
+        self.discharge_label.setText(f"Discharged {when} ({kind}).{owner} {state}")
 
     def toggle_present(self) -> None:
         if self.editor.content is None:
@@ -217,10 +221,12 @@ class PlanTab(RecordTab):
         if dialog.exec() != DeclineDialog.DialogCode.Accepted:
             return
         offered_on, reason, base, merge = dialog.offered_on, dialog.reason, self.base_version_id, self.merge_of
+        reoffer = dialog.reoffer_on
         assert offered_on is not None
         keep = content if content.has_content() else None
 
-        self._write(lambda: plans.record_declined_offer(session, pid, offered_on, reason, base, keep, merge),
+        self._write(lambda: plans.record_declined_offer(session, pid, offered_on, reason, base, keep, merge,
+                                                        reoffer_on=reoffer),
                     lambda loaded: self._saved(loaded, "The declined offer is recorded.", reload=True))  # fmt: skip
 
     def end(self) -> None:
@@ -238,25 +244,43 @@ class PlanTab(RecordTab):
                     lambda loaded: self._saved(loaded, done, True))  # fmt: skip
 
     def discharge(self) -> None:
-        self._discharge_event("Record discharge", "&Discharged on", record_discharge)
-
-    def followup(self) -> None:
-        self._discharge_event("Follow-up done", "Followed up &on", record_followup)
-
-    def _discharge_event(self, title: str, date_label: str, record: Callable[[Session, str, date, str], str]) -> None:
-        """A date and a note for the discharge record; the core checks the date (never in the future,
-        a follow-up not before the discharge) and says what is wrong in the tab."""
+        """Time (UK), kind and follow-up owner; the dialog refuses a future time or a missing choice in
+        words and saves nothing, and the core checks again."""
         session, pid = self._session(), self.patient_id
         if session is None or session.locked or pid is None:
             return
-        dialog = DateNoteDialog(title, "&Record", date_label, session.store.clock.now().date(), parent=self)
-        if dialog.exec() != DateNoteDialog.DialogCode.Accepted:
+        staff = self.load_result.staff if self.load_result is not None else session.staff_names()
+        dialog = DischargeDialog(uk_local(session.store.clock.now()), staff, self)
+        if dialog.exec() != DischargeDialog.DialogCode.Accepted:
             return
-        day, note = dialog.value, dialog.note_line.text()
-        assert day is not None
+        at, kind, owner_id = dialog.discharged_at, dialog.discharge_type, dialog.owner_user_id
+        owner_text, note = dialog.owner_line.text(), dialog.note_line.text()
+        assert at is not None and kind is not None
 
         def save() -> Discharge | None:
-            record(session, pid, day, note)
+            record_discharge(session, pid, at, discharge_type=kind, owner_user_id=owner_id,
+                             owner_text="" if owner_id else owner_text, note=note)  # fmt: skip
+            return load_discharge(session, pid)
+
+        self.ops.run(save, self._discharge_saved, self._failed)
+
+    def followup(self) -> None:
+        """A contact made, an attempt that did not reach the person (with the next attempt due), or the
+        person declining: each a new version; a follow-up before the discharge or in the future is refused."""
+        session, pid, d = self._session(), self.patient_id, self.discharge_
+        if session is None or session.locked or pid is None:
+            return
+        if d is None:
+            self.message.show_error("Record the discharge first; there is no discharge to follow up.")
+            return
+        dialog = FollowupDialog(uk_local(session.store.clock.now()), uk_local(d.discharged_at), self)
+        if dialog.exec() != FollowupDialog.DialogCode.Accepted:
+            return
+        at, outcome, nxt, note = dialog.at, dialog.outcome, dialog.next_attempt_due, dialog.note_line.text()
+        assert at is not None and outcome is not None
+
+        def save() -> Discharge | None:
+            record_followup(session, pid, at, note, outcome=outcome, next_attempt_due=nxt)
             return load_discharge(session, pid)
 
         self.ops.run(save, self._discharge_saved, self._failed)

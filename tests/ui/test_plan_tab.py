@@ -377,7 +377,9 @@ def test_discharge_and_follow_up_feed_the_caseload(qtbot, win: MainWindow, patie
     today = clock.now().date()
 
     def discharge(dialog: QDialog) -> None:
-        dialog.date_line.setText((today - timedelta(days=1)).strftime("%d/%m/%Y"))  # type: ignore[attr-defined]
+        dialog.day_line.setText((today - timedelta(days=1)).strftime("%d/%m/%Y"))  # type: ignore[attr-defined]
+        dialog.type_box.setCurrentIndex(1)  # type: ignore[attr-defined]
+        dialog.owner_line.setText("Crisis team")  # type: ignore[attr-defined]
         dialog.ok.click()  # type: ignore[attr-defined]
 
     on_dialog(discharge)
