@@ -106,8 +106,11 @@ class Exporter:
         return stale_warning(self.directory, self.session.store.clock.now().date())
 
     def problems(self, patient: PatientSummary) -> tuple[PrintProblem, ...]:
-        """What is wrong with printing this person's copy (print_checks.py); NotFound: nothing to print."""
-        return print_problems(load_plan(self.session, patient.record_id, audit_view=False))
+        """What is wrong with printing this person's copy (print_checks.py), the involvement cross-check
+        against the safety formulation as it is now included; NotFound: nothing to print."""
+        pid = patient.record_id
+        formulation = load_formulation(self.session, pid, audit_view=False)
+        return print_problems(load_plan(self.session, pid, audit_view=False), formulation)
 
     def person_copy(self, patient: PatientSummary) -> tuple[PersonCopy, str]:
         """What the person's copy shows, and the plan version it was made from."""

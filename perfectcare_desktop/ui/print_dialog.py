@@ -17,7 +17,6 @@ A copy that cannot be laid out is refused with its sentence.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,9 +40,6 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.files import atomic_write
-from ..core.formulations import load_formulation
-from ..core.plans import load_plan
-from ..core.print_checks import NOT_INVOLVED, involvement_problems
 from ..errors import InvalidInput, PerfectCareError
 from ..export.variants import LABELS
 from .operation import Operations
@@ -74,19 +70,6 @@ def render_to_printer(document: QPdfDocument, printer: QPrinter) -> None:
             painter.drawImage(0, 0, document.render(page, size))
     finally:
         painter.end()
-
-
-def with_involvement(session: Session, patient_id: str, pdf: PatientPdf) -> PatientPdf:
-    """The person's copy's problems with the involvement cross-check added (print_checks.py), read
-    from the formulation as it is now. The exporter does not pass the formulation to print_problems
-    yet; once it does, its problem is kept as it is and not added twice."""
-    from ..export.service import CLINICIAN_RECORD
-
-    if pdf.variant == CLINICIAN_RECORD or any(p.kind == NOT_INVOLVED for p in pdf.problems):
-        return pdf
-    plan = load_plan(session, patient_id, audit_view=False)
-    found = involvement_problems(plan, load_formulation(session, patient_id, audit_view=False))
-    return replace(pdf, problems=pdf.problems + found) if found else pdf
 
 
 class PrintDialog(QDialog):
@@ -163,8 +146,7 @@ class PrintDialog(QDialog):
         from ..export.service import patient_pdf
 
         def make() -> PatientPdf:
-            return with_involvement(session, pid, patient_pdf(session, pid, variant, action="view",
-                                                              directory=directory))  # fmt: skip
+            return patient_pdf(session, pid, variant, action="view", directory=directory)
 
         self.ops.run(make, self._show, self._failed)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +137,24 @@ def test_a_formulation_signed_after_the_plan_links_the_plan_in_force_at_signing(
     formulations.sign_formulation(session, pid, F_LAYOUT, c, base, review_due=today + timedelta(days=28))
     signed = formulations.load_formulation(session, pid, audit_view=False).current
     assert signed.payload["safety_plan_version"] == agreed
+
+
+def test_a_batch_leaves_out_a_plan_with_a_contact_the_person_does_not_want_involved(
+    session: Session, tmp_path: Path
+) -> None:
+    """The exporter (which the print dialog and the batch both use) runs the cross-check: the batch
+    leaves the person out and lists why, unless told to include them."""
+    from perfectcare_desktop.export.batch import export_batch
+    from perfectcare_desktop.export.service import Exporter
+
+    pid = person(session)
+    sign_plan(session, pid, plan_content(contact("Jo Smith", "sister"), contact("Dafydd", "brother")))
+    formulation(session, pid, {"name": "Jo Smith", "notes": ""})
+    patient = session.get_patient(pid, audit_view=False)
+    assert [p.kind for p in Exporter(session).problems(patient)] == [NOT_INVOLVED]
+    (tmp_path / "a").mkdir()
+    left = export_batch(session, [patient], "standard", out_dir=tmp_path / "a")
+    assert left.printed == 0 and left.files == () and not list((tmp_path / "a").iterdir())
+    assert [lo.kinds for lo in left.left_out] == [(NOT_INVOLVED,)]
+    result = export_batch(session, [patient], "standard", out_dir=tmp_path / "b", include_unresolved=True)
+    assert result.printed == 1 and result.included == 1
