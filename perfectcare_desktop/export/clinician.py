@@ -1,14 +1,17 @@
 """The clinician record PDF: for the notes or a referral, never for the person's pocket.
 
-"CONFIDENTIAL" on every page with the patient's name, NHS number and date of birth (identifiers are
-right here); the signed safety formulation, all sections, with its addenda and the person's own view
+"CONFIDENTIAL" on every page with the patient's legal name, date of birth and NHS number (never the
+preferred name alone: the record must not be filed under the wrong person); the signed safety
+formulation, all sections, with its addenda and the person's own view
 (dated, attributed, and marked when entered in error); the safety plan in use with the clinician
 notes and the reasons sections were declined; who signed each and when; every version of both, with
-entered-in-error versions marked and their reasons.
+entered-in-error versions marked and their reasons; each discharge with its 72-hour follow-up, every
+contact and attempt, and whether it was made within the 72 hours or missed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +19,7 @@ from reportlab.lib.colors import HexColor
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
+from ..core.discharge import DISCHARGE_TYPES, Discharge, uk_local, uk_text
 from ..core.plan_content import PersonSection
 from ..core.wording import long_date
 from .bidi import paragraph
@@ -57,15 +61,71 @@ class RecordPart:
 
 
 @dataclass(frozen=True)
+class DischargePart:
+    """One discharge and its follow-up, in words (never a rating)."""
+
+    heading: str  # "Discharged 11:00 on 27 November 2026 (UK time)"
+    facts: tuple[tuple[str, str], ...]  # kind, owner, due by, where the follow-up stands, recorded by, note
+    contacts: tuple[tuple[str, str, str, str], ...]  # when (UK), what happened, note, recorded by and when
+
+
+@dataclass(frozen=True)
 class ClinicianRecord:
     patient: tuple[tuple[str, str], ...]  # label, value: name, NHS number, date of birth, ...
-    name: str
+    name: str  # as the person is known (preferred name)
     nhs_number: str
     trust_name: str
     printed_by: str
     printed_at: datetime
     formulation: RecordPart
     plan: RecordPart
+    legal_name: str = ""  # given and family name, on every page
+    date_of_birth: str = ""  # "4 May 1979", on every page
+    discharges: tuple[DischargePart, ...] = ()  # newest first
+
+
+def _uk_when(at: datetime) -> str:
+    return f"{uk_local(at):%H:%M} on {long_date(uk_local(at).date())}"
+
+
+def discharge_parts(episodes: Iterable[Discharge], staff: Callable[[str], str],
+                    now: datetime) -> tuple[DischargePart, ...]:  # fmt: skip
+    """Each discharge, newest first, as the clinician record prints it: times in UK time."""
+    parts = []
+    for d in reversed(list(episodes)):
+        if d.time_recorded:
+            heading = f"Discharged {_uk_when(d.discharged_at)} (UK time)"
+        else:
+            heading = f"Discharged {long_date(d.discharged_on)} (time not recorded)"
+        owner = d.owner or (staff(d.owner_user_id) if d.owner_user_id else "Not recorded")
+        facts = [("Kind of discharge", DISCHARGE_TYPES.get(d.discharge_type or "", "Not recorded")),
+                 ("Follow-up owner", owner)]  # fmt: skip
+        if d.applies:
+            facts.append(("72-hour follow-up due by", f"{_uk_when(d.followup_due_at)} (UK time)"))
+        facts.append(("Follow-up", d.state_text(now)))
+        late = d.recorded_at - d.discharged_at
+        recorded = f"{_uk_when(d.recorded_at)} by {staff(d.recorded_by)}"
+        if late.total_seconds() >= 3600:
+            recorded += f" ({int(late.total_seconds() // 3600)} hours after the discharge)"
+        facts.append(("Discharge recorded", recorded))
+        if d.note:
+            facts.append(("Note", d.note))
+        contacts = []
+        for c in d.contacts:
+            what = c.label + (f"; next attempt due {uk_text(c.next_attempt_due)}" if c.next_attempt_due else "")
+            contacts.append((_uk_when(c.at), what, c.note, f"{staff(c.recorded_by)}, {_uk_when(c.recorded_at)}"))
+        parts.append(DischargePart(heading, tuple(facts), tuple(contacts)))
+    return tuple(parts)
+
+
+def identification(rec: ClinicianRecord) -> str:
+    """Every page's footer: legal name (with the preferred name when it differs), date of birth and NHS
+    number, the three things that tell two people apart."""
+    legal = rec.legal_name or rec.name
+    known = f" (known as {rec.name})" if rec.name and rec.legal_name and rec.name != rec.legal_name else ""
+    born = f" · born {rec.date_of_birth}" if rec.date_of_birth else ""
+    printed = long_date(rec.printed_at.date())
+    return f"CONFIDENTIAL · {legal}{known}{born} · NHS number {rec.nhs_number} · printed {printed}"
 
 
 def _when(at: datetime) -> str:
@@ -137,6 +197,27 @@ def _part(part: RecordPart, st: Styles, fonts: FontSet, branding: Branding) -> l
     return out
 
 
+def _discharges(parts: tuple[DischargePart, ...], st: Styles, fonts: FontSet, branding: Branding) -> list[Flowable]:
+    width = body_width()
+    big = st.title.clone("t3", fontSize=st.size * 1.5, leading=st.size * 1.9)
+    out: list[Flowable] = [Paragraph(fonts.markup("Discharge and 72-hour follow-up", bold=True), big)]
+    for d in parts:
+        out.append(paragraph(d.heading, st.heading.clone("dh", keepWithNext=1), fonts, width, bold=True))
+        rows = [[Paragraph(fonts.markup(k, bold=True), st.small), paragraph(v, st.body, fonts, width * 0.72)]
+                for k, v in d.facts]  # fmt: skip
+        out.append(_grid(rows, [width * 0.25, width * 0.75], fonts, branding, header=False))
+        if d.contacts:
+            shares = (0.18, 0.27, 0.3, 0.25)
+            head = [Paragraph(fonts.markup(h, bold=True), st.small)
+                    for h in ("When (UK)", "What happened", "Note", "Recorded")]  # fmt: skip
+            body = [[paragraph(c, st.small, fonts, width * w) for c, w in zip(row, shares, strict=True)]
+                    for row in d.contacts]  # fmt: skip
+            out.append(Spacer(1, 2 * mm))
+            out.append(_grid([head, *body], [width * w for w in shares], fonts, branding, header=True))
+        out.append(Spacer(1, 4 * mm))
+    return out
+
+
 def render_clinician_record(rec: ClinicianRecord, fonts: FontSet, branding: Branding) -> bytes:
     st = make_styles(fonts, branding, 10.0)
     width = body_width()
@@ -150,7 +231,10 @@ def render_clinician_record(rec: ClinicianRecord, fonts: FontSet, branding: Bran
     story += _part(rec.formulation, st, fonts, branding)
     story.append(Spacer(1, 8 * mm))
     story += _part(rec.plan, st, fonts, branding)
-    footer = f"CONFIDENTIAL · {rec.name} · NHS number {rec.nhs_number} · printed {long_date(rec.printed_at.date())}"
+    if rec.discharges:
+        story.append(Spacer(1, 8 * mm))
+        story += _discharges(rec.discharges, st, fonts, branding)
+    footer = identification(rec)
     decor = PageDecor(fonts, branding, rec.trust_name, footer, banner=CONFIDENTIAL, banner_colour=HexColor("#333333"),
                       body_size=10.0)  # fmt: skip
     return build_pdf(story, decor, title="Clinician record (confidential)", subject="Confidential clinician record")

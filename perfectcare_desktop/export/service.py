@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..core.crisis_directory import CrisisDirectory, load_directory, stale_warning
+from ..core.discharge import load_discharges
 from ..core.formulations import FORMULATION_LAYOUTS, NOTE_LABELS, load_formulation
 from ..core.patients import PatientDetails, PatientSummary
 from ..core.plan_content import PlanContent, person_view
@@ -34,7 +35,7 @@ from ..core.versions import VersionInfo
 from ..core.wording import long_date
 from ..errors import InvalidInput
 from .branding import Branding, load_branding
-from .clinician import ClinicianRecord, NoteLine, RecordPart, VersionLine, render_clinician_record
+from .clinician import ClinicianRecord, NoteLine, RecordPart, VersionLine, discharge_parts, render_clinician_record
 from .copies import render_copy
 from .fonts import FontSet, load_fonts
 from .person import PersonCopy
@@ -196,6 +197,8 @@ class Exporter:
             if isinstance(p.get("declined"), dict):
                 d = p["declined"]
                 plan_facts.append(("Offer declined", f"{d.get('offered_on', '')}: {d.get('reason', '')}"))
+                if d.get("reoffer_on"):
+                    plan_facts.append(("Offer again by", long_date(datetime.fromisoformat(d["reoffer_on"]).date())))
             if content.directory:
                 plan_facts.append(("Crisis contacts used", f"{content.directory.get('id', '')} "
                                    f"{content.directory.get('version', '')}"))  # fmt: skip
@@ -218,15 +221,19 @@ class Exporter:
             rows.append(("Local id", d.local_id))
         if d.access_needs:
             rows.append(("Accessible information needs", ", ".join(d.access_needs)))
+        now = self.session.store.clock.now()
         record = ClinicianRecord(
             tuple(rows),
             d.display_name,
             d.nhs_number_formatted,
             self.trust_name,
             self.session.user.display_name or self.session.user.username,
-            self.session.store.clock.now(),
+            now,
             formulation,
             plan,
+            legal_name=f"{d.given_name} {d.family_name}".strip(),  # every page: never the preferred name alone
+            date_of_birth=long_date(d.date_of_birth),
+            discharges=discharge_parts(load_discharges(self.session, pid), self.staff, now),
         )
         target = (shown.version_id if shown else None) or (plan_v.version_id if plan_v else patient.version_id)
         return record, target
