@@ -43,12 +43,12 @@ def _day(d: date | None) -> str:
 def _reviews(row: CaseloadRow, today: date) -> str:
     """The plan's review (or, after a declined offer, when to offer it again) and the formulation's, in
     words with their dates; a past one says "overdue" (words, never a colour)."""
-    parts = []
-    for label, due in (("Re-offer plan" if row.reoffer else "Plan", row.review_due),
-                       ("Formulation", row.formulation_review_due)):  # fmt: skip
-        if due is not None:
-            parts.append(f"{label} {_day(due)}" + (" — overdue" if due < today else ""))
-    return "; ".join(parts)
+    plan = "Re-offer plan" if row.reoffer else "Plan review"
+    dates = ((plan, row.review_due), ("Formulation review", row.formulation_review_due))
+    found = [(due, label) for label, due in dates if due is not None]
+    # Soonest first, so an overdue one leads and is read (and never cut off) before anything else.
+    return "; ".join(f"{label} overdue since {_day(due)}" if due < today else f"{label} by {_day(due)}"
+                     for due, label in sorted(found))  # fmt: skip
 
 
 def _followup(row: CaseloadRow, today: date) -> str:

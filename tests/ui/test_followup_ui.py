@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QLineEdit
+from PySide6.QtWidgets import QComboBox, QDialog, QLineEdit
 from test_main_window import ADMIN, PASSWORD
 from test_plan_tab import on_dialog, patient_window, reactivate
 
@@ -224,4 +224,27 @@ def test_a_declined_offer_carries_the_date_to_offer_again(qtbot, win: MainWindow
     current = load_plan(win.session, pid).current
     assert current.status == DECLINED and current.review_due == today + timedelta(days=14)
     assert "Offer again by 11 Dec 2026" in tab.status.text()
-    QApplication.processEvents()
+    # The formulation's review reaches the caseload beside the re-offer date; past ones say "overdue".
+    reactivate(qtbot, win)
+    qtbot.keyClick(win, Qt.Key.Key_M, Qt.KeyboardModifier.AltModifier)  # Safety for&mulation
+    ftab = win.patient_page.formulation_tab
+    ftab.editor.first_field().setFocus()
+    qtbot.keyClicks(ftab.editor.first_field(), "Thoughts most evenings")
+
+    def sign(d: QDialog) -> None:
+        retype(qtbot, d.date_line, (today + timedelta(days=7)).strftime("%d/%m/%Y"))  # type: ignore[attr-defined]
+        ok(qtbot, d)
+
+    on_dialog(sign)
+    qtbot.mouseClick(ftab.sign_button, Qt.MouseButton.LeftButton)
+    reactivate(qtbot, win)
+    clock.current += timedelta(days=10)
+    qtbot.keyClick(win, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)  # Go > Caseload
+    page = win.caseload_page
+    assert win.stack.currentWidget() is page
+    labels = [page.filter_box.itemText(i) for i in range(page.filter_box.count())]
+    page.filter_box.setCurrentIndex(labels.index("Review overdue"))
+    assert page.model.rowCount() == 1
+    cell = page.model.index(0, 5).data()
+    assert cell == "Formulation review overdue since 04 Dec 2026; Re-offer plan by 11 Dec 2026"
+    shot(page, "caseload_reviews")
