@@ -38,7 +38,7 @@ from test_setup_wizard import as_key, make_wizard, themed, walk_to_recovery  # n
 
 from perfectcare_desktop.core import formulations
 from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.discharge import MADE, PLANNED, load_discharge
+from perfectcare_desktop.core.discharge import DISCHARGE_KIND, MADE, PLANNED, load_discharge
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.plan_content import PlanContent
 from perfectcare_desktop.core.plan_layout import load_catalogue
@@ -213,6 +213,37 @@ def test_sign_in_about_close_and_the_shortcuts_box(qtbot, store: Store, tmp_path
     assert "Print or save" in seen[0] or "Ctrl+P" in seen[0]
 
 
+def test_quit_with_an_unsaved_patient_form_asks_no_then_yes(qtbot, store: Store, tmp_path: Path,
+                                                            monkeypatch) -> None:  # fmt: skip
+    w = window(qtbot, store, tmp_path, monkeypatch)
+    sign_in_by_button(qtbot, w)
+    qtbot.keyClick(w, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)  # File > New patient
+    assert w.stack.currentWidget() is w.form_page
+    qtbot.keyClicks(w.form_page.given, "Nia")
+    asked: list[str] = []
+
+    def answer(which: QMessageBox.StandardButton) -> Callable[[QMessageBox], None]:
+        def act(box: QMessageBox) -> None:
+            asked.append(box.text())
+            click(qtbot, box.button(which))
+
+        return act
+
+    try:
+        stay = Answer(QMessageBox, answer(QMessageBox.StandardButton.No))
+        qtbot.keyClick(w, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)  # File > Quit
+        stay.check()
+        assert "has not been saved" in asked[0]
+        assert w.isVisible() and w.session is not None and not w.session.locked  # No: nothing closed
+        reactivate(qtbot, w)
+        leave = Answer(QMessageBox, answer(QMessageBox.StandardButton.Yes))
+        qtbot.keyClick(w, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+        leave.check()
+        assert not w.isVisible() and w.session is not None and w.session.locked  # Yes: quit, locked
+    finally:
+        w.form_page.given.setText("")  # never a question at teardown
+
+
 # --- the plan tab's dialogs ------------------------------------------------------------------------------
 def test_sign_and_end_plan_dialogs_cancel_and_confirm(qtbot, store: Store, tmp_path: Path, monkeypatch) -> None:
     _session, pid = add_patient(store)
@@ -327,6 +358,22 @@ def test_decline_discharge_and_follow_up_dialogs(qtbot, store: Store, tmp_path: 
     assert recorded is not None and recorded.made is not None
     assert recorded.followup_done_on == session.store.clock.now().date()
 
+    # History > View version on a discharge line: said in a box whose OK closes it.
+    reactivate(qtbot, w)
+    page = w.patient_page
+    qtbot.keyClick(w, Qt.Key.Key_Y, Qt.KeyboardModifier.AltModifier)  # Histor&y
+    page.history.selectRow(next(i for i, v in enumerate(page.history_versions) if v.kind == DISCHARGE_KIND))
+    told: list[str] = []
+
+    def ok(box: QMessageBox) -> None:
+        told.append(box.text())
+        click(qtbot, box.button(QMessageBox.StandardButton.Ok))
+
+    listed = Answer(QMessageBox, ok)
+    click(qtbot, page.view_button)
+    listed.check()
+    assert "listed in the history itself" in told[0]
+
 
 # --- the formulation tab's dialogs --------------------------------------------------------------------------
 def test_formulation_sign_addendum_and_persons_view(qtbot, store: Store, tmp_path: Path, monkeypatch) -> None:
@@ -395,6 +442,14 @@ def test_formulation_sign_addendum_and_persons_view(qtbot, store: Store, tmp_pat
     only_one.check()
     assert "only one version of the plan" in told[0]
 
+    # History > View version on the addendum's line: the note in a box whose OK closes it.
+    row = next(i for i, v in enumerate(page.history_versions) if v.kind == formulations.NOTE_KIND)
+    page.history.selectRow(row)
+    note = Answer(QMessageBox, ok)
+    click(qtbot, page.view_button)
+    note.check()
+    assert any(t in told[1] for t in ("Housing appeal granted.", "I don't drink to cope."))
+
 
 # --- the history tab: view, compare, entered in error ---------------------------------------------------------
 def test_history_view_compare_and_entered_in_error(qtbot, store: Store, tmp_path: Path, monkeypatch) -> None:
@@ -445,6 +500,19 @@ def test_history_view_compare_and_entered_in_error(qtbot, store: Store, tmp_path
     marked.check()
     qtbot.waitUntil(lambda: any(v.status == ENTERED_IN_ERROR for v in versions(w, pid)))
     assert "Saved against the wrong patient" in str([v.payload for v in versions(w, pid)])
+
+    # The "entered in error" line itself cannot be marked again: said in a box whose OK closes it.
+    told: list[str] = []
+
+    def ok(box: QMessageBox) -> None:
+        told.append(box.text())
+        click(qtbot, box.button(QMessageBox.StandardButton.Ok))
+
+    page.history.selectRow(next(i for i, v in enumerate(page.history_versions) if v.status == ENTERED_IN_ERROR))
+    again = Answer(QMessageBox, ok)
+    click(qtbot, page.error_button)
+    again.check()
+    assert "itself an 'entered in error' note" in told[0]
 
 
 # --- compare and merge, cancel merge (record_tab) ---------------------------------------------------------------
