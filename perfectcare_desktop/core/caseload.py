@@ -9,7 +9,7 @@ snapshot. There is no notion of risk here, deliberately: rows sort and filter by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -102,7 +102,9 @@ class CaseloadRow:
         records what was done (it used to drop off a week after it was due)."""
         if self.followup is not None:
             return self.followup.open
-        return self.followup_due is not None  # an old plan version's due date: none are written now
+        # A due date on a plan version and no discharge record (only demo data writes one): there is no
+        # follow-up to record against it, so it keeps its old week of grace rather than stay forever.
+        return self.followup_due is not None and self.followup_due >= today - _LEGACY_GRACE
 
     def followup_missed(self, today: date) -> bool:
         """Past the 72 hours with nothing recorded: judged at the time the rows were read, and by the day
@@ -111,6 +113,9 @@ class CaseloadRow:
         if f is None or not f.open:
             return False
         return (self.as_of is not None and f.missed(self.as_of)) or today > uk_local(f.due_at).date()
+
+
+_LEGACY_GRACE = timedelta(days=7)
 
 
 @dataclass(frozen=True)
