@@ -158,7 +158,9 @@ class MainWindow(QMainWindow):
         action.setText(text)
         if shortcut is not None:
             self._shortcuts.append((action, shortcut))  # bound by _bind_shortcuts, after the first paint
-        action.triggered.connect(slot)
+        # Never the slot itself: triggered(bool) would hand it `checked`, and the theme items' slot took it
+        # for its default parameter (the theme's name): KeyError True, the theme never changed.
+        action.triggered.connect(lambda: slot())
         action.setProperty("needs_session", needs_session)
         menu.addAction(action)
         self.addAction(action)

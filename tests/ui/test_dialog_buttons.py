@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QWidget,
     QWizard,
@@ -242,6 +243,26 @@ def test_quit_with_an_unsaved_patient_form_asks_no_then_yes(qtbot, store: Store,
         assert not w.isVisible() and w.session is not None and w.session.locked  # Yes: quit, locked
     finally:
         w.form_page.given.setText("")  # never a question at teardown
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise", "This plugin does not support grabbing the keyboard")
+def test_view_menu_theme_items_by_mouse(qtbot, themed, store: Store, tmp_path: Path, monkeypatch) -> None:  # noqa: F811
+    """View > Light theme / High-contrast theme, clicked in the open menu. triggered(bool) used to hand
+    `checked` to the slot's default parameter (the theme's name): KeyError True, the theme never changed."""
+    w = window(qtbot, store, tmp_path, monkeypatch)
+    view = next(m for m in w.menuBar().findChildren(QMenu) if m.title() == "&View")
+
+    def choose(text: str) -> None:
+        action = next(a for a in view.actions() if a.text() == text)
+        view.popup(w.mapToGlobal(QPoint(10, 10)))
+        qtbot.waitUntil(view.isVisible)
+        qtbot.mouseClick(view, LEFT, pos=view.actionGeometry(action).center())
+        qtbot.waitUntil(lambda: not view.isVisible())
+
+    choose("&High-contrast theme")
+    assert w.settings.get("theme") == "high-contrast" and w.theme_actions["high-contrast"].isChecked()
+    choose("&Light theme")
+    assert w.settings.get("theme") == "light" and w.theme_actions["light"].isChecked()
 
 
 # --- the plan tab's dialogs ------------------------------------------------------------------------------
