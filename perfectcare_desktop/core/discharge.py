@@ -194,23 +194,35 @@ def _utc(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _episodes(history: Iterable[VersionInfo]) -> list[Discharge]:
+def _episode_of(p: dict[str, Any]) -> str:
+    """The discharge a version belongs to ("" for none): its episode id, or a discharge/1 record's date."""
+    if p.get("schema") == SCHEMA:
+        return str(p.get("episode") or p.get("discharged_at") or "")
+    return "d1:" + str(p["discharged_on"]) if p.get("discharged_on") else ""
+
+
+def _episodes(history: list[VersionInfo]) -> list[Discharge]:
     """Every discharge in the record, oldest first, each with the contacts any version recorded for it
     (a union by contact id: attempts saved on two PCs are both kept)."""
-    usable = list(history)
-    withdrawn = versions.withdrawn_ids(usable)
+    usable = [v for v in history if v.status != ENTERED_IN_ERROR and _episode_of(v.payload)]
+    withdrawn = versions.withdrawn_ids(history)
+    # Versions repeat the contacts before them, so a discharge or a contact marked entered in error is
+    # known by the version that first recorded it: that one withdrawn, it is left out wherever repeated.
+    first_seen: dict[str, str] = {}
+    for v in usable:
+        first_seen.setdefault("episode:" + _episode_of(v.payload), v.version_id)
+        for c in v.payload.get("contacts", ()) if v.payload.get("schema") == SCHEMA else ():
+            first_seen.setdefault(str(c.get("id")), v.version_id)
+        if v.payload.get("schema") != SCHEMA and v.payload.get("followup_done_on"):
+            first_seen.setdefault("d1", v.version_id)  # a discharge/1 follow-up
+    gone = {key for key, vid in first_seen.items() if vid in withdrawn}
     order: list[str] = []
     facts: dict[str, tuple[VersionInfo, dict[str, Any], VersionInfo]] = {}  # key -> (newest, payload, first)
     contacts: dict[str, dict[str, Contact]] = {}
     for v in usable:
-        if v.status == ENTERED_IN_ERROR or v.version_id in withdrawn:
-            continue
         p = v.payload
-        if p.get("schema") == SCHEMA:
-            key = str(p.get("episode") or p.get("discharged_at"))
-        elif p.get("discharged_on"):
-            key = "d1:" + str(p["discharged_on"])
-        else:
+        key = _episode_of(p)
+        if v.version_id in withdrawn or "episode:" + key in gone:
             continue
         if key not in facts:
             order.append(key)
@@ -220,14 +232,14 @@ def _episodes(history: Iterable[VersionInfo]) -> list[Discharge]:
         found = contacts.setdefault(key, {})
         if p.get("schema") == SCHEMA:
             for c in p.get("contacts", ()):
-                if c.get("id") in found:
+                if c.get("id") in found or str(c.get("id")) in gone:
                     continue
                 at = _utc(c.get("at"))
                 if at is None:
                     continue
                 found[c["id"]] = Contact(c["id"], str(c.get("outcome", MADE)), at, _utc(c.get("next_due")),
                                          str(c.get("note", "")), v.created_at, v.author_id)  # fmt: skip
-        elif p.get("followup_done_on") and "d1" not in found:
+        elif p.get("followup_done_on") and "d1" not in found and "d1" not in gone:
             done = datetime.combine(date.fromisoformat(p["followup_done_on"]), time())
             found["d1"] = Contact("d1", MADE, from_uk_local(done), None, str(p.get("note", "")), v.created_at,
                                   v.author_id)  # fmt: skip

@@ -271,3 +271,38 @@ def test_followed_up_within_72_hours_figure(session: Session, clock: FakeClock) 
     with pytest.raises(InvalidInput):
         followup_figure(session, date(2026, 12, 1), date(2026, 11, 1))
     assert dc.followup_figure(session, date(2026, 12, 1), date(2026, 12, 31)).proportion is None
+
+
+def test_attempts_saved_on_two_pcs_are_both_kept(session: Session, patient: str, clock: FakeClock) -> None:
+    clock.current = datetime(2026, 11, 27, 18, 0)
+    first = discharge(session, patient, datetime(2026, 11, 27, 11, 0))
+    mine = record_followup(session, patient, datetime(2026, 11, 27, 15, 0), "Phoned: no answer", outcome=ATTEMPTED,
+                           next_attempt_due=datetime(2026, 11, 28, 9, 0))  # fmt: skip
+    record_id = session.records_of_patient(patient, DISCHARGE_KIND)[0][0]
+    # Another PC, not having seen that attempt, recorded its own on the discharge version: two heads.
+    theirs = next(v for v in session.history(record_id) if v.version_id == mine).payload
+    other = dict(theirs["contacts"][0], id="other-pc", at="2026-11-27T16:00:00", note="Visited: not in")
+    session.append_version(record_id, theirs | {"contacts": [other]}, parents=[first])
+    d = load_discharge(session, patient)
+    assert [c.note for c in d.attempts] == ["Phoned: no answer", "Visited: not in"]
+    r = row(session, patient)
+    assert r.followup.attempts == 2 and r.needs_attention  # two heads: for a clinician to merge
+
+
+def test_a_contact_or_a_discharge_entered_in_error_is_left_out(
+    session: Session, patient: str, clock: FakeClock
+) -> None:
+    clock.current = datetime(2026, 11, 28, 18, 0)
+    wrong = discharge(session, patient, datetime(2026, 11, 20, 11, 0))  # the wrong date
+    session.mark_entered_in_error(wrong, "Wrong date typed")
+    assert load_discharge(session, patient) is None and load_discharges(session, patient) == []
+    discharge(session, patient, datetime(2026, 11, 27, 11, 0))
+    typo = record_followup(session, patient, datetime(2026, 11, 27, 15, 0), "Wrong person phoned")
+    session.mark_entered_in_error(typo, "Not this patient")
+    assert load_discharge(session, patient).open
+    record_followup(session, patient, datetime(2026, 11, 28, 10, 0), "No answer", outcome=ATTEMPTED,
+                    next_attempt_due=datetime(2026, 11, 28, 16, 0))  # fmt: skip
+    d = load_discharge(session, patient)
+    assert [c.note for c in d.contacts] == ["No answer"] and d.open  # the withdrawn one stays out
+    assert [e.discharged_on for e in load_discharges(session, patient)] == [date(2026, 11, 27)]
+    assert row(session, patient).followup_pending(clock.now().date())
