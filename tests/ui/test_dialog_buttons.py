@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -596,10 +597,13 @@ def test_compare_and_merge_start_buttons_and_cancel_merge(qtbot, store: Store, t
 
 # --- plan history dialogs on their own -----------------------------------------------------------------------------
 def test_compare_dialog_start_from_a_by_mouse(qtbot) -> None:
-    choices = [("Version on PC 1", plan_with("One")), ("Version on PC 2", plan_with("Two"))]
+    choices = [("Version on PC 1", plan_with("Same", "One")), ("Version on PC 2", plan_with("Same", "Two"))]
     d = CompareDialog(choices, lambda _c: LAYOUT, merge=True)
     qtbot.addWidget(d)
     d.show()
+    changes = d.model.rowCount()
+    tick(qtbot, d.only_changes)  # Only show changes, unticked: the unchanged rows too
+    assert not d.only_changes.isChecked() and d.model.rowCount() > changes
     with qtbot.waitSignal(d.accepted, timeout=2000):
         click(qtbot, d.start_a)
     assert d.chosen == 0 and not d.isVisible()
@@ -844,3 +848,32 @@ def test_wizard_close_question_go_back_and_close_anyway(qtbot, make_wizard, data
     leave.check()
     assert not wizard.isVisible() and wizard.result() == QDialog.DialogCode.Rejected
     assert wizard.store is not None and not wizard.key_confirmed and wizard.recovery_page.recovery_key == ""
+
+
+def test_wizard_print_through_the_real_print_dialog(qtbot, make_wizard, data_dir: Path, tmp_path: Path) -> None:  # noqa: F811
+    """Print… opens the system print dialog (not a stand-in): cancelled, nothing is said printed; printed
+    to a PDF file, the page holds the key."""
+    wizard: SetupWizard = make_wizard(data_dir)
+    key = as_key(walk_to_recovery(qtbot, wizard))
+    page = wizard.recovery_page
+
+    cancelled = Answer(QPrintDialog, lambda d: d.done(QDialog.DialogCode.Rejected))  # the user's Cancel
+    click(qtbot, page.print_button)
+    cancelled.check()
+    assert not page.message.isVisible()
+
+    out = tmp_path / "printed.pdf"
+
+    def print_to_file(d: QPrintDialog) -> None:
+        """As a user who picks 'Print to file (PDF)' and presses Print (done(), not accept(): accept()
+        would apply the dialog's widgets, naming a printer this machine does not have)."""
+        d.printer().setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        d.printer().setOutputFileName(str(out))
+        d.done(QDialog.DialogCode.Accepted)
+
+    printed = Answer(QPrintDialog, print_to_file)
+    click(qtbot, page.print_button)
+    printed.check()
+    text = "".join(p.extract_text() or "" for p in PdfReader(out).pages).replace(" ", "").replace("\n", "")
+    assert all(group in text for group in key.split("-"))
+    assert "Sent to the printer" in page.message.text()
