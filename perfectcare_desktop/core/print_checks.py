@@ -22,12 +22,14 @@ from datetime import date, datetime
 from ..errors import NotFound
 from .formulations import FormulationState
 from .involvement import match_sentence, not_involved, possible_matches
+from .patients import PatientDetails
 from .plan_content import PlanContent
 from .plans import DRAFT, REVISION, PlanState
 from .versions import VersionInfo
 from .wording import long_date
 
 TWO_HEADS, DRAFT_ONLY, NEARLY_EMPTY, NOT_INVOLVED = "two-versions", "draft", "nearly-empty", "not-involved"
+NEEDS = "needs"  # an information need a printed copy does not meet: asked in the print dialog, never a batch's reason
 MIN_FILLED_SECTIONS = 3
 # Short names for counts in the CLI, logs and the batch report.
 KIND_LABELS = {
@@ -35,7 +37,19 @@ KIND_LABELS = {
     DRAFT_ONLY: "no agreed plan (a draft would print)",
     NEARLY_EMPTY: f"fewer than {MIN_FILLED_SECTIONS} sections filled in",
     NOT_INVOLVED: "a contact may be someone the person does not want involved",
+    NEEDS: "an information need the printed copy does not meet",
 }
+# What a copy in print cannot do for a recorded need, and what the clinician can do instead.
+_UNMET = {
+    "braille": "needs information in braille, and this copy is in print: arrange a braille copy (the trust's "
+    "transcription service) and go through the plan with them",
+    "audio": "needs information in audio, and this copy is in print: read the plan through with them, or arrange "
+    "an audio copy",
+    "interpreter": "needs an interpreter: go through this copy with them with an interpreter before they take it",
+}
+# The copies that meet a print need (easy read is 16 pt, so it meets large print too).
+_MEETS = {"large print": ("large-print", "easy-read", "phone"), "easy read": ("easy-read",)}
+_ENGLISH = {"", "english", "en", "en-gb", "saesneg"}
 _NO_PLAN = {
     "offered_declined": "The offer of a safety plan was declined",
     "ended": "The plan has ended",
@@ -133,3 +147,22 @@ def involvement_problems(state: PlanState, formulation: FormulationState) -> tup
     people = not_involved(formulation)
     matches = possible_matches(PlanContent.from_payload(version.payload), people)
     return tuple(PrintProblem(NOT_INVOLVED, match_sentence(m)) for m in matches)
+
+
+def needs_problems(details: PatientDetails, variant: str) -> tuple[PrintProblem, ...]:
+    """The person's recorded accessible information needs (and a preferred language other than English)
+    that the copy about to print does not meet, each with what to do instead (Accessible Information
+    Standard). The print dialog asks before printing; a batch does not leave the person out for them."""
+    said = []
+    for need in details.access_needs:
+        if need in _UNMET:
+            said.append(f"The person {_UNMET[need]}.")
+        elif need in _MEETS and variant not in _MEETS[need]:
+            said.append(f"The person needs {need}, and this is the {variant.replace('-', ' ')} copy: choose the "
+                        f"{_MEETS[need][0].replace('-', ' ')} copy.")  # fmt: skip
+    language = details.preferred_language.strip()
+    if language.casefold() not in _ENGLISH:
+        said.append(f"The person's preferred language is {language}; this copy's headings and crisis box are in "
+                    "English (copies in other languages are not available yet): go through it with them, with an "
+                    "interpreter if they need one.")  # fmt: skip
+    return tuple(PrintProblem(NEEDS, sentence) for sentence in said)

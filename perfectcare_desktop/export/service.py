@@ -28,7 +28,7 @@ from ..core.patients import PatientDetails, PatientSummary
 from ..core.plan_content import PlanContent, person_view
 from ..core.plan_layout import LayoutCatalogue, load_catalogue
 from ..core.plans import load_plan
-from ..core.print_checks import PrintProblem, print_problems, version_to_print
+from ..core.print_checks import PrintProblem, needs_problems, print_problems, version_to_print
 from ..core.session import Session
 from ..core.statuses import ENTERED_IN_ERROR
 from ..core.versions import VersionInfo
@@ -253,7 +253,7 @@ class Exporter:
             data = render_clinician_record(record, self.fonts, self.branding)
         else:
             copy, target = self.person_copy(patient)
-            problems = self.problems(patient)
+            problems = self.problems(patient) + needs_problems(patient.details, chosen)
             data = render_copy(copy, chosen, self.fonts, self.branding)
         self.session.record_event(action, patient_id=patient.record_id, target_id=target, detail=f"pdf {chosen}")
         return PatientPdf(data, chosen, self.warnings, problems, self.crisis_warning)

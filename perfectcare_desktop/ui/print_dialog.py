@@ -183,7 +183,7 @@ class PrintDialog(QDialog):
         """For the audit event: which checks the clinician overrode (kinds only, never content)."""
         if self.pdf is None or not self.pdf.problems:
             return ""
-        return ", confirmed despite " + " and ".join(p.kind for p in self.pdf.problems)
+        return ", confirmed despite " + " and ".join(dict.fromkeys(p.kind for p in self.pdf.problems))  # each kind once
 
     def _show(self, pdf: PatientPdf) -> None:
         self.pdf = pdf

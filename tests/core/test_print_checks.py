@@ -96,3 +96,28 @@ def test_every_problem_at_once_and_nothing_to_print_is_refused(session: Session)
     assert kinds(session, pid) == [TWO_HEADS, DRAFT_ONLY, NEARLY_EMPTY]
     with pytest.raises(NotFound, match="no safety plan yet"):
         print_problems(plans.load_plan(session, person(session, "9434765870"), audit_view=False))
+
+
+# --- information needs a printed copy does not meet (hazard H08) ------------------------------------------
+def test_needs_a_printed_copy_does_not_meet_are_said_with_what_to_do() -> None:
+    from perfectcare_desktop.core.patients import PatientDetails
+    from perfectcare_desktop.core.print_checks import NEEDS, needs_problems
+
+    def person(needs: tuple[str, ...] = (), language: str = "") -> PatientDetails:
+        return PatientDetails("Siân", "Roberts", date(1991, 2, 3), "9434765919", preferred_language=language,
+                              access_needs=needs)  # fmt: skip
+
+    assert needs_problems(person(), "standard") == ()
+    assert needs_problems(person(("large print",)), "large-print") == ()
+    assert needs_problems(person(("large print",)), "easy-read") == ()  # 16 pt meets it
+    assert needs_problems(person(("easy read",)), "easy-read") == ()
+    assert needs_problems(person(language="English"), "standard") == ()
+    (large,) = needs_problems(person(("large print",)), "standard")
+    assert large.kind == NEEDS and "needs large print, and this is the standard copy" in large.sentence
+    braille, interpreter = needs_problems(person(("braille", "interpreter")), "standard")
+    assert "braille" in braille.sentence and "transcription service" in braille.sentence
+    assert "with an interpreter" in interpreter.sentence
+    (audio,) = needs_problems(person(("audio",)), "large-print")
+    assert "read the plan through with them" in audio.sentence
+    (urdu,) = needs_problems(person(language="Urdu"), "standard")
+    assert "preferred language is Urdu" in urdu.sentence and "in English" in urdu.sentence

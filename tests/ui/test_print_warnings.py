@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -198,3 +199,20 @@ def test_an_admin_hears_of_stale_or_unconfirmed_numbers_at_sign_in(qtbot, store,
     sign_in("admin1", "correct horse battery")
     assert win.admin_banner.isVisible() and "more than 12 months" not in win.admin_banner.text()
     assert "2 crisis number(s) for Wales could not be confirmed" in win.admin_banner.text()
+
+
+def test_an_information_need_the_copy_does_not_meet_is_named_and_asked(qtbot, session: Session,
+                                                                       tmp_path: Path) -> None:  # fmt: skip
+    """Hazard H08: a person who needs braille and an interpreter; the print copy is said not to meet
+    either, with what to do, and Print asks first; audited with the kind only."""
+    pid = plan(session, 3, signed=True)
+    details = session.get_patient(pid, audit_view=False).details
+    session.update_patient(pid, replace(details, access_needs=("braille", "interpreter")))
+    d = dialog_for(qtbot, session, pid)
+    assert d.checks.isVisible()
+    assert "needs information in braille, and this copy is in print" in d.checks.text()
+    assert "with an interpreter" in d.checks.text()
+    printed = tmp_path / "printed.pdf"
+    QTimer.singleShot(0, lambda: answer("Print anyway", print_to(printed)))
+    qtbot.mouseClick(d.print_button, Qt.MouseButton.LeftButton)
+    assert printed.exists() and audit(session, pid, "print") == ["pdf standard, confirmed despite needs"]
