@@ -19,8 +19,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -47,29 +48,20 @@ OUTCOMES = {MADE: "Made", ATTEMPTED: "Attempted — not reached", DECLINED: "Dec
 
 
 # --- UK local time ----------------------------------------------------------------------------------------
-# The UK rule (Summer Time Order 2002): BST from 01:00 UTC on the last Sunday of March to 01:00 UTC on the
-# last Sunday of October. Written out rather than read from the tz database, which Windows lacks.
-def _last_sunday(year: int, month: int) -> date:
-    last = date(year, month + 1, 1) - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() + 1) % 7)
-
-
-def _uk_offset(utc: datetime) -> timedelta:
-    start = datetime.combine(_last_sunday(utc.year, 3), time(1))
-    end = datetime.combine(_last_sunday(utc.year, 10), time(1))
-    return timedelta(hours=1) if start <= utc < end else timedelta(0)
+# UK wall-clock time from the tz database (the `tzdata` dependency brings it to Windows, which lacks
+# one), so a change to the rules arrives with an update rather than an edit here.
+_UK = ZoneInfo("Europe/London")
 
 
 def uk_local(utc: datetime) -> datetime:
     """A naive UTC time as the clock on a UK wall shows it."""
-    return utc + _uk_offset(utc)
+    return utc.replace(tzinfo=UTC).astimezone(_UK).replace(tzinfo=None)
 
 
 def from_uk_local(local: datetime) -> datetime:
     """A UK wall-clock time as naive UTC. The hour that happens twice in October is read as the first
-    (the earlier deadline); the hour skipped in March as GMT."""
-    as_bst = local - timedelta(hours=1)
-    return as_bst if _uk_offset(as_bst) else local
+    (the earlier deadline: fold 0); the hour skipped in March as GMT, the offset before the change."""
+    return local.replace(tzinfo=_UK, fold=0).astimezone(UTC).replace(tzinfo=None)
 
 
 def uk_text(utc: datetime) -> str:
