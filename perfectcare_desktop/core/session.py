@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
@@ -48,6 +49,11 @@ class Session:
         self.user = _user_info(user)
         self._summaries: dict[str, PatientSummary] | None = None
         self._index = PatientIndex()
+        # lock() adds one; work on another thread that began under an older generation (a caseload load,
+        # a save) never writes the patient cache after the lock that emptied it. The guard makes the
+        # check and the write one step.
+        self._generation = 0
+        self._cache_guard = threading.Lock()
 
     # --- lock state ----------------------------------------------------------------------------
     @property
@@ -64,15 +70,24 @@ class Session:
     def is_admin(self) -> bool:
         return self.user.role == "admin"
 
+    @property
+    def generation(self) -> int:
+        """How many times this session has locked: a result from work begun under another is stale."""
+        return self._generation
+
     def lock(self) -> None:
-        """Forget the key and every decrypted detail held in memory."""
-        if self._dek is None:
+        """Forget the key and every decrypted detail held in memory; a load in flight publishes nothing."""
+        dek = self._dek
+        if dek is None:
             return
+        # Forgotten first, then audited: a slow or failing audit write must not keep the key or details.
+        with self._cache_guard:
+            self._generation += 1
+            self._dek = None
+            self._summaries = None
+            self._index.clear()
         with self.store.writing() as conn:
-            audit.append(conn, self._dek, self.store.clock.now(), "lock", user_id=self.user.user_id)
-        self._dek = None
-        self._summaries = None
-        self._index.clear()
+            audit.append(conn, dek, self.store.clock.now(), "lock", user_id=self.user.user_id)
 
     def unlock(self, password: str) -> None:
         """Unlock as the same user (lockout rules apply as at login)."""
@@ -296,6 +311,7 @@ class Session:
 
     # --- patients ------------------------------------------------------------------------------
     def add_patient(self, details: PatientDetails) -> str:
+        generation = self._generation
         clean = validated(details, self._today())
         dek, now = self.dek, self._now()
         digest = dek.blind_index("nhs", clean.nhs_number)
@@ -322,7 +338,7 @@ class Session:
                 target_id=version_id,
                 detail=PATIENT,
             )
-        self._put_summary(PatientSummary(record_id, clean, version_id, now, False))
+        self._put_summary(PatientSummary(record_id, clean, version_id, now, False), generation)
         return record_id
 
     def _new_patient_id(self, conn: Connection, clean: PatientDetails) -> str:
@@ -399,21 +415,24 @@ class Session:
         )
 
     def _refresh_patient(self, record_id: str) -> None:
-        if self._summaries is None:
-            return
+        generation = self._generation
+        if self._summaries is None or self._dek is None:
+            return  # not loaded, or locked since the save: the next load reads it
         summary = self._load_patient(record_id)
-        if summary is None:
-            self._summaries.pop(record_id, None)
-            self._index.remove(record_id)
-        else:
-            self._put_summary(summary)
+        with self._cache_guard:
+            if self._summaries is None or generation != self._generation:
+                return
+            if summary is None:
+                self._summaries.pop(record_id, None)
+                self._index.remove(record_id)
+            else:
+                _put(self._summaries, self._index, summary)
 
-    def _put_summary(self, s: PatientSummary) -> None:
-        if self._summaries is None:
-            return  # the list has not been loaded yet; it will include this patient when it is
-        self._summaries[s.record_id] = s
-        d = s.details
-        self._index.put(s.record_id, [d.given_name, d.preferred_name, d.family_name, d.local_id], d.nhs_number)
+    def _put_summary(self, s: PatientSummary, generation: int) -> None:
+        with self._cache_guard:
+            if self._summaries is None or generation != self._generation:
+                return  # not loaded yet (the load will include it), or locked since the save began
+            _put(self._summaries, self._index, s)
 
     @property
     def patients_loaded(self) -> bool:
@@ -422,10 +441,10 @@ class Session:
 
     def list_patients(self) -> list[PatientSummary]:
         """Every current patient, decrypted into memory once per unlock (then kept up to date)."""
-        if self._summaries is None:
-            self._load_all_patients()
-        assert self._summaries is not None
-        return list(self._summaries.values())
+        summaries = self._summaries
+        if summaries is None:
+            summaries = self._load_all_patients()
+        return list(summaries.values())
 
     def sharing_nhs_number(self) -> dict[str, tuple[str, ...]]:
         """Current patients whose NHS number another current patient has too -> those others' ids.
@@ -445,9 +464,9 @@ class Session:
     def others_with_nhs_number(self, record_id: str) -> tuple[str, ...]:
         """Other current patients with this patient's NHS number (one patient's share of the above,
         through the blind index rather than a pass over everyone)."""
-        if self._summaries is None:
-            self._load_all_patients()
-        summaries = self._summaries or {}
+        summaries = self._summaries
+        if summaries is None:
+            summaries = self._load_all_patients()
         mine = summaries.get(record_id)
         if mine is None:
             return ()
@@ -460,22 +479,23 @@ class Session:
 
     def reload(self) -> None:
         """Re-read the store (after another process or the sync worker changed it)."""
-        self._summaries = None
-        self._index.clear()
+        with self._cache_guard:
+            self._summaries = None
+            self._index.clear()
         self._load_all_patients()
 
-    def _load_all_patients(self) -> None:
+    def _load_all_patients(self) -> dict[str, PatientSummary]:
         # Building 10,000 small objects triggers many pointless cyclic-GC passes (a fifth of the time).
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._load_all_patients_now()
+            return self._load_all_patients_now()
         finally:
             if gc_was_enabled:
                 gc.enable()
 
-    def _load_all_patients_now(self) -> None:
-        dek = self.dek
+    def _load_all_patients_now(self) -> dict[str, PatientSummary]:
+        generation, dek = self._generation, self.dek
         with self.store.reading() as conn:
             upto = conn.execute(select(func.max(Version.seq))).scalar() or 0
             snap = patient_snapshot.read(conn, dek)
@@ -489,21 +509,33 @@ class Session:
                     snap = None
             if snap is None:
                 rows = versions.heads_of_kind(conn, PATIENT)
-        self._summaries = {}
-        self._index.clear()
+        # Built aside and published only if no lock came meanwhile: a load begun before lock() must not
+        # refill the cache the lock emptied (issue 17).
+        summaries: dict[str, PatientSummary] = {}
+        index = PatientIndex()
         if snap is not None:
             for summary in snap[1]:
-                self._put_summary(summary)
+                _put(summaries, index, summary)
             for record_id in changed:  # saved since the snapshot, here or by sync: read from the record
-                self._refresh_patient(record_id)
+                fresh = self._load_patient(record_id)
+                if fresh is None:
+                    summaries.pop(record_id, None)
+                    index.remove(record_id)
+                else:
+                    _put(summaries, index, fresh)
         else:
-            self._load_from_heads(rows)
+            self._load_from_heads(dek, rows, summaries, index)
+        with self._cache_guard:
+            if generation != self._generation:
+                raise SessionLocked("The session was locked while the patient list was read.")
+            self._summaries, self._index = summaries, index
         if snap is None or changed:
             with self.store.writing() as conn:
-                patient_snapshot.write(conn, dek, upto, list(self._summaries.values()))
+                patient_snapshot.write(conn, dek, upto, list(summaries.values()))
+        return summaries
 
-    def _load_from_heads(self, rows: list[Any]) -> None:
-        dek = self.dek
+    def _load_from_heads(self, dek: vault.DataKey, rows: list[Any], summaries: dict[str, PatientSummary],
+                         index: PatientIndex) -> None:  # fmt: skip
         by_record: dict[str, list[Any]] = {}
         for row in rows:
             by_record.setdefault(row.record_id, []).append(row)
@@ -516,20 +548,20 @@ class Session:
             else:
                 details = PatientDetails.from_payload(versions.decrypt_row(dek, head))
                 summary = PatientSummary(record_id, details, head.version_id, head.created_at, len(heads) > 1)
-            self._put_summary(summary)
+            _put(summaries, index, summary)
 
     def search_patients(self, query: str, limit: int | None = 200) -> list[PatientSummary]:
         """Name fragment(s) or NHS digits, with or without spaces; accents and case ignored."""
-        if self._summaries is None:
-            self._load_all_patients()
-        assert self._summaries is not None
-        return [self._summaries[r] for r in self._index.search(query, limit)]
+        summaries = self._summaries
+        if summaries is None:
+            summaries = self._load_all_patients()
+        return [summaries[r] for r in self._index.search(query, limit) if r in summaries]
 
     def search_patient_ids(self, query: str) -> list[str]:
         """Like search_patients, as record ids only (the caseload filters its own rows with them)."""
         if self._summaries is None:
             self._load_all_patients()
-        return self._index.search(query)
+        return self._index.search(query)  # emptied if a lock came since: nothing found
 
     def find_by_nhs_number(self, nhs_number: str) -> PatientSummary | None:
         """Exact lookup through the keyed blind index: no plaintext NHS number in the store."""
@@ -662,6 +694,12 @@ class Session:
         with self.store.writing() as conn:
             set_password(conn, dek, self.user.user_id, new_password, now)
             audit.append(conn, dek, now, "password_change", user_id=self.user.user_id, target_id=self.user.user_id)
+
+
+def _put(summaries: dict[str, PatientSummary], index: PatientIndex, s: PatientSummary) -> None:
+    summaries[s.record_id] = s
+    d = s.details
+    index.put(s.record_id, [d.given_name, d.preferred_name, d.family_name, d.local_id], d.nhs_number)
 
 
 def _active_admins(conn: Connection) -> int:

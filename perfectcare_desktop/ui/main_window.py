@@ -437,17 +437,28 @@ class MainWindow(QMainWindow):
             return set()  # while the worker re-reads the patients, the caseload searches again after
         return set(self.session.search_patient_ids(text))
 
+    def _current(self, session: Session, generation: int) -> bool:
+        """Whether work begun under this session and lock generation may show its result: never after a
+        lock (even one unlocked again since), a sign-out or another sign-in."""
+        return self.session is session and not session.locked and session.generation == generation
+
     def _reload_caseload(self) -> None:
         from ..core.caseload import caseload
 
         session = self.session
         if session is None:
             return
-        self.ops.run(lambda: caseload(session), self._caseload_loaded, self._show_error)
+        generation = session.generation
 
-    def _caseload_loaded(self, rows: list[CaseloadRow]) -> None:
-        if self.session is not None and not self.session.locked:
-            self.caseload_page.set_rows(rows)
+        def loaded(rows: list[CaseloadRow]) -> None:
+            if self._current(session, generation):  # else dropped: the rows hold decrypted details
+                self.caseload_page.set_rows(rows)
+
+        def failed(error: BaseException) -> None:
+            if self._current(session, generation):  # a load cut short by a lock says nothing
+                self._show_error(error)
+
+        self.ops.run(lambda: caseload(session), loaded, failed)
 
     def show_caseload(self) -> None:
         if self.session is None or self.session.locked:
@@ -477,9 +488,11 @@ class MainWindow(QMainWindow):
             if changed:
                 session.reload()
 
+        generation = session.generation
+
         def reloaded(_none: object) -> None:
             self._reloading = False
-            if self.session is not session or session.locked:
+            if not self._current(session, generation):
                 return
             self._reload_caseload()
             if self.patient_page.record_id in changed:
@@ -489,7 +502,8 @@ class MainWindow(QMainWindow):
 
         def failed(error: BaseException) -> None:
             self._reloading = False
-            self._show_error(error)
+            if self._current(session, generation):
+                self._show_error(error)
 
         self._reloading = bool(changed)
         self.ops.run(reload, reloaded, failed)
@@ -499,9 +513,10 @@ class MainWindow(QMainWindow):
         session, record_id = self.session, self.patient_page.record_id
         if session is None or session.locked or record_id is None:
             return
+        generation = session.generation
 
         def shown(result: tuple[Any, Any, Any, Any, int]) -> None:
-            if self.session is not session or session.locked or self.patient_page.record_id != record_id:
+            if not self._current(session, generation) or self.patient_page.record_id != record_id:
                 return
             summary, history, plan, formulation, same_number = result
             self.patient_page.show_patient(summary, history, same_number)
@@ -510,6 +525,8 @@ class MainWindow(QMainWindow):
             self.patient_page.refresh_attention()
 
         def failed(error: BaseException) -> None:
+            if not self._current(session, generation):
+                return
             if isinstance(error, PerfectCareError):  # withdrawn on another PC, say: said, not a dialog
                 self.statusBar().showMessage(f"This patient's record changed on another PC: {error}", 15000)
             else:
@@ -529,10 +546,11 @@ class MainWindow(QMainWindow):
             if self.patient_page.record_id not in (None, record_id):
                 tab.save_on_leave()
             tab.clear()
+        generation = session.generation
 
         def shown(result: tuple[Any, Any, Any, Any, int]) -> None:
-            if self.session is None or self.session.locked:
-                return
+            if not self._current(session, generation):
+                return  # locked since: the page reopens at unlock
             summary, history, plan, formulation, same_number = result
             self.patient_page.show_patient(summary, history, same_number)
             self.patient_page.plan_tab.show_record(record_id, plan, resume=resume)
@@ -560,8 +578,10 @@ class MainWindow(QMainWindow):
             records = [(kind, session.history(rid)) for rid, kind in session.records_of_patient(record_id)]
             return history_rows(records, session.staff_names())
 
+        generation = session.generation
+
         def shown(rows: Any) -> None:
-            if self.patient_page.record_id == record_id and self.session is not None and not self.session.locked:
+            if self.patient_page.record_id == record_id and self._current(session, generation):
                 self.patient_page.set_history(rows)
 
         self.ops.run(load, shown, self._show_error)

@@ -1,0 +1,177 @@
+"""Issue 17: a patient-list load still running when the app locks must not refill the session's cache.
+
+The load is held mid-way by a gate in the read (a slow decrypt, in effect) while the main thread locks;
+once released, nothing decrypted may be left in the session, the caseload or anywhere shown. First on
+the session alone (the load on a plain thread), then through the real window, the real Operations worker
+and Ctrl+L.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+from test_main_window import IdleClock, assert_no_patient_visible, sign_in
+from testsupport import ADMIN, ADMIN_PASSWORD
+
+from perfectcare_desktop.core import patient_snapshot, versions
+from perfectcare_desktop.core.patients import PatientDetails
+from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.errors import SessionLocked
+from perfectcare_desktop.ui.main_window import MainWindow
+from perfectcare_desktop.ui.operation import Operations
+
+NAMES = ("Gwenllian", "Llywelyn", "Żaneta", "Wójcik-Łęcka")
+
+
+class Gate:
+    """Wraps a module function so its first call off the main thread waits until released (a slow read)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, module: Any, name: str, *, after: bool = False) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self._used = False
+        real: Callable[..., Any] = getattr(module, name)
+
+        def gated(*args: Any, **kwargs: Any) -> Any:
+            hold = threading.current_thread() is not threading.main_thread() and not self._used
+            if hold:
+                self._used = True
+                if not after:
+                    self._wait()
+            result = real(*args, **kwargs)
+            if hold and after:
+                self._wait()  # the details are decrypted, not yet in the cache
+            return result
+
+        monkeypatch.setattr(module, name, gated)
+
+    def _wait(self) -> None:
+        self.entered.set()
+        assert self.release.wait(10), "the test never released the load"
+
+
+def seed(store: Store, *, snapshot: bool) -> None:
+    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session.add_patient(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), "943 476 5919"))
+    session.add_patient(PatientDetails("Żaneta", "Wójcik-Łęcka", date(1990, 1, 2), "999 000 0018"))
+    if snapshot:
+        session.list_patients()  # writes the sealed patient snapshot the next load reads first
+    session.lock()
+
+
+def assert_nothing_cached(session: Session) -> None:
+    assert session._summaries is None
+    assert len(session._index) == 0
+
+
+# Where the load is held: reading the snapshot (its whole decrypt), after it is decrypted, reading the
+# heads, and decrypting one head.
+POINTS = [
+    pytest.param(patient_snapshot, "read", True, False, id="snapshot-read"),
+    pytest.param(patient_snapshot, "read", True, True, id="snapshot-decrypted"),
+    pytest.param(versions, "heads_of_kind", False, False, id="heads-read"),
+    pytest.param(versions, "decrypt_row", False, True, id="head-decrypted"),
+]
+
+
+@pytest.mark.parametrize(("module", "name", "snapshot", "after"), POINTS)
+def test_a_load_running_when_the_session_locks_leaves_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch, module: Any, name: str, snapshot: bool, after: bool
+) -> None:
+    seed(store, snapshot=snapshot)
+    session = store.login(ADMIN, ADMIN_PASSWORD)
+    gate = Gate(monkeypatch, module, name, after=after)
+    outcome: list[object] = []
+
+    def load() -> None:
+        try:
+            outcome.append(session.list_patients())
+        except BaseException as exc:  # noqa: BLE001 - what the worker would hand back
+            outcome.append(exc)
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    assert gate.entered.wait(10)
+    session.lock()
+    gate.release.set()
+    worker.join(10)
+    assert not worker.is_alive()
+    assert_nothing_cached(session)
+    assert isinstance(outcome[0], SessionLocked)  # the load is told, and hands back no details
+    session.unlock(ADMIN_PASSWORD)
+    assert sorted(p.details.given_name for p in session.list_patients()) == ["Gwenllian", "Żaneta"]
+
+
+@pytest.fixture
+def async_window(qtbot, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
+    """The window on the real background worker (not synchronous), as the app runs it."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    ops = Operations()
+    win = MainWindow(store, ops, {"idle_lock_minutes": 5}, idle_clock=IdleClock())
+    qtbot.addWidget(win)
+    win.show()
+    win.activateWindow()
+    qtbot.waitActive(win)
+    yield win
+    ops.wait()
+
+
+@pytest.mark.parametrize("snapshot", [True, False], ids=["from-snapshot", "from-heads"])
+def test_ctrl_l_during_the_caseload_load_leaves_nothing_decrypted(
+    qtbot, store: Store, monkeypatch: pytest.MonkeyPatch, async_window: MainWindow, snapshot: bool
+) -> None:
+    seed(store, snapshot=snapshot)
+    win = async_window
+    gate = (
+        Gate(monkeypatch, patient_snapshot, "read", after=True)
+        if snapshot
+        else Gate(monkeypatch, versions, "decrypt_row", after=True)
+    )
+    sign_in(qtbot, win, ADMIN, ADMIN_PASSWORD)
+    qtbot.waitUntil(lambda: win.session is not None and win.lock_label.text() == "Unlocked")
+    assert gate.entered.wait(10)  # the caseload load is on the worker, details decrypted, not yet cached
+    qtbot.keyClick(win, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    session = win.session
+    assert session is not None and session.locked
+    gate.release.set()
+    assert win.ops.wait(10000)
+    qtbot.waitUntil(lambda: not win.ops.busy)  # the load's result (or refusal) reached the GUI thread
+    assert_nothing_cached(session)
+    assert win.caseload_page.model.rowCount() == 0
+    assert_no_patient_visible(win)
+    # Signing in again reads the patients afresh: both are there.
+    sign_in(qtbot, win, ADMIN, ADMIN_PASSWORD)
+    qtbot.waitUntil(lambda: win.caseload_page.model.rowCount() == 2)
+    assert not session.locked
+
+
+def test_caseload_rows_from_before_a_lock_are_dropped_even_after_an_unlock(
+    qtbot, store: Store, monkeypatch: pytest.MonkeyPatch, async_window: MainWindow
+) -> None:
+    """The GUI's own check: rows computed before the lock reach the GUI thread only after the lock and an
+    unlock (the unlock done here directly, so it lands before the queued result is delivered)."""
+    from perfectcare_desktop.core import caseload as caseload_module
+
+    seed(store, snapshot=True)
+    win = async_window
+    gate = Gate(monkeypatch, caseload_module, "caseload", after=True)
+    sign_in(qtbot, win, ADMIN, ADMIN_PASSWORD)
+    qtbot.waitUntil(lambda: win.session is not None and win.lock_label.text() == "Unlocked")
+    assert gate.entered.wait(10)  # the rows are made, not yet handed to the GUI thread
+    session = win.session
+    assert session is not None
+    win.lock()
+    gate.release.set()
+    assert win.ops.wait(10000)  # the result is queued for the GUI thread, not yet delivered
+    session.unlock(ADMIN_PASSWORD)
+    qtbot.waitUntil(lambda: not win.ops.busy)
+    assert win.caseload_page.model.rowCount() == 0
+    assert_no_patient_visible(win)
