@@ -433,8 +433,10 @@ class MainWindow(QMainWindow):
         return date.today()
 
     def _search_ids(self, text: str) -> set[str]:
-        if self.session is None or self.session.locked or self._reloading:
-            return set()  # while the worker re-reads the patients, the caseload searches again after
+        if self.session is None or self.session.locked or self._reloading or not self.session.patients_loaded:
+            # While the worker (re-)reads the patients the caseload searches again after; never a read and
+            # decrypt of the whole list here on the GUI thread, beside the worker's.
+            return set()
         return set(self.session.search_patient_ids(text))
 
     def _current(self, session: Session, generation: int) -> bool:
@@ -645,9 +647,15 @@ class MainWindow(QMainWindow):
         session = self.session
         if session is None or session.locked:
             return
-        summary = session.get_patient(record_id, audit_view=False)
-        self.form_page.start_edit(record_id, summary.details)
-        self.stack.setCurrentWidget(self.form_page)
+        generation = session.generation
+
+        def loaded(summary: Any) -> None:
+            if self._current(session, generation):
+                self.form_page.start_edit(record_id, summary.details)
+                self.stack.setCurrentWidget(self.form_page)
+
+        # On the worker: the GUI thread never reads the store.
+        self.ops.run(lambda: session.get_patient(record_id, audit_view=False), loaded, self._show_error)
 
     def _save_patient(self, record_id: str | None, details: PatientDetails) -> str:
         session = self.session

@@ -175,3 +175,55 @@ def test_caseload_rows_from_before_a_lock_are_dropped_even_after_an_unlock(
     qtbot.waitUntil(lambda: not win.ops.busy)
     assert win.caseload_page.model.rowCount() == 0
     assert_no_patient_visible(win)
+
+
+def test_searching_while_the_caseload_loads_never_reads_the_store_on_the_gui_thread(
+    qtbot, store: Store, monkeypatch: pytest.MonkeyPatch, async_window: MainWindow
+) -> None:
+    """The search box typed into while the worker reads the patients: no second load on the GUI thread
+    (which raced the worker's and decrypted the whole list there); the search applies once the rows come."""
+    seed(store, snapshot=False)
+    win = async_window
+    readers: list[str] = []
+    real = versions.heads_of_kind
+
+    def heads_of_kind(*args: Any, **kwargs: Any) -> Any:
+        readers.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(versions, "heads_of_kind", heads_of_kind)
+    gate = Gate(monkeypatch, versions, "decrypt_row")
+    sign_in(qtbot, win, ADMIN, ADMIN_PASSWORD)
+    qtbot.waitUntil(lambda: win.session is not None and win.lock_label.text() == "Unlocked")
+    assert gate.entered.wait(10)
+    qtbot.keyClicks(win.caseload_page.search_box, "gwen")
+    gate.release.set()
+    qtbot.waitUntil(lambda: win.caseload_page.model.rowCount() == 1)
+    assert threading.main_thread().name not in readers
+
+
+def test_edit_details_reads_the_patient_on_the_worker(
+    qtbot, store: Store, monkeypatch: pytest.MonkeyPatch, async_window: MainWindow
+) -> None:
+    """Edit details (clicked) loads the patient off the GUI thread, then shows the form filled in."""
+    seed(store, snapshot=True)
+    win = async_window
+    sign_in(qtbot, win, ADMIN, ADMIN_PASSWORD)
+    qtbot.waitUntil(lambda: win.lock_label.text() == "Unlocked")
+    qtbot.waitUntil(lambda: win.caseload_page.model.rowCount() == 2)
+    row = next(r for r in win.caseload_page.model.rows if r.patient.details.given_name == "Żaneta")
+    win.open_patient(row.record_id)
+    qtbot.waitUntil(lambda: win.stack.currentWidget() is win.patient_page)
+    qtbot.waitUntil(lambda: not win.ops.busy)
+    readers: list[str] = []
+    real = versions.history
+
+    def history(*args: Any, **kwargs: Any) -> Any:
+        readers.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(versions, "history", history)
+    qtbot.mouseClick(win.patient_page.edit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.stack.currentWidget() is win.form_page)
+    assert win.form_page.given.text() == "Żaneta"
+    assert readers and threading.main_thread().name not in readers
