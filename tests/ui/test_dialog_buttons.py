@@ -11,6 +11,7 @@ closes the dialog after a few seconds and says so, so the test fails instead of 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -49,6 +50,7 @@ from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.statuses import ENTERED_IN_ERROR
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.errors import LoginFailed
+from perfectcare_desktop.export import batch
 from perfectcare_desktop.ui.about import AboutDialog
 from perfectcare_desktop.ui.admin_page import AddUserDialog, AdminPage, EnableUserDialog, ResetPasswordDialog
 from perfectcare_desktop.ui.batch_print import BatchPrintDialog
@@ -788,7 +790,8 @@ def test_batch_print_browse_and_close(qtbot, session: Session, tmp_path: Path, m
     assert not d.isVisible()
 
 
-def test_batch_print_cancel_button_stops_a_running_batch(qtbot, session: Session, tmp_path: Path) -> None:
+def test_batch_print_cancel_button_stops_a_running_batch(qtbot, session: Session, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     ids = signed_patients(session, 3)
     ops = Operations()  # the real background worker
     d = BatchPrintDialog(ops, lambda: session, ids)
@@ -798,11 +801,25 @@ def test_batch_print_cancel_button_stops_a_running_batch(qtbot, session: Session
     out.mkdir()
     d.target.setText(str(out / "combined.pdf"))
     pressed: list[str] = []
+    # The second person's copy waits until the clinician has pressed Cancel: on a loaded machine the
+    # whole batch could otherwise finish before the GUI handles the first progress signal.
+    clicked = threading.Event()
+    laid_out = batch._render_plain
+    calls: list[int] = []
+
+    def render(*args: object) -> bytes:
+        calls.append(1)
+        if len(calls) == 2:
+            clicked.wait(20)
+        return laid_out(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "_render_plain", render)
 
     def press_cancel(_done: int, _total: int) -> None:  # the clinician presses Cancel once the first is done
         if not pressed and d.running:
             pressed.append(d.cancel_button.text())
             qtbot.mouseClick(d.cancel_button, LEFT)
+            clicked.set()
 
     d._progress.moved.connect(press_cancel)
     click(qtbot, d.start_button)
