@@ -1,7 +1,9 @@
 """`perfectcare-desktop --self-test`: can this PC run the app? Headless; exit 0, or a list of failures.
 
 Checks what ward-PC deployments break: Qt's platform plugin and the PDF/print modules, fonts that
-cover the scripts patients write in, the crypto backend, and a writable data folder.
+cover the scripts patients write in, the crypto backend, a writable data folder, and every shipped
+file the app reads (layouts, crisis contacts, branding, the easy-read pictures): an install that
+lost them would otherwise start and then fail at the first plan or PDF.
 """
 
 from __future__ import annotations
@@ -118,12 +120,103 @@ def _data_dir(data_dir: Path) -> Callable[[], str]:
     return check
 
 
+# Files read from the resources folder besides the easy-read pictures; the app falls back to a
+# built-in layout or the default branding without them, so only a check here notices they are gone.
+RESOURCE_FILES = (
+    "plan_layouts/default.json",
+    "formulation_layouts/default.json",
+    "crisis_contacts/national.json",
+    "branding/branding.json",
+    "branding/default-logo.svg",
+)
+# The pictures export/easy_read.py prints besides one per section of the default layout: 999, a
+# number to call or text, a contact without a number, a means-safety step, lines to write on, the
+# fallback (resources/icons/README.md).
+EASY_READ_ICONS = ("fallback", "ambulance", "call", "text_message", "person", "home", "pencil")
+
+
+def _fix() -> str:
+    from .core.resources import RESOURCES_ENV
+
+    return f"check ${RESOURCES_ENV}" if os.environ.get(RESOURCES_ENV, "").strip() else "reinstall the app"
+
+
+def _missing(folder: Path, names: list[str]) -> None:
+    gone = [n for n in names if not (folder / n).is_file()]
+    if gone:
+        raise RuntimeError(f"missing from {folder}: {', '.join(gone)} ({_fix()})")
+
+
+def _resources() -> str:
+    from .core.resources import resources_dir, where_from
+
+    folder = resources_dir()
+    if not folder.is_dir():
+        raise RuntimeError(f"the resources folder {folder} is missing ({_fix()})")
+    _missing(folder, list(RESOURCE_FILES))
+    return f"{folder} ({where_from()}): {len(RESOURCE_FILES)} data files present"
+
+
+def _layouts() -> str:
+    from .core.formulations import FORMULATION_LAYOUTS
+    from .core.plan_layout import PLAN_LAYOUTS, load_layout
+    from .core.resources import resources_dir
+    from .errors import LayoutInvalid
+
+    read = []
+    for lt in (PLAN_LAYOUTS, FORMULATION_LAYOUTS):
+        try:  # without the file the app quietly uses its built-in layout: only this notices
+            layout = load_layout(resources_dir() / lt.folder / "default.json", lt)
+        except LayoutInvalid as exc:  # names the file and the field at fault
+            raise RuntimeError(f"{lt.folder}/{exc}") from exc
+        read.append(f"{lt.folder}/default.json ({len(layout.sections)} sections)")
+    return ", ".join(read)
+
+
+def _crisis_contacts() -> str:
+    from .core.crisis_directory import NATIONS, load_directory
+
+    counts = [f"{label} {len(load_directory(nation=n).contacts)}" for n, label in NATIONS.items()]
+    return f"numbers for {', '.join(counts)}"
+
+
+def _branding() -> str:
+    from .export.branding import load_branding
+
+    branding = load_branding()
+    if branding.problems:
+        raise RuntimeError(" ".join(branding.problems))
+    name = branding.trust_name or "the store's own name"
+    return f"colours and logo read, trust name: {name}"
+
+
+def _easy_read_icons() -> str:
+    from .core.plan_layout import PLAN_LAYOUTS, load_layout
+    from .core.resources import resources_dir
+    from .export.branding import load_svg
+    from .export.easy_read import INTRO
+
+    layout = load_layout(resources_dir() / PLAN_LAYOUTS.folder / "default.json", PLAN_LAYOUTS)
+    names = list(dict.fromkeys([s.key for s in layout.sections] + [i for i, _ in INTRO] + list(EASY_READ_ICONS)))
+    folder = resources_dir() / "icons"
+    _missing(folder, [f"{n}.svg" for n in names])
+    broken = [f"{n}.svg" for n in names if load_svg(folder / f"{n}.svg") is None]
+    if broken:
+        raise RuntimeError(f"not readable as SVG in {folder}: {', '.join(broken)}")
+    return f"{len(names)} pictures read"
+
+
 def run(data_dir: Path, out: Callable[[str], None] = print) -> int:
     checks: list[tuple[str, Check]] = [
         ("Qt", _qt),
         ("fonts", _fonts_from_probe),
         ("crypto", _crypto),
         ("data folder", _data_dir(data_dir)),
+        ("resources", _resources),
+        ("layouts", _layouts),
+        ("crisis contacts", _crisis_contacts),
+        ("branding", _branding),
+        ("easy-read pictures", _easy_read_icons),
     ]
     failures = 0
     for name, check in checks:
