@@ -17,7 +17,7 @@ from datetime import datetime
 
 from reportlab.lib.colors import HexColor
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Spacer
 
 from ..core.discharge import DISCHARGE_TYPES, Discharge, uk_local, uk_text
 from ..core.plan_content import PersonSection
@@ -25,7 +25,7 @@ from ..core.wording import long_date
 from .bidi import paragraph
 from .branding import Branding
 from .fonts import FontSet
-from .pages import PageDecor, Styles, body_width, build_pdf, make_styles
+from .pages import PageDecor, Styles, body_width, build_pdf, grid, make_styles
 
 CONFIDENTIAL = "CONFIDENTIAL — clinician record — not the person's copy"
 
@@ -132,22 +132,6 @@ def _when(at: datetime) -> str:
     return f"{long_date(at.date())} {at:%H:%M}"
 
 
-def _grid(
-    rows: list[list[Flowable | str]], widths: list[float], fonts: FontSet, branding: Branding, header: bool
-) -> Table:
-    table = Table(rows, colWidths=widths, repeatRows=1 if header else 0, splitInRow=1)
-    style = [
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("FONTNAME", (0, 0), (-1, -1), fonts.body),  # a table's default is Helvetica, unembedded
-        ("GRID", (0, 0), (-1, -1), 0.4, HexColor("#BBBBBB")),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-    ]  # fmt: skip
-    if header:
-        style.append(("BACKGROUND", (0, 0), (-1, 0), branding.accent))
-    table.setStyle(TableStyle(style))
-    return table
-
-
 def _part(part: RecordPart, st: Styles, fonts: FontSet, branding: Branding) -> list[Flowable]:
     width = body_width()
     big = st.title.clone("t2", fontSize=st.size * 1.5, leading=st.size * 1.9)
@@ -161,7 +145,7 @@ def _part(part: RecordPart, st: Styles, fonts: FontSet, branding: Branding) -> l
         facts = [("Status", v.status), ("Signature", signed), ("Version", v.version_id), *part.facts]
         rows = [[Paragraph(fonts.markup(k, bold=True), st.small), paragraph(val, st.body, fonts, width * 0.72)]
                 for k, val in facts]  # fmt: skip
-        out.append(_grid(rows, [width * 0.25, width * 0.75], fonts, branding, header=False))
+        out.append(grid(rows, [width * 0.25, width * 0.75], fonts, branding, header=False))
     current_part = ""
     for part_name, section in part.sections:
         if part_name and part_name != current_part:
@@ -193,7 +177,7 @@ def _part(part: RecordPart, st: Styles, fonts: FontSet, branding: Branding) -> l
                          paragraph(h.author, st.small, fonts, width * 0.2),
                          paragraph(status, st.small, fonts, width * 0.3),
                          Paragraph(fonts.markup(h.version_id), st.small)])  # fmt: skip
-        out.append(_grid(rows, [width * 0.2, width * 0.2, width * 0.3, width * 0.3], fonts, branding, header=True))
+        out.append(grid(rows, [width * 0.2, width * 0.2, width * 0.3, width * 0.3], fonts, branding, header=True))
     return out
 
 
@@ -205,7 +189,7 @@ def _discharges(parts: tuple[DischargePart, ...], st: Styles, fonts: FontSet, br
         out.append(paragraph(d.heading, st.heading.clone("dh", keepWithNext=1), fonts, width, bold=True))
         rows = [[Paragraph(fonts.markup(k, bold=True), st.small), paragraph(v, st.body, fonts, width * 0.72)]
                 for k, v in d.facts]  # fmt: skip
-        out.append(_grid(rows, [width * 0.25, width * 0.75], fonts, branding, header=False))
+        out.append(grid(rows, [width * 0.25, width * 0.75], fonts, branding, header=False))
         if d.contacts:
             shares = (0.18, 0.27, 0.3, 0.25)
             head = [Paragraph(fonts.markup(h, bold=True), st.small)
@@ -213,7 +197,7 @@ def _discharges(parts: tuple[DischargePart, ...], st: Styles, fonts: FontSet, br
             body = [[paragraph(c, st.small, fonts, width * w) for c, w in zip(row, shares, strict=True)]
                     for row in d.contacts]  # fmt: skip
             out.append(Spacer(1, 2 * mm))
-            out.append(_grid([head, *body], [width * w for w in shares], fonts, branding, header=True))
+            out.append(grid([head, *body], [width * w for w in shares], fonts, branding, header=True))
         out.append(Spacer(1, 4 * mm))
     return out
 
@@ -226,7 +210,7 @@ def render_clinician_record(rec: ClinicianRecord, fonts: FontSet, branding: Bran
             for k, v in rec.patient]  # fmt: skip
     rows.append([Paragraph(fonts.markup("Printed", bold=True), st.small),
                  Paragraph(fonts.markup(f"{_when(rec.printed_at)} by {rec.printed_by}"), st.body)])  # fmt: skip
-    story.append(_grid(rows, [width * 0.25, width * 0.75], fonts, branding, header=False))
+    story.append(grid(rows, [width * 0.25, width * 0.75], fonts, branding, header=False))
     story.append(Spacer(1, 6 * mm))
     story += _part(rec.formulation, st, fonts, branding)
     story.append(Spacer(1, 8 * mm))

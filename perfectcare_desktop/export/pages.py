@@ -16,7 +16,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Table, TableStyle
 from reportlab.platypus.doctemplate import LayoutError
 
 from ..errors import PdfLayoutError
@@ -81,6 +81,23 @@ class WriteLines(Flowable):
         for n in range(self.count):
             y = n * self.gap + 2
             self.canv.line(0, y, self.width, y)
+
+
+def grid(rows: list[list[Flowable | str]], widths: list[float], fonts: FontSet, branding: Branding, *,
+         header: bool, extra: list[tuple] | None = None) -> Table:  # fmt: skip
+    """A table with a light grid (the clinician record's and the safety case's facts and lists); with
+    `header`, the first row is tinted and repeated on each page the table runs onto."""
+    table = Table(rows, colWidths=widths, repeatRows=1 if header else 0, splitInRow=1)
+    style = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("FONTNAME", (0, 0), (-1, -1), fonts.body),  # a table's default is Helvetica, unembedded
+        ("GRID", (0, 0), (-1, -1), 0.4, HexColor("#BBBBBB")),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]  # fmt: skip
+    if header:
+        style.append(("BACKGROUND", (0, 0), (-1, 0), branding.accent))
+    table.setStyle(TableStyle(style + (extra or [])))
+    return table
 
 
 def draw_panel(canvas: Canvas, width: float, height: float, fill: Color, border: Color, line: float) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, Flowable, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, Flowable, Paragraph, Spacer
 
 from ..core.hazard_log import (
     CONSEQUENCES,
@@ -33,7 +33,7 @@ from ..core.hazard_log import (
 from ..core.wording import long_date
 from .branding import Branding
 from .fonts import FontSet
-from .pages import PageDecor, Styles, body_width, build_pdf, make_styles
+from .pages import PageDecor, Styles, body_width, build_pdf, grid, make_styles
 
 OUTCOME_COLOUR = {PASSED: HexColor("#1E6B34"), FAILED: HexColor("#B00020"), SKIPPED: HexColor("#7A5A00"),
                   NOT_RUN: HexColor("#555555")}  # fmt: skip
@@ -53,21 +53,6 @@ class BuildResults:
     results: dict[tuple[str, str], list[str]] | None
     source: str  # the file read, or why none was
     written_at: datetime | None = None
-
-
-def _grid(rows: list[list[Flowable | str]], widths: list[float], fonts: FontSet, branding: Branding, *,
-          header: bool, extra: list[tuple] | None = None) -> Table:  # fmt: skip
-    table = Table(rows, colWidths=widths, repeatRows=1 if header else 0, splitInRow=1)
-    style = [
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("FONTNAME", (0, 0), (-1, -1), fonts.body),  # a table's default is Helvetica, unembedded
-        ("GRID", (0, 0), (-1, -1), 0.4, HexColor("#BBBBBB")),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-    ]  # fmt: skip
-    if header:
-        style.append(("BACKGROUND", (0, 0), (-1, 0), branding.accent))
-    table.setStyle(TableStyle(style + (extra or [])))
-    return table
 
 
 def _p(text: str, style, fonts: FontSet, *, bold: bool = False, colour: Color | None = None) -> Paragraph:  # noqa: ANN001
@@ -116,7 +101,7 @@ def _front(log: HazardLog, version: str, made_at: datetime, run: BuildResults, s
         ("Clinical Safety Officer", approval), ("Test results read", results),
     ]  # fmt: skip
     rows = [[_p(k, label, fonts, bold=True), _p(v, st.body, fonts)] for k, v in facts]
-    out.append(_grid(rows, [width * 0.25, width * 0.75], fonts, branding, header=False))
+    out.append(grid(rows, [width * 0.25, width * 0.75], fonts, branding, header=False))
     out.append(Spacer(1, 3 * mm))
     if run.results is None:
         out.append(_p("No test results were found for this build, so no verifying test below is shown as passed: "
@@ -154,7 +139,7 @@ def _front(log: HazardLog, version: str, made_at: datetime, run: BuildResults, s
                      _p(_evidence(h, run), label, fonts)])  # fmt: skip
     widths = [0.06, 0.42, 0.17, 0.08, 0.10, 0.17]
     out.append(Spacer(1, 2 * mm))
-    out.append(_grid(rows, [width * w for w in widths], fonts, branding, header=True))
+    out.append(grid(rows, [width * w for w in widths], fonts, branding, header=True))
     return out
 
 
@@ -180,7 +165,7 @@ def _hazard(h: Hazard, run: BuildResults, st: Styles, fonts: FontSet, branding: 
         else:
             cell = _p(v, st.body, fonts)
         rows.append([_p(k, label, fonts, bold=True), cell])
-    out.append(_grid(rows, [width * 0.25, width * 0.75], fonts, branding, header=False))
+    out.append(grid(rows, [width * 0.25, width * 0.75], fonts, branding, header=False))
     out.append(Spacer(1, 2 * mm))
     if not h.verified_by:
         out.append(_p("No test verifies this hazard's mitigation yet.", st.note, fonts))
@@ -193,7 +178,7 @@ def _hazard(h: Hazard, run: BuildResults, st: Styles, fonts: FontSet, branding: 
         rows.append([Paragraph(f"{fonts.markup(name.replace('::', '.'))}<br/>"
                                f'<font color="#555555">{fonts.markup(path)}</font>', label),
                      _p(result, label, fonts, bold=True, colour=OUTCOME_COLOUR[result])])  # fmt: skip
-    out.append(_grid(rows, [width * 0.82, width * 0.18], fonts, branding, header=True))
+    out.append(grid(rows, [width * 0.82, width * 0.18], fonts, branding, header=True))
     return out
 
 
@@ -206,7 +191,7 @@ def _matrix(st: Styles, fonts: FontSet, branding: Branding) -> list[Flowable]:
             + [_p(c.capitalize(), label, fonts, bold=True) for c in CONSEQUENCES]]  # fmt: skip
     for like in reversed(LIKELIHOODS):
         rows.append([_p(like.capitalize(), label, fonts, bold=True)] + [_p(str(g), label, fonts) for g in MATRIX[like]])
-    out.append(_grid(rows, [width * 0.25] + [width * 0.15] * 5, fonts, branding, header=True))
+    out.append(grid(rows, [width * 0.25] + [width * 0.15] * 5, fonts, branding, header=True))
     out.append(Spacer(1, 2 * mm))
     for g in sorted(GRADE_MEANING, reverse=True):
         out.append(_p(f"{g}: {GRADE_MEANING[g]}", st.small, fonts))
