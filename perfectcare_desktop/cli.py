@@ -7,11 +7,12 @@ order each command's help gives. Errors are one clear sentence and a non-zero ex
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "delete it when done.", common)  # fmt: skip
     p.add_argument("--format", choices=("json",), default="json")
     p.add_argument("--patient", metavar="NHSNUMBER", help="only this patient (default: all)")
-    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    p.add_argument("--out", metavar="FILE", help="write to FILE (created readable by you only) instead of standard "
+                   "output")  # fmt: skip
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists (never a device or a link)")
     p = _command(sub, "export-pdf", cmd_export_pdf,
                  "print safety plans as PDF: the person's copy (A4, large print, easy read, wallet card) or the "
                  "clinician record",
@@ -132,8 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     _command(sub, "verify", cmd_verify, "check every ciphertext and the audit chain",
              your_password + " Exit 0 when intact; 1 with each problem named.", common)  # fmt: skip
     p = _command(sub, "backup", cmd_backup, "write an encrypted single-file backup",
-                 "Secret: line 1 your password (an administrator's).", common)  # fmt: skip
+                 "Secret: line 1 your password (an administrator's). A damaged store is refused.", common)  # fmt: skip
     p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists (never a device or a link)")
     p = _command(sub, "restore", cmd_restore, "restore a backup into an empty folder or over the same store",
                  "Secret: line 1 the password of --user as it was when the backup was taken, or with "
                  "--recovery-key the organisation's recovery key. The current store is kept aside in backups/.",
@@ -341,14 +345,16 @@ def cmd_demo_data(args: argparse.Namespace, secrets: Secrets) -> int:
 
 def cmd_export(args: argparse.Namespace, secrets: Secrets) -> int:
     from .core.export_json import export_patients
+    from .core.files import atomic_write, check_target
 
+    if args.out:  # before signing in and decrypting anything: a target refused costs nothing
+        check_target(Path(args.out), overwrite=args.force)
     session = _login(args, secrets)
-    data = export_patients(session, args.patient)
+    with _damage_in_words(session):
+        data = export_patients(session, args.patient)
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if args.out:
-        from .core.files import atomic_write
-
-        atomic_write(Path(args.out), text.encode("utf-8"))
+        atomic_write(Path(args.out), text.encode("utf-8"), overwrite=args.force)
         print(
             f"Wrote {len(data['patients']):,} patient(s) to {args.out}. It holds patient details in clear: "
             "keep it on encrypted storage and delete it when done.",
@@ -356,7 +362,33 @@ def cmd_export(args: argparse.Namespace, secrets: Secrets) -> int:
         )
     else:
         sys.stdout.write(text + "\n")
+    for note in data.get("cleaned", []):
+        print(f"perfectcare-admin: warning: {note}.", file=sys.stderr)
+    unreadable = data.get("unreadable", [])
+    if unreadable:
+        print(f"perfectcare-admin: {len(unreadable)} version(s) or record(s) could not be read and are NOT in the "
+              "export (each is listed under 'unreadable' in it); run 'perfectcare-admin verify':",
+              file=sys.stderr)  # fmt: skip
+        for item in unreadable:
+            print(f"  - {item['problem']}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _damage_in_words(session: Any) -> Iterator[None]:
+    """A read that hits a damaged page of the store: a sentence saying so, not an internal error."""
+    from sqlalchemy.exc import DatabaseError
+
+    from .errors import StoreDamaged
+
+    try:
+        yield
+    except DatabaseError as exc:
+        raise StoreDamaged(
+            f"The store {session.store.data_dir} is damaged ({exc.orig}); nothing was written. Run "
+            "'perfectcare-admin verify' to see which pages, and restore the latest good backup."
+        ) from exc
 
 
 def cmd_export_pdf(args: argparse.Namespace, secrets: Secrets) -> int:
@@ -431,7 +463,8 @@ def cmd_verify(args: argparse.Namespace, secrets: Secrets) -> int:
     from .core.verify import verify_store
 
     session = _login(args, secrets)
-    report = verify_store(session, Progress("Checking versions"))
+    with _damage_in_words(session):
+        report = verify_store(session, Progress("Checking versions"))
     if report.ok:
         _say(
             f"Intact: {report.versions_checked:,} versions authenticate and the audit chain of "
@@ -448,7 +481,8 @@ def cmd_backup(args: argparse.Namespace, secrets: Secrets) -> int:
     from .core.backup import create_backup
 
     session = _login(args, secrets)
-    info = create_backup(session, Path(args.file), Progress("Backing up"))
+    with _damage_in_words(session):
+        info = create_backup(session, Path(args.file), Progress("Backing up"), overwrite=args.force)
     _say(f"Backup written to {args.file} ({info.size_bytes / 1e6:.1f} MB, encrypted).")
     return EXIT_OK
 

@@ -26,13 +26,14 @@ from sqlalchemy import Connection, func, select
 
 from .. import __version__
 from ..crypto import aead, vault
-from ..errors import BackupRejected, InvalidInput, StoreNotWritable
+from ..errors import BackupRejected, InvalidInput, StoreDamaged, StoreNotWritable
 from ..store import database
 from ..store.models import AuditEntry, KeyWrap, User
 from . import audit
 from .clock import Clock, SystemClock
-from .files import atomic_write
+from .files import atomic_write, check_target
 from .session import Session
+from .verify import database_damage
 
 MAGIC = b"PCBACKUP"
 FORMAT = 1
@@ -49,8 +50,13 @@ class BackupInfo:
     size_bytes: int
 
 
-def create_backup(session: Session, destination: Path, progress: Progress | None = None) -> BackupInfo:
-    """Write an encrypted, consistent backup of the whole store to `destination` (atomically)."""
+def create_backup(
+    session: Session, destination: Path, progress: Progress | None = None, *, overwrite: bool = False
+) -> BackupInfo:
+    """Write an encrypted, consistent backup of the whole store to `destination` (atomically).
+
+    An existing file is replaced only with overwrite; a damaged store is refused (a backup of it
+    would carry the damage forward and look like a good one)."""
     session._require_admin()
     dek = session.dek
     store = session.store
@@ -59,9 +65,18 @@ def create_backup(session: Session, destination: Path, progress: Progress | None
         raise InvalidInput(f"{destination} is a folder; give the backup a file name.")
     if not destination.parent.is_dir():
         raise StoreNotWritable(f"The folder {destination.parent} does not exist.")
+    check_target(destination, overwrite=overwrite)
+    path = database.db_path(store.data_dir)
+    damage = database_damage(path)
+    if damage:
+        raise StoreDamaged(
+            f"The store {path} is damaged, so no backup was taken (it would copy the damage): "
+            + "; ".join(damage[:5])
+            + ". Keep your last good backup; run 'perfectcare-admin verify' for the whole report."
+        )
     # The audit entry goes in first, so the backup itself records that it was taken.
     session.record_event("backup", detail=destination.name)
-    image = _snapshot(database.db_path(store.data_dir), progress)
+    image = _snapshot(path, progress)
     with store.reading() as conn:
         wraps = [
             {
@@ -88,7 +103,7 @@ def create_backup(session: Session, destination: Path, progress: Progress | None
     header_bytes = json.dumps(header, sort_keys=True).encode()
     body = aead.seal(dek.backup_key, dek.key_id, zlib.compress(image, 6), header_bytes)
     blob = MAGIC + _LEN.pack(FORMAT, len(header_bytes)) + header_bytes + body
-    atomic_write(destination, blob)
+    atomic_write(destination, blob, overwrite=overwrite)
     return BackupInfo(header["store_id"], header["organisation"], header["created_at"], schema, len(blob))
 
 
@@ -197,7 +212,7 @@ def restore_backup(
         raise StoreNotWritable(f"Cannot create {data_dir}: {exc.strerror or exc}.") from exc
     staged = data_dir / f".restoring-{uuid.uuid4().hex}.sqlite3"
     try:
-        atomic_write(staged, image)
+        atomic_write(staged, image, overwrite=False, private=False)  # the store keeps its usual mode
         _check_staged(staged, header)
         if progress:
             progress(2, 3)

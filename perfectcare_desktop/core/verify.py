@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import DatabaseError
 
 from ..crypto.aead import DecryptionError
 from ..crypto.vault import DataKey
+from ..store import database
 from ..store.models import BlindIndex, Record, Version, VersionParent
 from . import audit, versions
 from .session import Session
@@ -25,6 +31,51 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def _first_check_row(conn: sqlite3.Connection, table: str | None) -> str:
+    """The first row of SQLite's integrity check: the one naming damaged pages. Only that row, because
+    SQLite may stop with an error just after it, and Python's sqlite3 reads a row ahead: the row that
+    named the damage would be lost behind a bare 'database disk image is malformed'."""
+    query = "SELECT * FROM pragma_integrity_check" + ("(?)" if table else "") + " LIMIT 1"
+    try:
+        row = conn.execute(query, (table,) if table else ()).fetchone()
+    except sqlite3.DatabaseError as exc:
+        return f"it cannot be checked ({exc})"
+    return row[0] if row else "ok"
+
+
+def _in_words(table: str, found: str) -> str:
+    lines = [line for line in found.splitlines() if not line.startswith("*** in database")]
+    detail = "; ".join(lines[:3])[:200] or found
+    pages = sorted({int(n) for n in re.findall(r"\b[Pp]age (\d+)", found)})
+    where = f"table {table}" if table else "the database"
+    if pages:
+        listed = ", ".join(str(n) for n in pages[:10]) + (" and more" if len(pages) > 10 else "")
+        return f"{where}: damaged page{'s' if len(pages) > 1 else ''} {listed} (SQLite: {detail})"
+    return f"{where}: {detail}"
+
+
+def database_damage(path: Path) -> list[str]:
+    """SQLite's integrity check of the store file, in words: which tables, which pages. [] when sound.
+    Read-only; a table is checked with its indexes."""
+    uri = "file:" + urllib.parse.quote(str(path)) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        return [f"the database file cannot be opened ({exc})"]
+    try:
+        whole = _first_check_row(conn, None)
+        if whole == "ok":
+            return []
+        try:
+            tables = [n for (n,) in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")]
+        except sqlite3.DatabaseError as exc:
+            return [f"the database's list of tables cannot be read ({exc}); {_in_words('', whole)}"]
+        problems = [_in_words(t, found) for t in tables if (found := _first_check_row(conn, t)) != "ok"]
+        return problems or [_in_words("", whole)]
+    finally:
+        conn.close()
 
 
 def _blind_index_problems(conn: Connection, dek: DataKey) -> list[str]:
@@ -48,10 +99,29 @@ def verify_store(session: Session, progress: Progress | None = None) -> VerifyRe
     """Check everything; the report names each problem found. Records a 'verify' audit entry."""
     dek = session.dek
     report = VerifyReport()
+    damage = database_damage(database.db_path(session.store.data_dir))
+    report.problems.extend(f"database structure: {d}" for d in damage)
+    try:
+        _check_contents(session, dek, report, progress)
+    except DatabaseError as exc:
+        if not damage:
+            raise
+        report.problems.append(
+            f"the check stopped after {report.versions_checked:,} versions: the damaged pages above cannot be read "
+            f"({exc.orig}). Restore the latest good backup with 'perfectcare-admin restore'."
+        )
+    detail = "intact" if report.ok else f"{len(report.problems)} problem(s)"
+    try:
+        session.record_event("verify", detail=detail)
+    except DatabaseError:
+        if not damage:
+            raise
+        report.problems.append("this check could not be written to the audit trail (the store is damaged)")
+    return report
+
+
+def _check_contents(session: Session, dek: DataKey, report: VerifyReport, progress: Progress | None) -> None:
     with session.store.reading() as conn:
-        integrity = conn.exec_driver_sql("PRAGMA integrity_check").scalars().all()
-        if integrity != ["ok"]:
-            report.problems.append("database structure: " + "; ".join(integrity[:5]))
         total = conn.execute(select(func.count()).select_from(Version)).scalar_one()
         parents: dict[str, list[str]] = {}
         for vp in conn.execute(select(VersionParent.version_id, VersionParent.parent_id)):
@@ -99,6 +169,3 @@ def verify_store(session: Session, progress: Progress | None = None) -> VerifyRe
         report.problems.extend(_blind_index_problems(conn, dek))
         report.problems.extend(audit.verify(conn, dek))
         report.audit_entries_checked = audit.count(conn)
-    detail = "intact" if report.ok else f"{len(report.problems)} problem(s)"
-    session.record_event("verify", detail=detail)
-    return report

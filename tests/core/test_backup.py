@@ -22,7 +22,7 @@ from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.core.verify import verify_store
-from perfectcare_desktop.errors import BackupRejected, NotAllowed, StoreDamaged, StoreNotWritable
+from perfectcare_desktop.errors import BackupRejected, InvalidInput, NotAllowed, StoreDamaged, StoreNotWritable
 from perfectcare_desktop.paths import BACKUP_DIR, DB_NAME, db_path
 
 HEADER_START = len(backup.MAGIC) + struct.calcsize(">BI")
@@ -439,7 +439,10 @@ def test_backup_to_a_missing_folder_is_refused_clearly(filled: Session, tmp_path
 def test_backup_replaces_an_older_file_atomically(filled: Session, tmp_path: Path, clock: FakeClock) -> None:
     destination = tmp_path / "nightly.pcbackup"
     destination.write_bytes(b"yesterday's backup")
-    create_backup(filled, destination)
+    with pytest.raises(InvalidInput, match="already exists"):  # only when asked to (--force)
+        create_backup(filled, destination)
+    assert destination.read_bytes() == b"yesterday's backup"
+    create_backup(filled, destination, overwrite=True)
     assert destination.read_bytes().startswith(backup.MAGIC)
     restore_backup(destination, tmp_path / "r", username=ADMIN, password=ADMIN_PASSWORD, clock=clock)
     store, session = open_and_login(tmp_path / "r", clock)

@@ -1,0 +1,135 @@
+"""Hostile files and targets (issue 17): exports and backups pointed at devices, links, pipes and files
+that already exist, as an administrator's slip or a planted link would point them. Each is refused
+with a sentence (exit 1), the target is left exactly as it was, and what is written is owner-only."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfectcare_desktop.core.files import atomic_write
+from perfectcare_desktop.errors import InvalidInput
+
+PASSWORD = "correct horse battery"
+ADMIN_EXE = Path(sys.executable).with_name("perfectcare-admin")
+POSIX_ROOT = os.name == "posix" and os.geteuid() == 0
+
+
+def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    who = [] if args[0] == "init" else ["--user", "boss"]
+    return subprocess.run(
+        [str(ADMIN_EXE), *args, "--data-dir", str(data_dir), *who, "--password-stdin"],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def cli_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("hostile") / "store"
+    init = run(data_dir, "init", "--org", "Test Trust", "--admin", "boss")
+    assert init.returncode == 0, init.stderr
+    demo = run(data_dir, "demo-data", "--patients", "3")
+    assert demo.returncode == 0, demo.stderr
+    return data_dir
+
+
+def refused(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    assert "unexpected internal error" not in result.stderr and "Traceback" not in result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+def no_side_files(folder: Path) -> None:
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".partial")]
+
+
+@pytest.mark.parametrize("command", ["export", "backup"])
+def test_a_symbolic_link_is_refused_and_what_it_points_at_is_untouched(
+    cli_store: Path, tmp_path: Path, command: str
+) -> None:
+    victim = tmp_path / "someone-elses-file"
+    victim.write_bytes(b"precious")
+    link = tmp_path / "out.json"
+    link.symlink_to(victim)
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "planted-here")
+    for target in (link, dangling):
+        for force in ([], ["--force"]):  # --force replaces a file, never a link
+            args = ["export", "--out", str(target)] if command == "export" else ["backup", str(target)]
+            refused(run(cli_store, *args, *force), "symbolic link", "Nothing was written")
+            assert target.is_symlink()
+    assert victim.read_bytes() == b"precious"
+    assert not (tmp_path / "planted-here").exists()
+    no_side_files(tmp_path)
+
+
+@pytest.mark.skipif(not POSIX_ROOT, reason="making a device node needs root on POSIX")
+def test_a_device_is_refused_and_stays_a_device(cli_store: Path, tmp_path: Path) -> None:
+    # Our own copy of /dev/null first: the old code replaced the device with a 0644 file of patient JSON,
+    # and the real /dev/null is attacked only once its twin has proved the refusal.
+    null_twin = tmp_path / "null"
+    os.mknod(null_twin, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    for args in (["export", "--out", str(null_twin)], ["backup", str(null_twin)]):
+        for force in ([], ["--force"]):
+            refused(run(cli_store, *args, *force), "is a device", "Nothing was written")
+            assert stat.S_ISCHR(os.lstat(null_twin).st_mode)
+    no_side_files(tmp_path)
+    for args in (["export", "--out", "/dev/null", "--force"], ["backup", "/dev/null", "--force"]):
+        refused(run(cli_store, *args), "is a device")
+        assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+    assert not [p for p in Path("/dev").iterdir() if p.name.endswith(".partial")]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="named pipes are POSIX")
+def test_a_named_pipe_is_refused_without_blocking(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    with pytest.raises(InvalidInput, match="named pipe"):
+        atomic_write(pipe, b"{}", overwrite=True)
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+    no_side_files(tmp_path)
+
+
+@pytest.mark.parametrize("command", ["export", "backup"])
+def test_an_existing_file_is_kept_unless_force_is_given(cli_store: Path, tmp_path: Path, command: str) -> None:
+    target = tmp_path / "nightly.out"
+    target.write_bytes(b"yesterday's")
+    plain = ["export", "--out", str(target)] if command == "export" else ["backup", str(target)]
+    refused(run(cli_store, *plain), "already exists", "--force")
+    assert target.read_bytes() == b"yesterday's"
+    replaced = run(cli_store, *plain, "--force")
+    assert replaced.returncode == 0, replaced.stderr
+    assert target.read_bytes() != b"yesterday's"
+    no_side_files(tmp_path)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("command", ["export", "backup"])
+def test_exports_and_backups_are_readable_by_their_owner_only(cli_store: Path, tmp_path: Path, command: str) -> None:
+    target = tmp_path / "new.out"
+    args = ["export", "--out", str(target)] if command == "export" else ["backup", str(target)]
+    old = os.umask(0o022)  # the usual default, which left exports world-readable
+    try:
+        made = run(cli_store, *args)
+    finally:
+        os.umask(old)
+    assert made.returncode == 0, made.stderr
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    # Replacing an existing world-readable file does not keep its loose mode.
+    target.chmod(0o644)
+    again = run(cli_store, *args, "--force")
+    assert again.returncode == 0, again.stderr
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+
+
+def test_a_folder_is_refused_for_an_export(cli_store: Path, tmp_path: Path) -> None:
+    refused(run(cli_store, "export", "--out", str(tmp_path)), "is a folder")
