@@ -38,9 +38,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .self_test import run
 
         return run(data_dir)
+    from .ui.errors_dialog import install_error_reporter
     from .ui.main import run_app
 
-    return run_app(data_dir, [sys.argv[0], *qt_args], settings)
+    # Before any window: an error in a slot is logged and told, never lost to a stderr a windowed build lacks.
+    reporter = install_error_reporter()
+    try:
+        return run_app(data_dir, [sys.argv[0], *qt_args], settings, reporter)
+    finally:
+        reporter.uninstall()
 
 
 if __name__ == "__main__":

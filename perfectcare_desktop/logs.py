@@ -13,6 +13,7 @@ import logging.handlers
 import os
 import traceback
 from pathlib import Path
+from types import TracebackType
 
 LOG_DIR_ENV = "PERFECTCARE_LOG_DIR"
 MAX_BYTES = 1024 * 1024
@@ -91,3 +92,24 @@ def setup_logging(program: str, folder: Path | None = None, level: int = logging
 def log_unexpected(logger: logging.Logger, what: str, exc: BaseException) -> None:
     """An unexpected error: its type and where, never its message."""
     logger.error("%s failed: %s", what, type(exc).__name__, exc_info=(type(exc), exc, exc.__traceback__))
+
+
+def no_detail_traceback(exc_type: type[BaseException], exc: BaseException | None, tb: TracebackType | None) -> str:
+    """An error as its type and, for each frame, module, line and function: never the message, the
+    source text or a value (any of them may quote a patient's words). Causes are named the same way."""
+    lines: list[str] = []
+    seen: set[int] = set()
+    while True:
+        lines.append(f"{exc_type.__module__}.{exc_type.__qualname__}")
+        for frame, lineno in traceback.walk_tb(tb):
+            module = frame.f_globals.get("__name__", "?")
+            lines.append(f"  {module}, line {lineno}, in {frame.f_code.co_qualname}")
+        if exc is None:
+            break
+        seen.add(id(exc))
+        nxt = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        if nxt is None or id(nxt) in seen or len(seen) >= 5:
+            break
+        lines.append("which was raised while handling or because of:")
+        exc, exc_type, tb = nxt, type(nxt), nxt.__traceback__
+    return "\n".join(lines)

@@ -13,10 +13,13 @@ from ..paths import db_path
 if TYPE_CHECKING:
     from ..core.store import Store
     from ..policy import Settings
+    from .errors_dialog import ErrorReporter
 
 
-def run_app(data_dir: Path, argv: list[str], settings: Settings | None = None) -> int:
-    """`settings`: machine policy over the user's settings (policy.load_settings); read here if not given."""
+def run_app(data_dir: Path, argv: list[str], settings: Settings | None = None,
+            reporter: ErrorReporter | None = None) -> int:  # fmt: skip
+    """`settings`: machine policy over the user's settings (policy.load_settings); read here if not given.
+    `reporter`: the installed excepthook (app.main), told where the log is once logging starts."""
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
@@ -61,7 +64,7 @@ def run_app(data_dir: Path, argv: list[str], settings: Settings | None = None) -
         window = MainWindow(None, ops, settings.values, open_store=open_store)
         window.policy, window.data_dir = settings, data_dir
         window.show()
-        after_first_paint(window, lambda: _start_logging(window))
+        after_first_paint(window, lambda: _start_logging(window, reporter))
         code = app.exec()
         ops.wait()
         if window.store is not None:
@@ -71,13 +74,15 @@ def run_app(data_dir: Path, argv: list[str], settings: Settings | None = None) -
         lock.release()
 
 
-def _start_logging(window: object) -> None:
+def _start_logging(window: object, reporter: ErrorReporter | None = None) -> None:
     """After the first paint: logging's imports are not needed to show the window."""
     import logging
 
     from ..logs import setup_logging
 
     window.log_file = setup_logging("perfectcare-desktop")  # type: ignore[attr-defined]
+    if reporter is not None:
+        reporter.logging_started(window.log_file)  # type: ignore[attr-defined]
     log = logging.getLogger("perfectcare.app")
     log.info("started")
     for problem in window.policy.problems:
