@@ -147,3 +147,18 @@ def test_the_app_installs_the_hook_before_its_window_and_removes_it_after(
     assert isinstance(reporter, ErrorReporter)
     assert seen["hooks"] == (reporter.handle, reporter._handle_thread)
     assert (sys.excepthook, threading.excepthook) == before
+
+
+@pytest.mark.qt_no_exception_capture
+def test_with_no_stderr_as_in_the_windowed_build_the_error_is_still_logged_and_told(
+    qtbot, reporter: ErrorReporter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stderr", None)  # a windowed (console-less) Windows build has none
+    button = QPushButton("Do it")
+    qtbot.addWidget(button)
+    button.clicked.connect(boom)
+    answer = Answerer()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(answer.seen) == 1)
+    assert "builtins.ValueError" in log_text(tmp_path)
+    answer.timer.stop()
