@@ -72,6 +72,8 @@ def _json_list(value: object) -> list[Any]:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
             raise PolicyValueError(f"is not valid JSON ({exc.msg})") from exc
+        except RecursionError:
+            raise PolicyValueError("is nested too deeply") from None
     if not isinstance(value, list):
         raise PolicyValueError("must be a list")
     return value
@@ -268,17 +270,27 @@ def _layer(settings: Settings, raw: dict[str, object], source: str, *, user: boo
 def read_policy_file(path: Path) -> tuple[dict[str, object], str | None]:
     """The machine policy file's values, or a problem in words (a missing file is no problem)."""
     try:
-        raw = path.read_text(encoding="utf-8-sig")  # Notepad on a ward PC may add a BOM
+        blob = path.read_bytes()
     except FileNotFoundError:
         return {}, None
     except OSError as exc:
         return {}, f"{path}: cannot be read ({exc.strerror or exc}); ignored."
+    import codecs
     import json
 
+    # Notepad saves UTF-8 with a BOM, or as "Unicode": UTF-16 with a BOM. Anything else must be UTF-8.
+    utf16 = blob.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not blob.startswith(codecs.BOM_UTF32_LE)
+    try:
+        raw = blob.decode("utf-16" if utf16 else "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return {}, (f"{path}: not readable text (byte {exc.start + 1} is not {'UTF-16' if utf16 else 'UTF-8'}); "
+                    "save it as UTF-8 and start the program again; ignored.")  # fmt: skip
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         return {}, f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); ignored."
+    except RecursionError:
+        return {}, f"{path}: nested too deeply to be a policy file; ignored."
     if not isinstance(data, dict):
         return {}, f"{path}: must hold a JSON object; ignored."
     return data, None

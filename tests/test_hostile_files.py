@@ -133,3 +133,52 @@ def test_exports_and_backups_are_readable_by_their_owner_only(cli_store: Path, t
 
 def test_a_folder_is_refused_for_an_export(cli_store: Path, tmp_path: Path) -> None:
     refused(run(cli_store, "export", "--out", str(tmp_path)), "is a folder")
+
+
+# --- policy.json as Notepad saves it, and as an attacker might -------------------------------------------
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le-bom", "utf-16-be-bom", "utf-8-sig", "utf-8"])
+def test_a_policy_file_in_any_notepad_encoding_is_read(tmp_path: Path, encoding: str) -> None:
+    from perfectcare_desktop.policy import load_settings
+
+    text = '{"idle_lock_minutes": 7, "data_dir": "/srv/Ysbyty Gwynedd — Bangor"}'
+    boms = {"utf-16-le-bom": ("\ufeff", "utf-16-le"), "utf-16-be-bom": ("\ufeff", "utf-16-be")}
+    prefix, codec = boms.get(encoding, ("", encoding))
+    policy = tmp_path / "policy.json"
+    policy.write_bytes((prefix + text).encode(codec))
+    settings = load_settings({}, None, policy)
+    assert settings.problems == [] and settings.get("idle_lock_minutes") == 7
+    assert settings.get("data_dir") == "/srv/Ysbyty Gwynedd — Bangor"
+
+
+@pytest.mark.parametrize(
+    ("blob", "words"),
+    [
+        ('{"organisation_name": "Caf\u00e9"}'.encode("cp1252"), "not readable text"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"idle_lock_minutes": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+        (b'{"crisis_contacts": "' + b"[" * 100_000 + b'"}', "nested too deeply"),  # JSON inside a string
+    ],
+)
+def test_a_policy_file_that_cannot_be_read_is_reported_and_ignored(tmp_path: Path, blob: bytes, words: str) -> None:
+    from perfectcare_desktop.policy import load_settings
+
+    policy = tmp_path / "policy.json"
+    policy.write_bytes(blob)
+    settings = load_settings({"idle_lock_minutes": 12}, None, policy)
+    assert any(words in p for p in settings.problems), settings.problems
+    assert settings.get("idle_lock_minutes") == 12  # the user's own value still applies
+
+
+def test_the_cli_runs_with_a_utf16_or_a_deeply_nested_policy(cli_store: Path, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.json"
+    for blob in ('{"idle_lock_minutes": 7}'.encode("utf-16"), b"[" * 100_000):
+        policy.write_bytes(blob)
+        result = subprocess.run(
+            [str(ADMIN_EXE), "info", "--data-dir", str(cli_store)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PERFECTCARE_POLICY_FILE": str(policy)},
+        )
+        assert result.returncode == 0, result.stderr
+        assert "unexpected internal error" not in result.stderr
