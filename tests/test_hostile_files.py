@@ -4,6 +4,7 @@ with a sentence (exit 1), the target is left exactly as it was, and what is writ
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -182,3 +183,61 @@ def test_the_cli_runs_with_a_utf16_or_a_deeply_nested_policy(cli_store: Path, tm
         )
         assert result.returncode == 0, result.stderr
         assert "unexpected internal error" not in result.stderr
+
+
+# --- key-derivation parameters read from files others can write --------------------------------------------
+HUGE = {"algorithm": "argon2id", "memory_kib": 2**31, "iterations": 3, "lanes": 4}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        HUGE,
+        {**HUGE, "memory_kib": 1024, "iterations": 10**9},
+        {**HUGE, "memory_kib": 1024, "lanes": 2**24},
+        {**HUGE, "memory_kib": 1e308},
+        {**HUGE, "memory_kib": True},
+        ["argon2id"],
+    ],
+)
+def test_kdf_parameters_out_of_bounds_are_refused_before_deriving(params: object) -> None:
+    from perfectcare_desktop.crypto.kdf import KdfParams, KdfParamsRejected
+
+    with pytest.raises(KdfParamsRejected):
+        KdfParams.from_json(json.dumps(params))
+
+
+def test_a_backup_asking_for_two_terabytes_is_refused_in_words(cli_store: Path, tmp_path: Path) -> None:
+    from perfectcare_desktop.core import backup
+
+    good = tmp_path / "good.pcbackup"
+    assert run(cli_store, "backup", str(good)).returncode == 0
+    header, _, body = backup.read_header(good)
+    for wrap in header["wraps"]:
+        if wrap["kdf"].startswith("argon2id:"):
+            wrap["kdf"] = "argon2id:" + json.dumps(HUGE)
+    header_bytes = json.dumps(header, sort_keys=True).encode()
+    crafted = tmp_path / "crafted.pcbackup"
+    crafted.write_bytes(backup.MAGIC + backup._LEN.pack(backup.FORMAT, len(header_bytes)) + header_bytes + body)
+    target = tmp_path / "restored"
+    result = run(target, "restore", str(crafted))
+    refused(result, "memory_kib=2147483648 is outside what PerfectCare accepts", "Nothing was changed")
+    assert not target.exists() or not any(target.iterdir())
+
+
+def test_an_enrolment_file_asking_for_two_terabytes_is_refused_in_words(tmp_path: Path) -> None:
+    from perfectcare_desktop.sync.enrolment import MAGIC
+
+    crafted = tmp_path / "ward-pc.enrol"
+    header = json.dumps({"kdf": json.dumps(HUGE), "salt": "AAAAAAAAAAAAAAAAAAAAAA=="}).encode()
+    crafted.write_bytes(MAGIC + header + b"\n" + os.urandom(200))
+    target = tmp_path / "store"
+    result = subprocess.run(
+        [str(ADMIN_EXE), "enrol", "import", str(crafted), "--data-dir", str(target), "--password-stdin"],
+        input="a long enough passphrase\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    refused(result, "damaged")
+    assert not target.exists()

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, func, select
 
 from .. import __version__
 from ..crypto import aead, vault
+from ..crypto.kdf import KdfParamsRejected
 from ..errors import BackupRejected, InvalidInput, StoreDamaged, StoreNotWritable
 from ..store import database
 from ..store.models import AuditEntry, KeyWrap, User
@@ -152,6 +153,10 @@ def read_header(source: Path) -> tuple[dict, bytes, bytes]:
 def _unwrap(header: dict, username: str | None, password: str | None, recovery_key: str | None) -> vault.DataKey:
     try:
         return _unwrap_checked(header, username, password, recovery_key)
+    except KdfParamsRejected as exc:
+        raise BackupRejected(
+            f"The backup was not made by PerfectCare or is damaged: {exc}. Nothing was changed."
+        ) from exc
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise BackupRejected("The backup is damaged: its key section cannot be read. Nothing was changed.") from exc
 

@@ -29,10 +29,42 @@ class KdfParams:
 
     @classmethod
     def from_json(cls, text: str) -> KdfParams:
+        """Parameters read from a file someone else may have written (a key wrap, a backup, an enrolment
+        file): refused in words when out of bounds, before any memory is asked for."""
         data = json.loads(text)
+        if not isinstance(data, dict):
+            raise KdfParamsRejected("the key-derivation parameters are not a JSON object")
         if data.get("algorithm") != "argon2id":
-            raise ValueError(f"unsupported key derivation {data.get('algorithm')!r}")
-        return cls(int(data["memory_kib"]), int(data["iterations"]), int(data["lanes"]))
+            raise KdfParamsRejected(f"unsupported key derivation {data.get('algorithm')!r}")
+        values = [data.get(name) for name in ("memory_kib", "iterations", "lanes")]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            raise KdfParamsRejected("the key-derivation parameters are not whole numbers")
+        params = cls(*values)
+        params.check()
+        return params
+
+    def check(self) -> None:
+        for name, value, low, high in (
+            ("memory_kib", self.memory_kib, 8 * max(self.lanes, 1), MAX_MEMORY_KIB),
+            ("iterations", self.iterations, 1, MAX_ITERATIONS),
+            ("lanes", self.lanes, 1, MAX_LANES),
+        ):
+            if not low <= value <= high:
+                raise KdfParamsRejected(
+                    f"the key-derivation parameter {name}={value} is outside what PerfectCare accepts ({low} to {high})"
+                )
+
+
+class KdfParamsRejected(ValueError):
+    """Parameters no PerfectCare would write: far too costly (a crafted file asking for gigabytes or
+    hours) or not valid Argon2id. str() is a phrase for a sentence."""
+
+
+# Upper bounds with room for future raises (8x the default memory, 5x its passes): beyond them a key
+# derivation would exhaust a ward PC's memory or hang it, so a file asking for more is refused.
+MAX_MEMORY_KIB = 1024 * 1024
+MAX_ITERATIONS = 16
+MAX_LANES = 16
 
 
 # Measured on the 2-core reference PC: about 0.5 s, inside the 0.3-1 s the design asks for
@@ -57,6 +89,7 @@ def derive_key(secret: str, salt: bytes, params: KdfParams) -> bytes:
     """Derive a 256-bit key from a password; NFC-normalised so the same typed password always matches."""
     import unicodedata
 
+    params.check()  # whatever the parameters came from, never an unbounded allocation
     data = unicodedata.normalize("NFC", secret).encode("utf-8")
     kdf = Argon2id(
         salt=salt,
