@@ -241,3 +241,38 @@ def test_an_enrolment_file_asking_for_two_terabytes_is_refused_in_words(tmp_path
     )
     refused(result, "damaged")
     assert not target.exists()
+
+
+# --- a lone surrogate in a field read back ---------------------------------------------------------------
+def test_a_lone_surrogate_read_back_is_exported_as_a_replacement_character(
+    store: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another PC's encoder (or a hub row) can hold JSON's "\\ud800" escape: valid UTF-8 JSON that reads
+    back as half a UTF-16 pair, which no UTF-8 file can hold."""
+    from datetime import date
+
+    from testsupport import ADMIN, ADMIN_PASSWORD
+
+    from perfectcare_desktop.core import payloads
+    from perfectcare_desktop.core.patients import PatientDetails
+
+    session = store.login(ADMIN, ADMIN_PASSWORD)  # type: ignore[attr-defined]
+    with monkeypatch.context() as m:
+        m.setattr(payloads, "encode", lambda p: json.dumps(p, ensure_ascii=True, sort_keys=True).encode())
+        session.add_patient(PatientDetails("Si\ud800n", "Jones", date(1980, 1, 2), "9434765919"))
+    session.add_patient(PatientDetails("Ann", "Evans", date(1970, 3, 4), "9434765870"))
+    data_dir = store.data_dir  # type: ignore[attr-defined]
+    store.close()  # type: ignore[attr-defined]
+    out = tmp_path / "export.json"
+    result = subprocess.run(
+        [str(ADMIN_EXE), "export", "--out", str(out), "--data-dir", str(data_dir), "--user", ADMIN, "--password-stdin"],
+        input=ADMIN_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "lone UTF-16 surrogate" in result.stderr and "unexpected internal error" not in result.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    names = sorted(p["records"][0]["versions"][-1]["content"]["given_name"] for p in data["patients"])
+    assert names == ["Ann", "Si\ufffdn"]
