@@ -206,6 +206,18 @@ def _easy_read_icons() -> str:
     return f"{len(names)} pictures read"
 
 
+def _phone_numbers() -> str:
+    # The numbering-plan data loads by region at run time: a frozen build that missed it fails here.
+    import phonenumbers
+
+    from .core.phone import phone_warning
+
+    wrong = [n for n in ("0800 1111", "116 123", "+48 22 123 45 67") if phone_warning(n) is not None]
+    if wrong or phone_warning("07912 34567") is None:
+        raise RuntimeError(f"the numbering-plan data is incomplete (wrongly warned: {', '.join(wrong) or 'none'})")
+    return f"phonenumbers {phonenumbers.__version__}: UK, short and international numbers checked"
+
+
 def run(data_dir: Path, out: Callable[[str], None] = print) -> int:
     checks: list[tuple[str, Check]] = [
         ("Qt", _qt),
@@ -217,6 +229,7 @@ def run(data_dir: Path, out: Callable[[str], None] = print) -> int:
         ("crisis contacts", _crisis_contacts),
         ("branding", _branding),
         ("easy-read pictures", _easy_read_icons),
+        ("phone numbers", _phone_numbers),
     ]
     failures = 0
     for name, check in checks:

@@ -101,6 +101,35 @@ def format_nhs_number(text: str) -> str:
     return f"{d[:3]} {d[3:6]} {d[6:]}"
 
 
+# Numbers that pass the same Modulus 11 check but are issued elsewhere (clinical-facts.md §4.2):
+# Scotland's CHI numbers start with the date of birth (DDMMYY), 010 100 0000 - 311 299 9999, and
+# Northern Ireland's Health and Care numbers are 320 000 001 - 399 999 999 before the check digit.
+# A person may have only one of these; the number is kept, and the clinician is told what it is.
+_CHI = (10_100_000, 311_299_999)  # first nine digits
+_HC = (320_000_001, 399_999_999)
+
+
+def nhs_number_warning(text: str) -> str | None:
+    """A sentence when a valid number looks like a Scottish CHI or a Northern Ireland H&C number.
+
+    Never a refusal: None for anything else, including a number normalise_nhs_number() refuses."""
+    try:
+        digits = normalise_nhs_number(text)
+    except InvalidNhsNumber:
+        return None
+    first_nine = int(digits[:9])
+    if _CHI[0] <= first_nine <= _CHI[1]:
+        kind = "a Scottish CHI number"
+    elif _HC[0] <= first_nine <= _HC[1]:
+        kind = "a Northern Ireland Health and Care number"
+    else:
+        return None
+    return (
+        f"{format_nhs_number(digits)} looks like {kind}, not an NHS number issued in England or Wales. "
+        "Check which number the person's records give; it is kept as typed."
+    )
+
+
 def is_test_range(digits: str) -> bool:
     """True for 999 000 0000 - 999 999 9999 (separators allowed, check digit not checked)."""
     d = _strip_separators(digits)
