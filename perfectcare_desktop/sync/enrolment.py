@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..core import audit
-from ..core.files import ensure_writable_folder
+from ..core.files import atomic_write, check_target, ensure_writable_folder
 from ..core.store import Store
 from ..crypto import aead, vault
 from ..crypto.kdf import KdfParams, default_params, derive_key, new_salt
@@ -99,8 +99,9 @@ def export_file(session: Any, admin_url: str, out: Path, passphrase: str, label:
         raise InvalidInput(f"Choose an enrolment passphrase of at least {MIN_PASSPHRASE} characters.")
     dek, store = session.dek, session.store
     out = Path(out)
-    if out.exists():
-        raise InvalidInput(f"{out} already exists; choose a new file name (nothing was overwritten).")
+    check_target(out, overwrite=False)  # before a hub role exists: a file, a link or a device already there
+    if not out.parent.is_dir():
+        raise InvalidInput(f"The folder {out.parent} does not exist; no enrolment file was made.")
     with store.reading() as conn:
         config = device.load(conn, dek)
         recovery = conn.execute(select(KeyWrap.__table__).where(KeyWrap.purpose == "recovery")).one()
@@ -130,16 +131,51 @@ def export_file(session: Any, admin_url: str, out: Path, passphrase: str, label:
             "wrapped": base64.b64encode(recovery.wrapped).decode("ascii"),
         },
     }
-    params_kdf, salt = default_params(), new_salt()
-    header = json.dumps({"kdf": params_kdf.to_json(), "salt": base64.b64encode(salt).decode("ascii")}).encode()
-    sealed = aead.seal(derive_key(passphrase, salt, params_kdf), _KEY_ID, json.dumps(body).encode(), MAGIC + header)
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_bytes(MAGIC + header + b"\n" + sealed)
-    os.replace(partial, out)
-    with store.writing() as conn:
-        audit.append(conn, dek, store.clock.now(), "sync_enrol", user_id=session.user.user_id,
-                     detail=f"enrolment file made for device {role.device_id}")  # fmt: skip
+    written = False
+    try:
+        params_kdf, salt = default_params(), new_salt()
+        header = json.dumps({"kdf": params_kdf.to_json(), "salt": base64.b64encode(salt).decode("ascii")}).encode()
+        key = derive_key(passphrase, salt, params_kdf)
+        sealed = aead.seal(key, _KEY_ID, json.dumps(body).encode(), MAGIC + header)
+        atomic_write(out, MAGIC + header + b"\n" + sealed, overwrite=False)  # owner-only: it holds the role
+        written = True
+        with store.writing() as conn:
+            audit.append(conn, dek, store.clock.now(), "sync_enrol", user_id=session.user.user_id,
+                         detail=f"enrolment file made for device {role.device_id}")  # fmt: skip
+    except BaseException as exc:
+        # No file, no PC: a role that can log in to the hub with nobody holding its password must not stay.
+        if written:  # ours, and useless without its role
+            with contextlib.suppress(OSError):
+                out.unlink()
+        left = _drop_unused_role(params, role)
+        if isinstance(exc, PerfectCareError | OSError):
+            raise InvalidInput(f"{_reason(exc)} No enrolment file was made; {left}") from exc
+        raise
     return role.device_id
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return f"The enrolment file {exc.filename or ''} could not be written ({exc.strerror or exc})."
+    return str(exc)
+
+
+def _drop_unused_role(params: dict[str, Any], role: hub_admin.DeviceRole) -> str:
+    """Remove the hub role made for an enrolment file that was never written; if the hub cannot be
+    reached to do it, say how to revoke the device by hand. Returns the sentence for the user."""
+    from psycopg import sql
+
+    try:
+        with hub_address.connect(params) as conn:
+            conn.execute("DELETE FROM devices WHERE device_id::text = %s", (role.device_id,))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role.role)))
+            conn.commit()
+    except Exception:  # noqa: BLE001 - any failure here: tell the administrator what to do instead
+        return (
+            f"the hub role made for it could not be removed: revoke it with 'perfectcare-admin hub revoke "
+            f"{role.device_id}'."
+        )
+    return "the hub role made for it was removed."
 
 
 def read_file(path: Path, passphrase: str) -> dict[str, Any]:
