@@ -213,8 +213,10 @@ def _phone_numbers() -> str:
     from .core.phone import phone_warning
 
     wrong = [n for n in ("0800 1111", "116 123", "+48 22 123 45 67") if phone_warning(n) is not None]
-    if wrong or phone_warning("07912 34567") is None:
-        raise RuntimeError(f"the numbering-plan data is incomplete (wrongly warned: {', '.join(wrong) or 'none'})")
+    if wrong:
+        raise RuntimeError(f"the numbering-plan data is incomplete: {', '.join(wrong)} would be called wrong")
+    if phone_warning("07912 34567") is None:
+        raise RuntimeError("the numbering-plan data is incomplete: a mobile number one digit short passes")
     return f"phonenumbers {phonenumbers.__version__}: UK, short and international numbers checked"
 
 
