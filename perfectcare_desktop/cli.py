@@ -348,13 +348,15 @@ def cmd_export(args: argparse.Namespace, secrets: Secrets) -> int:
     from .core.files import atomic_write, check_target
 
     if args.out:  # before signing in and decrypting anything: a target refused costs nothing
-        check_target(Path(args.out), overwrite=args.force)
+        with _force_hint():
+            check_target(Path(args.out), overwrite=args.force)
     session = _login(args, secrets)
     with _damage_in_words(session):
         data = export_patients(session, args.patient)
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if args.out:
-        atomic_write(Path(args.out), text.encode("utf-8"), overwrite=args.force)
+        with _force_hint():
+            atomic_write(Path(args.out), text.encode("utf-8"), overwrite=args.force)
         print(
             f"Wrote {len(data['patients']):,} patient(s) to {args.out}. It holds patient details in clear: "
             "keep it on encrypted storage and delete it when done.",
@@ -373,6 +375,16 @@ def cmd_export(args: argparse.Namespace, secrets: Secrets) -> int:
             print(f"  - {item['problem']}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _force_hint() -> Iterator[None]:
+    from .core.files import TargetExists
+
+    try:
+        yield
+    except TargetExists as exc:
+        raise TargetExists(f"{exc} Or give --force to replace it.") from None
 
 
 @contextlib.contextmanager
@@ -481,7 +493,7 @@ def cmd_backup(args: argparse.Namespace, secrets: Secrets) -> int:
     from .core.backup import create_backup
 
     session = _login(args, secrets)
-    with _damage_in_words(session):
+    with _damage_in_words(session), _force_hint():
         info = create_backup(session, Path(args.file), Progress("Backing up"), overwrite=args.force)
     _say(f"Backup written to {args.file} ({info.size_bytes / 1e6:.1f} MB, encrypted).")
     return EXIT_OK

@@ -44,8 +44,7 @@ def check_target(destination: Path, *, overwrite: bool) -> None:
     if stat.S_ISREG(mode):
         if not overwrite:
             raise TargetExists(
-                f"{destination} already exists and was left as it is; nothing was written. Give a new file name, "
-                "or --force to replace it."
+                f"{destination} already exists and was left as it is; nothing was written. Give a new file name."
             )
         return
     what = _what_it_is(mode)
