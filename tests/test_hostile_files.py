@@ -276,3 +276,11 @@ def test_a_lone_surrogate_read_back_is_exported_as_a_replacement_character(
     data = json.loads(out.read_text(encoding="utf-8"))
     names = sorted(p["records"][0]["versions"][-1]["content"]["given_name"] for p in data["patients"])
     assert names == ["Ann", "Si\ufffdn"]
+    verify = subprocess.run(
+        [str(ADMIN_EXE), "verify", "--data-dir", str(data_dir), "--user", ADMIN, "--password-stdin"],
+        input=ADMIN_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert verify.returncode == 1 and "lone UTF-16 surrogate" in verify.stderr, verify.stderr

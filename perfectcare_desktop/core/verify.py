@@ -78,6 +78,17 @@ def database_damage(path: Path) -> list[str]:
         conn.close()
 
 
+def _lone_surrogate(value: object) -> bool:
+    """Half a UTF-16 pair (JSON's \\ud800 escape) decodes but can be neither printed nor written as UTF-8."""
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_lone_surrogate(k) or _lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_lone_surrogate(v) for v in value)
+    return False
+
+
 def _blind_index_problems(conn: Connection, dek: DataKey) -> list[str]:
     """Each patient's current NHS number must be findable: a lost index row would hide the patient
     from exact lookup and let the same number be registered twice."""
@@ -130,7 +141,11 @@ def _check_contents(session: Session, dek: DataKey, report: VerifyReport, progre
         for done, row in enumerate(conn.execute(q.order_by(Version.seq)), start=1):
             try:
                 data = versions.open_payload(dek, row, parents.get(row.version_id, []))
-                versions.payloads.decode(data)
+                if _lone_surrogate(versions.payloads.decode(data)):
+                    report.problems.append(
+                        f"version {row.version_id} of record {row.record_id} ({row.kind}) holds an invalid character "
+                        "(a lone UTF-16 surrogate, written by another program): 'export' writes it as U+FFFD"
+                    )
             except DecryptionError:
                 report.problems.append(
                     f"version {row.version_id} of record {row.record_id} ({row.kind}) does not authenticate: "
