@@ -284,3 +284,14 @@ def test_a_lone_surrogate_read_back_is_exported_as_a_replacement_character(
         timeout=60,
     )
     assert verify.returncode == 1 and "lone UTF-16 surrogate" in verify.stderr, verify.stderr
+
+
+def test_a_backup_header_nested_thousands_deep_is_refused_in_words(tmp_path: Path) -> None:
+    from perfectcare_desktop.core import backup
+
+    header = b"[" * 100_000
+    crafted = tmp_path / "crafted.pcbackup"
+    crafted.write_bytes(backup.MAGIC + backup._LEN.pack(backup.FORMAT, len(header)) + header + b"body")
+    target = tmp_path / "restored"
+    refused(run(target, "restore", str(crafted)), "damaged (its header cannot be read)")
+    assert not target.exists()

@@ -140,7 +140,7 @@ def read_header(source: Path) -> tuple[dict, bytes, bytes]:
         header_bytes = blob[start : start + length]
         header = json.loads(header_bytes)
         body = blob[start + length :]
-    except (struct.error, ValueError) as exc:
+    except (struct.error, ValueError, RecursionError) as exc:  # RecursionError: a header nested thousands deep
         raise BackupRejected(f"The backup {source} is damaged (its header cannot be read).") from exc
     if fmt != FORMAT:
         raise BackupRejected(f"The backup {source} was made by a newer PerfectCare (backup format {fmt}).")
