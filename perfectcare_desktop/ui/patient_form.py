@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.nhs_number import InvalidNhsNumber, format_nhs_number, normalise_nhs_number
+from ..core.nhs_number import InvalidNhsNumber, format_nhs_number, nhs_number_warning, normalise_nhs_number
 from ..core.patients import ACCESS_NEEDS, PatientDetails, parse_date
 from ..errors import InvalidInput, PerfectCareError
 from .operation import Operations
@@ -51,6 +51,7 @@ class PatientForm(QWidget):
         self.nhs.textChanged.connect(self._check_nhs_live)
         self.nhs.editingFinished.connect(self._format_nhs)
         self.nhs_status = QLabel(self)
+        self.nhs_status.setWordWrap(True)  # a CHI or H&C warning runs to two lines
         self.nhs_status.setAccessibleName("NHS number check")
         self.local_id = self._line("Local id")
         self.language = QComboBox(self)
@@ -147,7 +148,8 @@ class PatientForm(QWidget):
             self.nhs_status.setText(f"{len(digits)} of 10 digits")
             return
         try:
-            self.nhs_status.setText("✓ Valid: " + format_nhs_number(text))
+            note = nhs_number_warning(text)  # a CHI or H&C number: said, never refused
+            self.nhs_status.setText("✓ Valid: " + format_nhs_number(text) + (f"\n⚠ {note}" if note else ""))
         except InvalidNhsNumber as exc:
             self.nhs_status.setText(f"⚠ {exc}")
         self.nhs_status.setAccessibleDescription(self.nhs_status.text())

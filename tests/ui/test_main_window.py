@@ -132,6 +132,9 @@ def test_create_patient_with_live_nhs_check_then_search(qtbot, window) -> None:
     qtbot.keyClicks(form.nhs, "026")  # 999 000 1026 fails its check digit: a typo
     assert "not a valid NHS number" in form.nhs_status.text()
     form.nhs.clear()
+    qtbot.keyClicks(form.nhs, "0101000006")  # valid, but in the Scottish CHI range: said, not refused
+    assert form.nhs_status.text().startswith("✓ Valid: 010 100 0006\n⚠ 010 100 0006 looks like a Scottish CHI")
+    form.nhs.clear()
     qtbot.keyClicks(form.nhs, "9990000026")
     assert form.nhs_status.text() == "✓ Valid: 999 000 0026"
     form.needs["large print"].setChecked(True)
