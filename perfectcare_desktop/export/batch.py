@@ -41,7 +41,7 @@ from pypdf import PdfReader, PdfWriter
 
 from ..core.caseload import caseload
 from ..core.crisis_directory import CrisisDirectory
-from ..core.files import ensure_writable_folder
+from ..core.files import ensure_writable_folder, write_new_private
 from ..core.patients import PatientSummary
 from ..core.print_checks import KIND_LABELS, PrintProblem
 from ..core.session import Session
@@ -157,11 +157,9 @@ def _check_target(out_dir: Path | None, combined: Path | None, count: int) -> tu
 
 
 def _write_hidden(folder: Path, final: Path, data: bytes) -> Path:
+    """A hidden side file, owner-only from the first byte (the PDFs hold people's plans)."""
     tmp = folder / f".{final.name}.{uuid.uuid4().hex}.partial"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_new_private(tmp, data)
     return tmp
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import threading
 from datetime import date
 from pathlib import Path
@@ -139,3 +140,15 @@ def test_draft_in_a_batch_is_left_out_unless_included_then_printed_as_draft(sess
     assert [p.kinds for p in refused.left_out] == [("draft",)]
     batch.export_batch(session, people, "standard", out_dir=tmp_path / "o", include_unresolved=True)
     assert "Draft" in pdf_text((tmp_path / "o" / "safety-plan-001.pdf").read_bytes())
+
+
+def test_batch_files_are_owner_only_whatever_the_umask(session: Session, samples: dict[str, Sample],
+                                                       tmp_path: Path) -> None:  # fmt: skip
+    """People's plans in clear: the files are created 0600 (were 0644 under the usual umask 022)."""
+    old = os.umask(0o022)
+    try:
+        people = [session.get_patient(s.patient_id, audit_view=False) for s in samples.values()]
+        result = batch.export_batch(session, people, "standard", out_dir=tmp_path / "out", include_unresolved=True)
+    finally:
+        os.umask(old)
+    assert result.files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in result.files)
