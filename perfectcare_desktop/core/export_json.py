@@ -129,20 +129,10 @@ def _history(session: Session, record_id: str, kind: str) -> tuple[list[versions
 def _no_lone_surrogates(value: Any, version_id: str, cleaned: list[str]) -> Any:
     """A lone surrogate (half of a UTF-16 pair, e.g. from a pasted or synced field) cannot be written as
     UTF-8: it becomes U+FFFD and the version is named, rather than the whole export failing."""
-    if isinstance(value, str):
-        if not any("\ud800" <= ch <= "\udfff" for ch in value):
-            return value
-        note = f"version {version_id} held an invalid character (a lone UTF-16 surrogate), written as U+FFFD"
-        if note not in cleaned:
-            cleaned.append(note)
-        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in value)
-    if isinstance(value, dict):
-        return {
-            _no_lone_surrogates(k, version_id, cleaned): _no_lone_surrogates(v, version_id, cleaned)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_no_lone_surrogates(v, version_id, cleaned) for v in value]
+    value, changed = payloads.without_lone_surrogates(value)
+    note = f"version {version_id} held an invalid character (a lone UTF-16 surrogate), written as U+FFFD"
+    if changed and note not in cleaned:
+        cleaned.append(note)
     return value
 
 
