@@ -68,6 +68,11 @@ def load_user_settings(path: Path | None = None) -> dict[str, object]:
         data = json.loads(text)
     except ValueError:
         return {}
+    except RecursionError:  # nested thousands deep: the defaults apply, as for a policy.json like it
+        import logging
+
+        logging.getLogger("perfectcare.config").warning("%s: nested too deeply to be a settings file; ignored.", path)
+        return {}
     return data if isinstance(data, dict) else {}
 
 
