@@ -13,6 +13,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from json import JSONDecodeError
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -20,13 +21,14 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from .. import __version__
 from ..crypto import vault
-from ..crypto.kdf import KdfParams, default_params, derive_key, new_salt
+from ..crypto.kdf import KdfParams, KdfParamsRejected, default_params, derive_key, new_salt
 from ..errors import (
     AccountLocked,
     InvalidInput,
     LoginFailed,
     NotFound,
     StoreAlreadyExists,
+    StoreDamaged,
     StoreNotWritable,
 )
 from ..store import database
@@ -205,6 +207,14 @@ class Store:
             dek = vault.unwrap_with_password(wrap, password, user.user_id)
         except vault.WrongSecret:
             self._record_failure(user.user_id, now)
+        except (KdfParamsRejected, JSONDecodeError, RecursionError) as exc:
+            # Only an edit of the store file puts these here: no password was tried, so no attempt counts.
+            why = f" ({exc})" if isinstance(exc, KdfParamsRejected) else ""
+            raise StoreDamaged(
+                f"This store's key settings are not ones PerfectCare writes{why}: the store may have been tampered "
+                "with. Restore a backup made before the change, and tell your information governance or IT security "
+                "team. Nothing was changed."
+            ) from None
         with self.writing() as conn:
             conn.execute(
                 update(User)
