@@ -189,7 +189,7 @@ def read_file(path: Path, passphrase: str) -> dict[str, Any]:
     try:
         head = json.loads(header)
         kdf, salt = KdfParams.from_json(head["kdf"]), base64.b64decode(head["salt"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: nested thousands deep
         raise InvalidInput(f"{path} is damaged: its header cannot be read.") from exc
     try:
         body = aead.open_sealed(derive_key(passphrase, salt, kdf), sealed, MAGIC + header)
