@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from .settings_schema import BY_NAME, PolicyValueError, user_choices
 
 DATA_DIR_ENV = "PERFECTCARE_DATA_DIR"
 APP_NAME = "PerfectCare Desktop"
@@ -37,7 +41,9 @@ def resolve_data_dir(cli_value: str | os.PathLike[str] | None, policy_value: str
 
 
 # --- user settings (no patient detail is ever stored here) -------------------------------------------
-DEFAULT_IDLE_LOCK_MINUTES = 5
+# Declared once in settings_schema.py (defaults, checks, which ones a user may choose).
+DEFAULT_IDLE_LOCK_MINUTES: int = BY_NAME["idle_lock_minutes"].default
+DEFAULT_REVIEW_MONTHS: int = BY_NAME["review_interval_months"].default
 
 
 def user_settings_path() -> Path:
@@ -76,28 +82,51 @@ def load_user_settings(path: Path | None = None) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def save_user_settings(values: dict[str, object], path: Path | None = None) -> None:
+def save_user_settings(values: Mapping[str, object], path: Path | None = None, *,
+                       policy_values: Mapping[str, object] | None = None) -> None:  # fmt: skip
+    """Write the user's choices: only settings a user may choose, valid and not null; from a merged
+    dict (as the old save passed), never a policy's value: a policy removed later must stop applying.
+    `policy_values`: the values policy sets now, if the caller has read them (else read here)."""
     import json
 
+    if policy_values is None:
+        from .policy import default_registry, load_settings
+
+        policy_values = load_settings({}, default_registry()).policy_values()
+    choices, _problems = user_choices(values, policy_values)
     path = path or user_settings_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values, indent=2, sort_keys=True), encoding="utf-8")
+        path.write_text(json.dumps(choices, indent=2, sort_keys=True), encoding="utf-8")
     except OSError:
         pass  # a read-only profile must not stop anyone working; the defaults apply next time
 
 
-def idle_lock_seconds(settings: dict[str, object]) -> int:
-    value = settings.get("idle_lock_minutes", DEFAULT_IDLE_LOCK_MINUTES)
-    minutes = value if isinstance(value, int | float) and 1 <= value <= 60 else DEFAULT_IDLE_LOCK_MINUTES
-    return int(minutes * 60)
+def save_user_choice(name: str, value: object, path: Path | None = None) -> dict[str, object]:
+    """The user chose `value` for `name` (View > theme, ...): their file keeps their earlier choices
+    and this one, read afresh (another window may have saved since), cleaned against the policy in
+    force so that what an old save copied in is dropped. Returns what was saved."""
+    from .policy import default_registry, load_settings
+
+    in_force = load_settings(load_user_settings(path), default_registry())
+    choices: dict[str, object] = {**in_force.user_choices, name: value}
+    save_user_settings(choices, path, policy_values=in_force.policy_values())
+    return choices
 
 
-DEFAULT_REVIEW_MONTHS = 3
+def idle_lock_seconds(settings: Mapping[str, object]) -> int:
+    return _valid(settings, "idle_lock_minutes") * 60
 
 
-def review_interval_months(settings: dict[str, object]) -> int:
+def review_interval_months(settings: Mapping[str, object]) -> int:
     """Months from signing a plan to its review date (the sign dialog's default; the clinician may change it)."""
-    value = settings.get("review_interval_months", DEFAULT_REVIEW_MONTHS)
-    ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 24
-    return value if ok else DEFAULT_REVIEW_MONTHS  # type: ignore[return-value]
+    return _valid(settings, "review_interval_months")
+
+
+def _valid(settings: Mapping[str, object], name: str) -> Any:
+    """The setting's value in `settings` if its declaration accepts it, else its default."""
+    spec = BY_NAME[name]
+    try:
+        return spec.check(settings.get(name, spec.default))
+    except PolicyValueError:
+        return spec.default

@@ -5,7 +5,8 @@ Order, first found wins: Windows policy registry (HKLM, then HKCU, under
 Desktop\\policy.json` on Windows, `/etc/perfectcare/policy.json` elsewhere; the MSI writes it from
 its silent-install properties) > the user's settings file > defaults. A value set by policy is
 *locked*: the About / managed settings page says so and the user cannot change it. An unknown key or
-an invalid value is reported in words and ignored; it never stops the app.
+an invalid value is reported in words and ignored; it never stops the app. The settings themselves
+(names, checks, defaults, who may set them) are declared once, in settings_schema.py.
 
 No Qt here, and no patient detail ever: these are machine settings. Read before the first window
 is shown, so it stays light: plain classes (not dataclasses, whose import costs the window ~13 ms)
@@ -16,11 +17,19 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from .export.variants import VARIANTS
+from .settings_schema import (  # noqa: F401 - re-exported: the declarations live in settings_schema
+    BY_NAME,
+    CRISIS_NATIONS,
+    LOCAL_CONTACT_LIMITS,
+    MAX_LOCAL_CRISIS_CONTACTS,
+    SETTINGS,
+    PolicyValueError,
+    Setting,
+    user_choices,
+)
 
 POLICY_FILE_ENV = "PERFECTCARE_POLICY_FILE"
 REGISTRY_PATH = r"Software\Policies\PerfectCare\Desktop"
@@ -29,144 +38,6 @@ DEFAULT, USER, MACHINE_FILE, HKCU, HKLM = "default", "user", "machine policy fil
 LOCKING_SOURCES = (MACHINE_FILE, HKCU, HKLM)
 
 
-class PolicyValueError(ValueError):
-    """A policy value that cannot be used; the message says why."""
-
-
-def _int_between(low: int, high: int) -> Callable[[object], int]:
-    def check(value: object) -> int:
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())  # registry strings and MSI properties arrive as text
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise PolicyValueError(f"must be a whole number from {low} to {high} (found {value!r})")
-        return value
-
-    return check
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise PolicyValueError(f"must be non-empty text (found {value!r})")
-    return value.strip()
-
-
-def _hub_url(value: object) -> str:
-    url = _text(value)
-    if not url.startswith(("postgresql://", "postgres://")):
-        raise PolicyValueError("must be a postgresql:// address, for example postgresql://hub.trust.nhs.uk/perfectcare")
-    return url
-
-
-def _folder(value: object) -> str:
-    path = _text(value)
-    if not (Path(path).is_absolute() or path.startswith("\\\\")):
-        raise PolicyValueError(f"must be an absolute folder path (found {path!r})")
-    return path
-
-
-def _json_list(value: object) -> list[Any]:
-    if isinstance(value, str):  # REG_SZ holding JSON, as the ADMX/.reg examples show
-        import json
-
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise PolicyValueError(f"is not valid JSON ({exc.msg})") from exc
-        except RecursionError:
-            raise PolicyValueError("is nested too deeply") from None
-    if not isinstance(value, list):
-        raise PolicyValueError("must be a list")
-    return value
-
-
-# The crisis box opens page 1 of every copy, large print and the phone copy included: beside the
-# national numbers it holds this many of the trust's own, each short enough to read at a glance.
-MAX_LOCAL_CRISIS_CONTACTS = 4
-LOCAL_CONTACT_LIMITS = {"key": 40, "name": 60, "how": 60, "phone": 20, "when": 100}
-
-
-def _crisis_contacts(value: object) -> list[dict[str, str]]:
-    items = _json_list(value)
-    if len(items) > MAX_LOCAL_CRISIS_CONTACTS:
-        raise PolicyValueError(
-            f"holds {len(items)} entries; at most {MAX_LOCAL_CRISIS_CONTACTS} fit beside the national numbers on "
-            "page 1 of every copy: keep the ones a person would call first"
-        )
-    out = []
-    for n, item in enumerate(items, start=1):
-        if not isinstance(item, dict):
-            raise PolicyValueError(f"entry {n} must be an object with key, name, how, phone")
-        missing = [k for k in ("key", "name", "how", "phone") if not str(item.get(k, "")).strip()]
-        if missing:
-            raise PolicyValueError(f"entry {n} has no {', '.join(missing)}")
-        entry = {k: str(item.get(k, "")).strip() for k in ("key", "name", "how", "phone", "when")}
-        long = [f"{k} ({len(v)} characters; at most {LOCAL_CONTACT_LIMITS[k]})" for k, v in entry.items()
-                if len(v) > LOCAL_CONTACT_LIMITS[k]]  # fmt: skip
-        if long:
-            raise PolicyValueError(f"entry {n} is too long to print in the crisis box: {', '.join(long)}")
-        out.append(entry)
-    return out
-
-
-def _a_date(value: object) -> str:
-    from datetime import date
-
-    try:
-        return date.fromisoformat(_text(value)).isoformat()
-    except ValueError as exc:
-        raise PolicyValueError(f"must be a date like 2026-11-01 (found {value!r})") from exc
-
-
-# The crisis directory's nations (core/crisis_directory.NATIONS), here too: policy is read before the
-# first window and stays light (no core import).
-CRISIS_NATIONS = {
-    "england": "England",
-    "wales": "Wales",
-    "scotland": "Scotland",
-    "northern-ireland": "Northern Ireland",
-}
-
-
-def _nation(value: object) -> str:
-    """'England', 'wales', 'Northern Ireland', 'northern-ireland' ... -> the directory's key."""
-    text = _text(value).casefold().replace("_", "-").replace(" ", "-")
-    if text not in CRISIS_NATIONS:
-        raise PolicyValueError(f"must be one of {', '.join(CRISIS_NATIONS.values())} (found {value!r})")
-    return text
-
-
-def _variants(value: object) -> list[str]:
-    items = (
-        _json_list(value)
-        if not (isinstance(value, str) and not value.strip().startswith("["))
-        else [v.strip() for v in str(value).split(",") if v.strip()]
-    )
-    unknown = [v for v in items if v not in VARIANTS]
-    if unknown or not items:
-        raise PolicyValueError(f"must name some of {', '.join(VARIANTS)} (found {', '.join(map(str, unknown))})")
-    return list(items)
-
-
-class Setting:
-    __slots__ = ("name", "label", "check", "default")
-
-    def __init__(self, name: str, label: str, check: Callable[[object], Any], default: Any) -> None:
-        self.name, self.label, self.check, self.default = name, label, check, default
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("hub_url", "Sync hub address", _hub_url, None),
-    Setting("hub_read_url", "Sync hub read replica (pulls)", _hub_url, None),
-    Setting("data_dir", "Shared store folder for every user of this PC", _folder, None),
-    Setting("idle_lock_minutes", "Lock after this many idle minutes", _int_between(1, 60), 5),
-    Setting("review_interval_months", "Default plan review interval (months)", _int_between(1, 24), 3),
-    Setting("crisis_contacts", "Trust-local crisis contacts", _crisis_contacts, []),
-    Setting("crisis_contacts_checked_on", "Trust-local crisis contacts checked on", _a_date, None),
-    Setting("crisis_nation", "Nation whose crisis numbers print", _nation, "england"),
-    Setting("branding_dir", "Branding folder (name, logo, colours)", _folder, None),
-    Setting("pdf_variants", "PDF variants offered", _variants, list(VARIANTS)),
-)
-_BY_NAME = {s.name: s for s in SETTINGS}
 # The MSI writes its silent-install properties under these names (HUBURL=..., DATADIR=..., ...).
 MSI_PROPERTY_NAMES = {"HUBURL": "hub_url", "DATADIR": "data_dir", "IDLELOCKMINUTES": "idle_lock_minutes"}
 
@@ -219,12 +90,18 @@ class Settings:
         self.values: dict[str, Any] = {}
         self.sources: dict[str, str] = {}
         self.problems: list[str] = []
+        # What the user chose (their settings file, cleaned): all their file may hold, locked or not.
+        self.user_choices: dict[str, Any] = {}
 
     def locked(self, name: str) -> bool:
         return self.sources.get(name) in LOCKING_SOURCES
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.values.get(name, default)
+
+    def policy_values(self) -> dict[str, Any]:
+        """The values a policy sets (and so locks)."""
+        return {k: v for k, v in self.values.items() if self.sources.get(k) in LOCKING_SOURCES}
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(label, value shown, where it comes from) for the About / managed settings page."""
@@ -249,13 +126,15 @@ class Settings:
         return out
 
 
-def _layer(settings: Settings, raw: dict[str, object], source: str, *, user: bool = False) -> None:
+def _layer(settings: Settings, raw: dict[str, object], source: str) -> None:
     for name, value in raw.items():
         key = MSI_PROPERTY_NAMES.get(name, name)
-        spec = _BY_NAME.get(key)
+        spec = BY_NAME.get(key)
         if spec is None:
-            if not user:  # a user's file may hold other app preferences (theme, ...)
-                settings.problems.append(f"{source}: unknown setting {name!r} ignored.")
+            settings.problems.append(f"{source}: unknown setting {name!r} ignored.")
+            continue
+        if source != USER and not spec.policy:
+            settings.problems.append(f"{source}: {name} is each user's own choice, not set by policy; ignored.")
             continue
         if key in settings.sources and settings.sources[key] != DEFAULT:
             continue  # a higher layer has it
@@ -313,12 +192,13 @@ def load_settings(user: dict[str, object] | None = None, registry: RegistrySourc
     if problem:
         settings.problems.append(problem)
     _layer(settings, file_values, MACHINE_FILE)
-    _layer(settings, dict(user or {}), USER, user=True)
+    # The user's file holds only what they chose; what an old save copied into it (policy values,
+    # nulls, defaults) is dropped here without a word and gone from the file at the next save.
+    settings.user_choices, problems = user_choices(user or {}, settings.policy_values())
+    settings.problems.extend(f"{USER}: {p}" for p in problems)
+    _layer(settings, settings.user_choices, USER)
     for s in SETTINGS:
         if s.name not in settings.sources:
-            settings.values[s.name] = s.default
+            settings.values[s.name] = s.fresh_default()
             settings.sources[s.name] = DEFAULT
-    # Keep the user's own preferences that are not policy settings (theme, ...) alongside.
-    for name, value in (user or {}).items():
-        settings.values.setdefault(name, value)
     return settings

@@ -708,7 +708,9 @@ class MainWindow(QMainWindow):
             apply_theme(app, name)
         self.theme_actions[name].setChecked(True)
         self.settings["theme"] = name
-        config.save_user_settings(self.settings)
+        # Only this choice joins the user's file: self.settings is merged with policy, whose values
+        # saved there would go on applying after IT removed the policy.
+        config.save_user_choice("theme", name)
 
     def _toggle_theme(self) -> None:
         self.set_theme("light" if self.settings.get("theme") == "high-contrast" else "high-contrast")
