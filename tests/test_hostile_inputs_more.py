@@ -93,10 +93,11 @@ def test_a_lone_surrogate_typed_in_is_saved_as_a_replacement_character(store: ob
 
 
 # --- 2. a lone surrogate already stored (another program's "\ud800" escape), printed -------------------------
-def plant_surrogate(data_dir: Path, nhs_number: str) -> None:
-    """Append a copy of the plan version that would print, one entry holding "\\ud800", sealed with the
-    store's own key and bound metadata as a save seals it: what another program's JSON escape leaves
-    (versions are append-only, and this program's own save now cleans such a character)."""
+def plant_surrogate(data_dir: Path, nhs_number: str, record: str = "plan") -> str:
+    """Append a copy of the record's newest version (the agreed plan, or the patient's details) with one
+    text holding "\\ud800", sealed with the store's own key and bound metadata as a save seals it: what
+    another program's JSON escape leaves (versions are append-only, and a save here now cleans such a
+    character). Returns the new version's id."""
     from datetime import timedelta
 
     from sqlalchemy import insert, select
@@ -110,12 +111,17 @@ def plant_surrogate(data_dir: Path, nhs_number: str) -> None:
     try:
         session = store.login("boss", PASSWORD)
         patient = session.find_by_nhs_number(nhs_number)
-        shown = load_plan(session, patient.record_id, audit_view=False).agreed
-        payload = dict(shown.payload)
-        payload["sections"]["coping_alone"]["entries"][0]["text"] = "Go for a walk\ud800"
+        if record == "plan":
+            shown = load_plan(session, patient.record_id, audit_view=False).agreed
+            payload = dict(shown.payload)
+            payload["sections"]["coping_alone"]["entries"][0]["text"] = "Go for a walk\ud800"
+            version_id = shown.version_id
+        else:
+            payload = {**versions.current(session.history(patient.record_id)).payload, "given_name": "Si\ud800n"}
+            version_id = patient.version_id
         data = json.dumps(payload, ensure_ascii=True, sort_keys=True).encode()
         with store.writing() as conn:
-            row = conn.execute(select(Version.__table__).where(Version.version_id == shown.version_id)).one()
+            row = conn.execute(select(Version.__table__).where(Version.version_id == version_id)).one()
             values = {c: getattr(row, c) for c in versions.STORED_COLUMNS if c != "payload"}
             values |= {"version_id": versions.new_id(), "created_at": row.created_at + timedelta(seconds=1)}
             parents = versions.head_ids(conn, row.record_id)
@@ -124,9 +130,11 @@ def plant_surrogate(data_dir: Path, nhs_number: str) -> None:
             conn.execute(insert(Version.__table__), {**values, "payload": sealed})
             conn.execute(insert(VersionParent.__table__), [{"version_id": values["version_id"], "parent_id": p}
                                                             for p in parents])  # fmt: skip
-        agreed = load_plan(session, patient.record_id, audit_view=False).agreed
-        assert agreed.version_id == values["version_id"]
-        assert agreed.payload["sections"]["coping_alone"]["entries"][0]["text"] == "Go for a walk\ud800"
+        if record == "plan":
+            agreed = load_plan(session, patient.record_id, audit_view=False).agreed
+            assert agreed.version_id == values["version_id"]
+            assert agreed.payload["sections"]["coping_alone"]["entries"][0]["text"] == "Go for a walk\ud800"
+        return values["version_id"]
     finally:
         store.close()
 
@@ -143,32 +151,54 @@ def agreed_nhs_numbers(data_dir: Path) -> list[str]:
         store.close()
 
 
-def test_a_plan_holding_a_lone_surrogate_is_left_out_of_a_print_run_in_words(own_store: Path, tmp_path: Path) -> None:
-    damaged, *others = agreed_nhs_numbers(own_store)
-    assert others, "the demo data has two agreed plans"
-    plant_surrogate(own_store, damaged)
-    alone = tmp_path / "alone"
-    alone.mkdir()
-    result = run(own_store, "export-pdf", "--patient", damaged, "--out", str(alone), "--variant", "standard")
-    refused(result, "lone UTF-16 surrogate", "nothing was printed")
-    assert not list(alone.iterdir())
+def pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_a_plan_holding_a_lone_surrogate_prints_a_replacement_character_and_says_so(
+    own_store: Path, tmp_path: Path
+) -> None:
+    """The old code printed it as an empty box (the fonts have no glyph for half a pair), with no word."""
+    agreed = agreed_nhs_numbers(own_store)
+    assert len(agreed) >= 2, "the demo data has two agreed plans"
+    version_id = plant_surrogate(own_store, agreed[0])
+    for variant in ("standard", "clinician-record", "large-print"):
+        out = tmp_path / variant
+        out.mkdir()
+        result = run(own_store, "export-pdf", "--patient", agreed[0], "--out", str(out), "--variant", variant)
+        assert result.returncode == 0, result.stderr
+        assert f"version {version_id} held an invalid character (a lone UTF-16 surrogate" in result.stderr
+        assert "printed as U+FFFD" in result.stderr and "unexpected internal error" not in result.stderr
+        (pdf,) = out.iterdir()
+        text = pdf_text(pdf)
+        assert "Go for a walk\ufffd" in text and "\x00" not in text
     batch = tmp_path / "batch"
     batch.mkdir()
     result = run(own_store, "export-pdf", "--all", "--out", str(batch), "--variant", "standard")
     assert result.returncode == 0, result.stderr
-    assert "lone UTF-16 surrogate" in result.stderr and "unexpected internal error" not in result.stderr
-    assert len(list(batch.glob("safety-plan-*.pdf"))) == len(others)
-    assert not [p for p in batch.iterdir() if p.name.endswith(".partial")]
+    assert result.stderr.count("lone UTF-16 surrogate") == 1, result.stderr
+    assert len(list(batch.glob("safety-plan-*.pdf"))) == len(agreed)
 
 
-def test_a_clinician_record_holding_a_lone_surrogate_is_refused_in_words(own_store: Path, tmp_path: Path) -> None:
-    damaged = agreed_nhs_numbers(own_store)[0]
-    plant_surrogate(own_store, damaged)
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="core/patient_snapshot.write_blob encodes the caseload cache with ensure_ascii=False: a lone "
+    "surrogate in a patient's details stops every caseload (UnicodeEncodeError, exit 3); not this change's file",
+)
+def test_a_patient_name_holding_a_lone_surrogate_prints_a_replacement_character(
+    own_store: Path, tmp_path: Path
+) -> None:
+    nhs_number = agreed_nhs_numbers(own_store)[0]
+    plant_surrogate(own_store, nhs_number, record="patient")
     out = tmp_path / "out"
     out.mkdir()
-    result = run(own_store, "export-pdf", "--patient", damaged, "--out", str(out), "--variant", "clinician-record")
-    refused(result, "lone UTF-16 surrogate")
-    assert not list(out.iterdir())
+    result = run(own_store, "export-pdf", "--patient", nhs_number, "--out", str(out), "--variant", "clinician-record")
+    assert result.returncode == 0, result.stderr
+    assert "lone UTF-16 surrogate" in result.stderr
+    assert "Si\ufffdn" in pdf_text(next(out.iterdir()))
 
 
 # --- 3. key wraps edited in the store's own SQL --------------------------------------------------------------

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from ..core.crisis_directory import CrisisDirectory, load_directory, stale_warning
 from ..core.discharge import load_discharges
 from ..core.formulations import FORMULATION_LAYOUTS, NOTE_LABELS, load_formulation
 from ..core.patients import PatientDetails, PatientSummary
+from ..core.payloads import without_lone_surrogates
 from ..core.plan_content import PlanContent, person_view
 from ..core.plan_layout import LayoutCatalogue, load_catalogue
 from ..core.plans import load_plan
@@ -52,6 +54,7 @@ __all__ = [
     "variant_for",
 ]
 AUDIT_ACTIONS = ("print", "export", "view")
+T = TypeVar("T")
 
 
 def variant_for(details: PatientDetails) -> str:
@@ -86,10 +89,24 @@ class Exporter:
         default_factory=lambda: load_catalogue(layout_type=FORMULATION_LAYOUTS)
     )
     _staff: dict[str, str] | None = None
+    cleaned: list[str] = field(default_factory=list)  # copies that held a lone surrogate, by version id
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        return self.fonts.problems + self.branding.problems
+        return self.fonts.problems + self.branding.problems + tuple(self.cleaned)
+
+    def _printable(self, plain: T, version_id: str) -> T:
+        """What a copy is laid out from, a lone UTF-16 surrogate (half a pair, from another program's
+        JSON escape: a save here cleans it) made U+FFFD and named, as export does: the fonts have no
+        glyph for it, so it would print as an empty box with no word said."""
+        plain, changed = without_lone_surrogates(plain)
+        note = (
+            f"the copy made from version {version_id} held an invalid character (a lone UTF-16 surrogate, "
+            "written by another program), printed as U+FFFD; retype that text in the app and save it"
+        )
+        if changed and note not in self.cleaned:
+            self.cleaned.append(note)
+        return plain
 
     @property
     def trust_name(self) -> str:
@@ -133,7 +150,7 @@ class Exporter:
             trust_name=self.trust_name,
             printed_on=self.session.store.clock.now().date(),
         )
-        return copy, version.version_id
+        return self._printable(copy, version.version_id), version.version_id
 
     # --- the clinician record --------------------------------------------------------------------
     def _line(self, v: VersionInfo, status: str, remark: str = "") -> VersionLine:
@@ -236,7 +253,7 @@ class Exporter:
             discharges=discharge_parts(load_discharges(self.session, pid), self.staff, now),
         )
         target = (shown.version_id if shown else None) or (plan_v.version_id if plan_v else patient.version_id)
-        return record, target
+        return self._printable(record, target), target
 
     # --- rendering -------------------------------------------------------------------------------
     def render(self, patient: PatientSummary, variant: str = AUTO, *, action: str = "export") -> PatientPdf:
