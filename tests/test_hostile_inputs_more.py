@@ -182,12 +182,6 @@ def test_a_plan_holding_a_lone_surrogate_prints_a_replacement_character_and_says
     assert len(list(batch.glob("safety-plan-*.pdf"))) == len(agreed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="core/patient_snapshot.write_blob encodes the caseload cache with ensure_ascii=False: a lone "
-    "surrogate in a patient's details stops every caseload (UnicodeEncodeError, exit 3); not this change's file",
-)
 def test_a_patient_name_holding_a_lone_surrogate_prints_a_replacement_character(
     own_store: Path, tmp_path: Path
 ) -> None:

@@ -43,7 +43,7 @@ def write(session: Session, patient_id: str, kind: str, record_id: str | None, b
           payload: dict[str, Any], merge_of: tuple[str, ...] | None = None) -> datetime:  # fmt: skip
     dek, at, uid = session.dek, session.store.clock.now(), session.user.user_id
     merge_of = tuple(merge_of) if merge_of else None
-    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    data = json.dumps(payload, separators=(",", ":")).encode()  # ASCII escapes: a lone surrogate cannot stop it
     sealed = dek.seal(data, *_aad(uid, patient_id, kind, base_version_id, at, merge_of))
     key = (Autosave.user_id == uid, Autosave.patient_id == patient_id, Autosave.kind == kind)
     with session.store.writing() as conn:

@@ -52,7 +52,9 @@ def read_blob(conn: Connection, dek: DataKey, name: str) -> tuple[int, object] |
 
 
 def write_blob(conn: Connection, dek: DataKey, name: str, upto_seq: int, data: object) -> None:
-    sealed = dek.seal(json.dumps({"format": FORMAT, "data": data}, ensure_ascii=False).encode(),
+    # ASCII escapes: a lone surrogate (pasted by another program) reads back exactly instead of stopping
+    # every caseload with UnicodeEncodeError.
+    sealed = dek.seal(json.dumps({"format": FORMAT, "data": data}, ensure_ascii=True).encode(),
                       "snapshots", name, str(upto_seq))  # fmt: skip
     conn.execute(delete(Snapshot).where(Snapshot.name == name))
     conn.execute(insert(Snapshot.__table__), {"name": name, "upto_seq": upto_seq, "payload": sealed})
