@@ -6,7 +6,7 @@ from __future__ import annotations
 from .branding import Branding
 from .fonts import FontSet
 from .person import PersonCopy, render_person_copy
-from .variants import PERSON_VARIANTS, PHONE, WALLET_CARD
+from .variants import EASY_READ, PERSON_VARIANTS, PHONE, WALLET_CARD
 
 
 def render_copy(copy: PersonCopy, variant: str, fonts: FontSet, branding: Branding) -> bytes:
@@ -20,4 +20,8 @@ def render_copy(copy: PersonCopy, variant: str, fonts: FontSet, branding: Brandi
         from .phone import render_phone_copy
 
         return render_phone_copy(copy, fonts, branding)
+    if variant == EASY_READ:
+        from .easy_read import easy_read_story
+
+        return render_person_copy(copy, variant, fonts, branding, easy_read_story(copy, fonts, branding))
     return render_person_copy(copy, variant, fonts, branding)

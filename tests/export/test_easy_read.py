@@ -21,10 +21,11 @@ from perfectcare_desktop.core.plan_layout import PlanLayout, load_catalogue
 from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.errors import NotFound
 from perfectcare_desktop.export.branding import load_branding
+from perfectcare_desktop.export.copies import render_copy
 from perfectcare_desktop.export.easy_read import ICON_COL, sentences
 from perfectcare_desktop.export.fonts import load_fonts
 from perfectcare_desktop.export.pages import MARGIN, PAGE_W
-from perfectcare_desktop.export.person import EMPTY_SECTION, PersonCopy, render_person_copy
+from perfectcare_desktop.export.person import EMPTY_SECTION, PersonCopy
 from perfectcare_desktop.export.service import patient_pdf
 from perfectcare_desktop.export.variants import EASY_READ
 
@@ -46,7 +47,7 @@ def make_copy(entries: dict[str, list[dict[str, str]]], *, layout: PlanLayout = 
 
 
 def easy_read(copy: PersonCopy) -> bytes:
-    return render_person_copy(copy, EASY_READ, load_fonts(), load_branding())
+    return render_copy(copy, EASY_READ, load_fonts(), load_branding())
 
 
 FULL = {
