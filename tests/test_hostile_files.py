@@ -295,3 +295,13 @@ def test_a_backup_header_nested_thousands_deep_is_refused_in_words(tmp_path: Pat
     target = tmp_path / "restored"
     refused(run(target, "restore", str(crafted)), "damaged (its header cannot be read)")
     assert not target.exists()
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, "{not json", ""])
+def test_key_derivation_parameters_that_are_not_json_are_refused_in_words(text: str) -> None:
+    """Whoever reads them (a backup's header, an enrolment file, the store's key wraps) gets the one
+    refusal, never RecursionError or JSONDecodeError."""
+    from perfectcare_desktop.crypto.kdf import KdfParams, KdfParamsRejected
+
+    with pytest.raises(KdfParamsRejected, match="not readable JSON"):
+        KdfParams.from_json(text)

@@ -34,7 +34,6 @@ STATUS_LABELS = {
     ENTERED_IN_ERROR: "Entered in error",
     "current": "Draft",
 }
-DEFAULT_REVIEW_MONTHS = 3
 _UNSIGNED = (DRAFT, REVISION, "current")  # drafts of the plan, whatever the PC that saved one knew
 
 

@@ -31,7 +31,10 @@ class KdfParams:
     def from_json(cls, text: str) -> KdfParams:
         """Parameters read from a file someone else may have written (a key wrap, a backup, an enrolment
         file): refused in words when out of bounds, before any memory is asked for."""
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser (a crafted header)
+            raise KdfParamsRejected("the key-derivation parameters are not readable JSON") from None
         if not isinstance(data, dict):
             raise KdfParamsRejected("the key-derivation parameters are not a JSON object")
         if data.get("algorithm") != "argon2id":
