@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-unresolved", action="store_true",
                    help="also print plans that need a look first (two versions not merged, a draft with no agreed "
                    "plan, fewer than 3 sections filled); without it they are left out and counted")  # fmt: skip
+    p = _command(sub, "followup-figure", cmd_followup_figure,
+                 "NHS England's 'followed up within 72 hours' figure for discharges in a period",
+                 your_password + " Counts of the service's contacts, never a rating of a person; the exclusions "
+                 "are printed with the figure.", common)  # fmt: skip
+    p.add_argument("--from", dest="start", metavar="YYYY-MM-DD", type=_iso_date, required=True,
+                   help="first discharge date counted (UK date)")  # fmt: skip
+    p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", type=_iso_date, required=True,
+                   help="last discharge date counted (UK date)")  # fmt: skip
     _command(sub, "verify", cmd_verify, "check every ciphertext and the audit chain",
              your_password + " Exit 0 when intact; 1 with each problem named.", common)  # fmt: skip
     p = _command(sub, "backup", cmd_backup, "write an encrypted single-file backup",
@@ -201,6 +210,13 @@ def _sync_commands(sub: Any, common: argparse.ArgumentParser, your_password: str
         action="store_true",
         help="try everything refused again (after the hub was put right), then run a round",
     )
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
 
 
 def _positive_int(text: str) -> int:
@@ -469,6 +485,23 @@ def _left_out_report(result: Any) -> None:  # batch.BatchResult
         logging.getLogger("perfectcare.cli").info(
             "export-pdf left out %d: %s", unresolved + failed, "; ".join(f"{r}: {n}" for r, n in counts.items())
         )
+
+
+def cmd_followup_figure(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .core.discharge import followup_figure
+    from .core.wording import long_date
+
+    session = _login(args, secrets)
+    f = followup_figure(session, args.start, args.end)
+    period = f"discharged {long_date(f.start)} to {long_date(f.end)}"
+    if f.eligible:
+        _say(f"Followed up within 72 hours: {f.within_72_hours:,} of {f.eligible:,} discharges {period} "
+             f"({f.proportion:.0%}); {f.declined:,} of those not followed up declined.")  # fmt: skip
+    else:
+        _say(f"No discharge {period} is counted yet, so there is no figure.")
+    _say(f"Not counted: {f.transfers_excluded:,} transfer(s), {f.not_yet_due:,} whose 72 hours have not ended.")
+    _say("Exclusions: " + " ".join(f.exclusions))
+    return EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace, secrets: Secrets) -> int:

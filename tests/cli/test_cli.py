@@ -216,3 +216,38 @@ def test_unexpected_errors_hide_the_traceback(cli_store: Path, monkeypatch: pyte
     assert cli.main(["info", "--data-dir", str(cli_store)]) == 3
     err = capsys.readouterr().err
     assert "RuntimeError" in err and "Siân" not in err and "Traceback" not in err
+
+
+def test_followup_figure_counts_discharges_followed_up_within_72_hours(cli_store: Path) -> None:
+    """`followup-figure`: the NHS England figure from the store's records, with what is not counted and
+    why; a period that ends before it starts is refused in words."""
+    from datetime import datetime, timedelta
+
+    from perfectcare_desktop.core.discharge import MADE, PLANNED, TRANSFER, record_discharge, record_followup
+    from perfectcare_desktop.core.nhs_number import test_range_numbers
+    from perfectcare_desktop.core.patients import PatientDetails
+    from perfectcare_desktop.core.store import Store
+
+    numbers = test_range_numbers(__import__("random").Random(3))
+    store = Store.open(cli_store)
+    try:
+        session = store.login("boss", PASSWORD)
+        now = store.clock.now()
+        left = (now - timedelta(days=5)).replace(hour=10, minute=0, second=0, microsecond=0)
+        pids = [session.add_patient(PatientDetails(n, "Roberts", datetime(1990, 1, 1).date(), next(numbers)))
+                for n in ("Made", "Missed", "Moved")]  # fmt: skip
+        for pid, kind in zip(pids, (PLANNED, PLANNED, TRANSFER), strict=True):
+            record_discharge(session, pid, left, discharge_type=kind, owner_text="Crisis team")
+        record_followup(session, pids[0], left + timedelta(days=1), outcome=MADE)
+    finally:
+        store.close()
+    start, end = (left - timedelta(days=1)).date().isoformat(), now.date().isoformat()
+    result = run(cli_store, "followup-figure", "--from", start, "--to", end, "--user", "boss", "--password-stdin",
+                 stdin=PASSWORD + "\n")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Followed up within 72 hours: 1 of 2 discharges" in result.stdout and "(50%)" in result.stdout
+    assert "Not counted: 1 transfer(s), 0 whose 72 hours have not ended." in result.stdout
+    assert "Exclusions: Transfers to another mental health inpatient setting" in result.stdout
+    backwards = run(cli_store, "followup-figure", "--from", end, "--to", start, "--user", "boss",
+                    "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+    assert backwards.returncode != 0 and "The period ends before it starts." in backwards.stderr
