@@ -8,28 +8,16 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from testsupport import ADMIN_EXE  # noqa: F401
+from testsupport import admin_cli as run
 
 from perfectcare_desktop.core.files import atomic_write
 from perfectcare_desktop.errors import InvalidInput
 
-PASSWORD = "correct horse battery"
-ADMIN_EXE = Path(sys.executable).with_name("perfectcare-admin")
 POSIX_ROOT = os.name == "posix" and os.geteuid() == 0
-
-
-def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    who = [] if args[0] == "init" else ["--user", "boss"]
-    return subprocess.run(
-        [str(ADMIN_EXE), *args, "--data-dir", str(data_dir), *who, "--password-stdin"],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -9,35 +9,16 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from testsupport import CLI_PASSWORD as PASSWORD
+from testsupport import admin_cli as run
 
-PASSWORD = "correct horse battery"
-ADMIN_EXE = Path(sys.executable).with_name("perfectcare-admin")
 HUGE = {"algorithm": "argon2id", "memory_kib": 2**31, "iterations": 3, "lanes": 4}
 DEEP = b"[" * 100_000 + b"]" * 100_000
-
-
-def run(data_dir: Path, *args: str, stdin: str | bytes = PASSWORD + "\n", env: dict[str, str] | None = None,
-        user: bool = True) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    who = ["--user", "boss"] if user and args[0] != "init" else []
-    raw = isinstance(stdin, bytes)
-    result = subprocess.run(
-        [str(ADMIN_EXE), *args, "--data-dir", str(data_dir), *who, "--password-stdin"],
-        input=stdin,
-        capture_output=True,
-        text=not raw,
-        timeout=120,
-        env=env,
-    )
-    if raw:  # keep the assertions below alike: the CLI writes UTF-8 (or ASCII) sentences
-        result.stdout = result.stdout.decode("utf-8", "replace")
-        result.stderr = result.stderr.decode("utf-8", "replace")
-    return result  # type: ignore[return-value]
 
 
 def refused(result: subprocess.CompletedProcess[str], *words: str) -> None:

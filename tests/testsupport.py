@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 ADMIN = "admin1"
 ADMIN_PASSWORD = "correct horse battery"
@@ -21,3 +24,28 @@ class FakeClock:
 
     def advance(self, **kwargs: float) -> None:
         self.current += timedelta(**kwargs)
+
+
+# --- the installed admin CLI, as a script runs it -----------------------------------------------------------
+CLI_PASSWORD = "correct horse battery"
+ADMIN_EXE = Path(sys.executable).with_name("perfectcare-admin")
+
+
+def admin_cli(data_dir: Path, *args: str, stdin: str | bytes = CLI_PASSWORD + "\n", env: dict[str, str] | None = None,
+              user: bool = True) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """`perfectcare-admin ARGS --data-dir DIR [--user boss] --password-stdin` with `stdin` (bytes: as a
+    terminal that is not UTF-8 would send them); output as text either way."""
+    who = ["--user", "boss"] if user and args[0] != "init" else []
+    raw = isinstance(stdin, bytes)
+    result = subprocess.run(
+        [str(ADMIN_EXE), *args, "--data-dir", str(data_dir), *who, "--password-stdin"],
+        input=stdin,
+        capture_output=True,
+        text=not raw,
+        timeout=120,
+        env=env,
+    )
+    if raw:  # keep the assertions alike: the CLI writes UTF-8 (or ASCII) sentences
+        result.stdout = result.stdout.decode("utf-8", "replace")
+        result.stderr = result.stderr.decode("utf-8", "replace")
+    return result  # type: ignore[return-value]

@@ -7,24 +7,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-PASSWORD = "correct horse battery"
-ADMIN_EXE = Path(sys.executable).with_name("perfectcare-admin")
-
-
-def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    who = [] if args[0] == "init" else ["--user", "boss"]
-    return subprocess.run(
-        [str(ADMIN_EXE), *args, "--data-dir", str(data_dir), *who, "--password-stdin"],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from testsupport import admin_cli as run
 
 
 @pytest.fixture
