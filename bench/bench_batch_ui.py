@@ -26,6 +26,7 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from perfectcare_desktop.core.demo_data import add_demo_data  # noqa: E402
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store  # noqa: E402
 from perfectcare_desktop.ui.batch_print import BatchPrintDialog  # noqa: E402
 from perfectcare_desktop.ui.operation import Operations  # noqa: E402
@@ -38,7 +39,7 @@ def main() -> None:
     app = QApplication([])
     folder = Path(tempfile.mkdtemp(prefix="bench-batch-ui-"))
     store, _ = Store.create(folder / "store", "Bench Trust", "bench", "a long bench password")
-    session = store.login("bench", "a long bench password")
+    session = Session.sign_in(store, "bench", "a long bench password")
     add_demo_data(session, args.patients, seed=3)
     out = folder / "out"
     out.mkdir()

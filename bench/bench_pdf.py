@@ -31,6 +31,7 @@ from perfectcare_desktop.core.demo_data import add_demo_data  # noqa: E402
 from perfectcare_desktop.core.plan_content import PlanContent, person_view  # noqa: E402
 from perfectcare_desktop.core.plan_layout import load_catalogue  # noqa: E402
 from perfectcare_desktop.core.plans import load_plan  # noqa: E402
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store  # noqa: E402
 from perfectcare_desktop.export.batch import export_batch  # noqa: E402
 from perfectcare_desktop.export.service import patient_pdf  # noqa: E402
@@ -85,15 +86,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         store, _ = Store.create(root / "store", "Bench NHS Foundation Trust", ADMIN, PASSWORD)
-        session = store.login(ADMIN, PASSWORD)
+        session = Session.sign_in(store, ADMIN, PASSWORD)
         add_demo_data(session, int(args.plans * 1.15) + 10, seed=3)
         people = []
-        for p in session.list_patients():
+        for p in session.patients.all():
             state = load_plan(session, p.record_id, audit_view=False)
             if state.agreed or (state.current and state.current.status == "draft"):
                 people.append(p)
         people = people[: args.plans]
-        print(f"store: {len(session.list_patients())} synthetic patients, {len(people)} with a plan to print")
+        print(f"store: {len(session.patients.all())} synthetic patients, {len(people)} with a plan to print")
 
         # 1. one PDF, each variant of the person's copy
         for variant in PERSON_VARIANTS:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from perfectcare_desktop.core import autosave, plans  # noqa: E402
 from perfectcare_desktop.core.patients import PatientDetails  # noqa: E402
 from perfectcare_desktop.core.plan_layout import load_catalogue  # noqa: E402
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store  # noqa: E402
 from perfectcare_desktop.ui.main_window import MainWindow  # noqa: E402
 from perfectcare_desktop.ui.operation import Operations  # noqa: E402
@@ -62,8 +63,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-plans-", dir=args.data_dir))
     print(f"store in {folder} ({filesystem_of(folder)}); Python {os.sys.version.split()[0]}")
     store, _ = Store.create(folder, "Bench Trust", ADMIN, PASSWORD)
-    session = store.login(ADMIN, PASSWORD)
-    pid = session.add_patient(PatientDetails("Aisha", "Rahman", date(1988, 6, 1), "9434765919"))
+    session = Session.sign_in(store, ADMIN, PASSWORD)
+    pid = session.patients.add(PatientDetails("Aisha", "Rahman", date(1988, 6, 1), "9434765919"))
     layout = load_catalogue().latest()
     _, content = full_plan(7)
 

@@ -189,7 +189,7 @@ def bench_unlock(folder: Path, kdf_timer: KdfTimer) -> tuple[dict[str, Any], Sto
     for _ in range(UNLOCK_RUNS):
         kdf_timer.reset()
         start = time.perf_counter()
-        session = store.login(ADMIN, PASSWORD)
+        session = Session.sign_in(store, ADMIN, PASSWORD)
         times.append(time.perf_counter() - start)
         kdf_times.append(kdf_timer.total)
     assert session is not None
@@ -203,19 +203,19 @@ def bench_unlock(folder: Path, kdf_timer: KdfTimer) -> tuple[dict[str, Any], Sto
 
 # --- 2. save latency --------------------------------------------------------------------------------
 def bench_saves(session: Session, profile: bool) -> dict[str, Any]:
-    section(f"2. Save latency: {SAVES} x session.append_version of a plan-sized version on one record")
+    section(f"2. Save latency: {SAVES} x session.records.append of a plan-sized version on one record")
     base = plan_payload()
     person = demo_people(1, 11)[0]
-    pid = session.add_patient(
+    pid = session.patients.add(
         PatientDetails(person.given_name, person.family_name, person.date_of_birth, person.nhs_number)
     )
-    record_id, _ = session.create_record(PLAN_KIND, pid, base)
+    record_id, _ = session.records.create(PLAN_KIND, pid, base)
     plans = [edited(base, n) for n in range(SAVES)]
     sizes = [len(payloads.encode(p)) for p in plans]
     times = []
     for plan in plans:
         start = time.perf_counter()
-        session.append_version(record_id, plan)
+        session.records.append(record_id, plan)
         times.append(ms(time.perf_counter() - start))
     with session.store.reading() as conn:
         journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
@@ -226,7 +226,7 @@ def bench_saves(session: Session, profile: bool) -> dict[str, Any]:
     if profile:
         with profiled(True, "100 further saves (append_version)"):
             for n in range(100):
-                session.append_version(record_id, edited(base, SAVES + n))
+                session.records.append(record_id, edited(base, SAVES + n))
     return {"p50": percentile(times, 50), "p95": percentile(times, 95), "max": max(times)}
 
 
@@ -234,7 +234,7 @@ def bench_saves(session: Session, profile: bool) -> dict[str, Any]:
 def build_caseload(folder: Path, patients: int) -> float:
     os.environ[FAST_KDF_ENV] = "1"  # cheap key derivation for the admin of this store only
     store, _recovery = Store.create(folder, ORG, ADMIN, PASSWORD)
-    session = store.login(ADMIN, PASSWORD)
+    session = Session.sign_in(store, ADMIN, PASSWORD)
     step = max(1, patients // 10)
     last = [0]
 
@@ -305,12 +305,12 @@ def child(folder: Path, lookups: bool, profile: bool) -> None:
         store = Store.open(folder)
         result["open_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    session = store.login(ADMIN, PASSWORD)
+    session = Session.sign_in(store, ADMIN, PASSWORD)
     result["login_s"] = time.perf_counter() - start
     result["login_kdf_s"] = kdf_timer.total
     with profiled(profile, "list_patients"):
         start = time.perf_counter()
-        people = session.list_patients()
+        people = session.patients.all()
         result["list_s"] = time.perf_counter() - start
     result["patients"] = len(people)
     result["rss_after_kib"] = proc_status_kib("VmRSS")
@@ -322,7 +322,7 @@ def child(folder: Path, lookups: bool, profile: bool) -> None:
         with profiled(profile, f"{LOOKUPS} x find_by_nhs_number"):
             for typed, expected in nhs_queries(rng, people):
                 start = time.perf_counter()
-                found = session.find_by_nhs_number(typed)
+                found = session.patients.find_by_nhs_number(typed)
                 nhs_ms.append(ms(time.perf_counter() - start))
                 wrong += found is None or found.record_id != expected
         result["nhs_ms"], result["nhs_wrong"] = nhs_ms, wrong
@@ -333,7 +333,7 @@ def child(folder: Path, lookups: bool, profile: bool) -> None:
             for kind, texts in queries.items():
                 for text in texts:
                     start = time.perf_counter()
-                    found_list = session.search_patients(text)
+                    found_list = session.patients.search(text)
                     by_kind.setdefault(kind, []).append(ms(time.perf_counter() - start))
                     hits.setdefault(kind, []).append(len(found_list))
         result["search_ms"] = by_kind

@@ -53,6 +53,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from perfectcare_desktop.core.demo_data import add_demo_data, patient_details  # noqa: E402
 from perfectcare_desktop.core.demo_text import demo_people  # noqa: E402
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store  # noqa: E402
 from perfectcare_desktop.crypto.kdf import FAST_KDF_ENV  # noqa: E402
 from perfectcare_desktop.store.models import Outbox, Version  # noqa: E402
@@ -246,7 +247,7 @@ class Pc:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.session = store.login(ADMIN, PASSWORD)
+        self.session = Session.sign_in(store, ADMIN, PASSWORD)
         self.client = SyncClient(store)
 
     def close(self) -> None:
@@ -261,14 +262,14 @@ def setup(url: str, base: Path, parts: RoundParts) -> tuple[Pc, Pc]:
     a = Pc(store_a)
     print(f"   A's outbox after Store.create and login: {counts_text(outbox_counts(a.store))}")
     enrolment.init_hub(a.session, url, "bench PC A")
-    timed_round(a.client, a.session.dek, parts)  # A's account and trail, if init_hub left any queued
+    timed_round(a.client, a.session.require_unlocked(), parts)  # A's account and trail, if init_hub left any queued
     enrolment.export_file(a.session, url, base / "b.enrol", PASSPHRASE, "bench PC B")
     start = time.perf_counter()
     enrolment.import_file(base / "b.enrol", PASSPHRASE, base / "b")
     print(f"   B joined (import_file with the hub nearly empty) in {time.perf_counter() - start:.2f} s")
     b = Pc(Store.open(base / "b"))  # A's admin account reached B through the hub
-    timed_round(b.client, b.session.dek, parts)  # B's own entries reach the hub before A's push
-    timed_round(a.client, a.session.dek, parts)
+    timed_round(b.client, b.session.require_unlocked(), parts)  # B's own entries reach the hub before A's push
+    timed_round(a.client, a.session.require_unlocked(), parts)
     a.client.close()
     return a, b
 
@@ -286,7 +287,7 @@ def bench_push(a: Pc, hub: psycopg.Connection, wanted: int, parts: RoundParts, p
     before = hub_counts(hub)
     a.client = SyncClient(a.store)  # a new client, as at start-up: connect and SCRAM are in the round
     with profiled(profile, "push round (SyncClient.round on A)", sort="cumulative", limit=40):
-        took, report = timed_round(a.client, a.session.dek, parts)
+        took, report = timed_round(a.client, a.session.require_unlocked(), parts)
     after = hub_counts(hub)
     versions = after["versions"] - before["versions"]
     total, mean = hub.execute("SELECT sum(octet_length(payload)), avg(octet_length(payload)) FROM versions").fetchone()
@@ -311,7 +312,7 @@ def bench_push(a: Pc, hub: psycopg.Connection, wanted: int, parts: RoundParts, p
 def bench_pull(b: Pc, versions: int, parts: RoundParts, profile: bool) -> dict[str, Any]:
     section(f"2. Pull: B's round after A's push, a pure pull of {versions:,} versions")
     with profiled(profile, "pull round (SyncClient.round on B)", sort="cumulative", limit=40):
-        took, report = timed_round(b.client, b.session.dek, parts)
+        took, report = timed_round(b.client, b.session.require_unlocked(), parts)
     print(
         f"   round: {took:.2f} s, {report.pulled:,} versions pulled, {report.accounts} account changes, "
         f"{len(report.rejected)} rejected, {report.pulled / took:,.0f} versions/s"
@@ -401,13 +402,15 @@ def copy_baseline(cluster: PgCluster, hub: psycopg.Connection, text_db: str, bin
 # --- 4. idle rounds ---------------------------------------------------------------------------------
 def bench_idle(a: Pc, versions: int, parts: RoundParts, profile: bool) -> dict[str, list[float]]:
     section(f"4. Idle rounds on A (holding {versions:,} versions): nothing to push or pull")
-    _, report = timed_round(a.client, a.session.dek, parts)  # what the joins queued on A (export_file's audit)
+    _, report = timed_round(
+        a.client, a.session.require_unlocked(), parts
+    )  # what the joins queued on A (export_file's audit)
     print(f"   settling round first: pushed {report.pushed}, pulled {report.pulled}")
     kept: list[float] = []
     split: dict[str, list[float]] = {name: [] for name in (*RoundParts.PARTS, "rest")}
     with profiled(profile, f"{IDLE_ROUNDS} idle rounds, connection kept", sort="cumulative", limit=40):
         for _ in range(IDLE_ROUNDS):
-            took, report = timed_round(a.client, a.session.dek, parts)
+            took, report = timed_round(a.client, a.session.require_unlocked(), parts)
             if report.pushed or report.pulled:
                 raise SystemExit(f"an idle round had work to do: {report}")
             kept.append(ms(took))
@@ -421,7 +424,7 @@ def bench_idle(a: Pc, versions: int, parts: RoundParts, profile: bool) -> dict[s
     fresh = []
     for _ in range(FRESH_ROUNDS):
         client = SyncClient(a.store)
-        took, _ = timed_round(client, a.session.dek, parts)
+        took, _ = timed_round(client, a.session.require_unlocked(), parts)
         client.close()
         fresh.append(ms(took))
     print(f"   {FRESH_ROUNDS} rounds, each with a new SyncClient (connect + SCRAM): {spread(fresh)}")
@@ -457,15 +460,15 @@ class TimedHub:
 
 def device_id_of(pc: Pc) -> str:
     with pc.store.reading() as conn:
-        return device.load(conn, pc.session.dek).device_id
+        return device.load(conn, pc.session.require_unlocked()).device_id
 
 
 def timed_heal(pc: Pc, device_id: str) -> tuple[float, float, Any]:
     """One anti_entropy.heal on the PC's own hub connection, as a round calls it after its pull: (seconds,
     seconds of it waiting on the hub, what was healed)."""
-    hub = TimedHub(pc.client.connection(pc.session.dek))
+    hub = TimedHub(pc.client.connection(pc.session.require_unlocked()))
     start = time.perf_counter()
-    healed = HEAL(pc.store, pc.session.dek, hub, device_id, PullResult())
+    healed = HEAL(pc.store, pc.session.require_unlocked(), hub, device_id, PullResult())
     return time.perf_counter() - start, hub.seconds, healed
 
 
@@ -504,13 +507,13 @@ def bench_anti_entropy(url: str, base: Path, wanted: int, parts: RoundParts, pro
         enrolment.import_file(base / "e.enrol", PASSPHRASE, base / "e")  # E joins while the hub is empty
         e = Pc(Store.open(base / "e"))
         pcs.append(e)
-        timed_round(d.client, d.session.dek, parts)
+        timed_round(d.client, d.session.require_unlocked(), parts)
 
         start = time.perf_counter()
         add_demo_data(d.session, patients, seed=2)
         added_s = time.perf_counter() - start
         d.client.close()
-        pushed_s, report = timed_round(d.client, d.session.dek, parts)
+        pushed_s, report = timed_round(d.client, d.session.require_unlocked(), parts)
         print(
             f"   build: {patients:,} demo patients added on D in {added_s:.1f} s, pushed by one round in "
             f"{pushed_s:.1f} s ({report.pushed:,} queue items; {parts.describe(pushed_s)})"
@@ -539,8 +542,8 @@ def bench_anti_entropy(url: str, base: Path, wanted: int, parts: RoundParts, pro
 
         # (a) nothing to mend: the normal case, every round. First a push and a pull with nothing to do, as a
         # round runs them before heal (so the hub connection has read the versions table already).
-        push_only(d.store, d.session.dek, d.client.connection(d.session.dek), dev)
-        pull_only(d.store, d.session.dek, d.client.connection(d.session.dek))
+        push_only(d.store, d.session.require_unlocked(), d.client.connection(d.session.require_unlocked()), dev)
+        pull_only(d.store, d.session.require_unlocked(), d.client.connection(d.session.require_unlocked()))
         with profiled(profile, "the first heal after Store.open", sort="cumulative", limit=30):
             first, first_hub, healed = timed_heal(d, dev)
         if healed != Healed():
@@ -575,7 +578,7 @@ def bench_anti_entropy(url: str, base: Path, wanted: int, parts: RoundParts, pro
             hub_hole, hub_hole_wait, healed = timed_heal(d, dev)
         if healed.requeued != 1:
             raise SystemExit(f"the version deleted on the hub was not queued again: {healed}")
-        mended_s, report = timed_round(d.client, d.session.dek, parts)
+        mended_s, report = timed_round(d.client, d.session.require_unlocked(), parts)
         print(
             f"   the hub lacks 1 version (deleted by the owner): heal {ms(hub_hole):.1f} ms (waiting on the hub "
             f"{ms(hub_hole_wait):.1f} ms), queued it again; the next round sent it back in {ms(mended_s):.1f} ms"
@@ -584,8 +587,10 @@ def bench_anti_entropy(url: str, base: Path, wanted: int, parts: RoundParts, pro
         # (c) a hole on D: E sends one version (push() alone, so E pulls nothing), and D's place in the
         # stream is set past it without applying it (as a bug or a hub restored and replayed would).
         person = demo_people(patients + 1, seed=2)[-1]  # a prefix of the list D got: not one of D's
-        e.session.add_patient(patient_details(person))
-        push_only(e.store, e.session.dek, e.client.connection(e.session.dek), device_id_of(e))
+        e.session.patients.add(patient_details(person))
+        push_only(
+            e.store, e.session.require_unlocked(), e.client.connection(e.session.require_unlocked()), device_id_of(e)
+        )
         with psycopg.connect(url, autocommit=True) as owner:
             top = hub_top(owner)
         with d.store.writing() as conn:
@@ -600,11 +605,11 @@ def bench_anti_entropy(url: str, base: Path, wanted: int, parts: RoundParts, pro
         )
 
         # Idle rounds on D, which now include the comparison.
-        timed_round(d.client, d.session.dek, parts)  # settles: the heal's audit entry goes
+        timed_round(d.client, d.session.require_unlocked(), parts)  # settles: the heal's audit entry goes
         rounds: list[float] = []
         heals: list[float] = []
         for _ in range(AE_ROUNDS):
-            took, report = timed_round(d.client, d.session.dek, parts)
+            took, report = timed_round(d.client, d.session.require_unlocked(), parts)
             if report.pushed or report.pulled or report.healed != Healed():
                 raise SystemExit(f"an idle round on D had work to do: {report}")
             rounds.append(ms(took))

@@ -95,11 +95,12 @@ def cold_start(data_dir: Path, runs: int) -> tuple[float, float]:
 def build_store(folder: Path, patients: int) -> None:
     os.environ["PERFECTCARE_INSECURE_FAST_KDF"] = "1"
     from perfectcare_desktop.core.demo_data import add_demo_data
+    from perfectcare_desktop.core.session import Session
     from perfectcare_desktop.core.store import Store
 
     store, _ = Store.create(folder, "Bench Trust", ADMIN, PASSWORD)
     t0 = time.perf_counter()
-    add_demo_data(store.login(ADMIN, PASSWORD), patients, seed=1)
+    add_demo_data(Session.sign_in(store, ADMIN, PASSWORD), patients, seed=1)
     print(f"built {patients:,} patients in {time.perf_counter() - t0:.1f} s (not a target)")
     store.close()
 

@@ -266,7 +266,9 @@ def _login(args: argparse.Namespace, secrets: Secrets):  # noqa: ANN202 - core.s
             raise InvalidInput("Say who you are with --user NAME (or set PERFECTCARE_USER).")
         username = input("User name: ").strip()
     store = _open_store(args)
-    return store.login(username, secrets.get(f"Password for {username}: "))
+    from .core.session import Session  # the store stack loads only for commands that need it (--help is quick)
+
+    return Session.sign_in(store, username, secrets.get(f"Password for {username}: "))
 
 
 def _say(text: str) -> None:
@@ -309,7 +311,7 @@ def cmd_info(args: argparse.Namespace, secrets: Secrets) -> int:
 def cmd_user_add(args: argparse.Namespace, secrets: Secrets) -> int:
     session = _login(args, secrets)
     password = secrets.get(f"Password for the new user {args.username}: ", confirm=True)
-    session.add_user(args.username, args.role, password, args.display_name)
+    session.users.add(args.username, args.role, password, args.display_name)
     _say(f"Added {args.username} as {args.role}.")
     return EXIT_OK
 
@@ -317,7 +319,7 @@ def cmd_user_add(args: argparse.Namespace, secrets: Secrets) -> int:
 def cmd_user_list(args: argparse.Namespace, secrets: Secrets) -> int:
     session = _login(args, secrets)
     rows = [("USER", "ROLE", "STATUS", "NAME", "LAST SIGN-IN")]
-    for u in session.list_users():
+    for u in session.users.all():
         last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "never"
         rows.append((u.username, u.role, "active" if u.active else "disabled", u.display_name, last))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -328,7 +330,7 @@ def cmd_user_list(args: argparse.Namespace, secrets: Secrets) -> int:
 
 def cmd_user_disable(args: argparse.Namespace, secrets: Secrets) -> int:
     session = _login(args, secrets)
-    session.disable_user(args.username)
+    session.users.disable(args.username)
     _say(f"Disabled {args.username}. Everything they wrote is kept.")
     return EXIT_OK
 
@@ -336,7 +338,7 @@ def cmd_user_disable(args: argparse.Namespace, secrets: Secrets) -> int:
 def cmd_user_enable(args: argparse.Namespace, secrets: Secrets) -> int:
     session = _login(args, secrets)
     password = secrets.get(f"New password for {args.username}: ", confirm=True)
-    session.enable_user(args.username, password)
+    session.users.enable(args.username, password)
     _say(f"Enabled {args.username} with the new password.")
     return EXIT_OK
 
@@ -345,7 +347,9 @@ def cmd_user_reset(args: argparse.Namespace, secrets: Secrets) -> int:
     store = _open_store(args)
     password = secrets.get(f"New password for {args.username}: ", confirm=True)
     recovery = secrets.get("Recovery key: ")
-    store.reset_password_with_recovery(recovery, args.username, password)
+    from .core.sign_in import reset_password_with_recovery
+
+    reset_password_with_recovery(store, recovery, args.username, password)
     _say(f"Set a new password for {args.username}.")
     return EXIT_OK
 
@@ -427,7 +431,7 @@ def cmd_export_pdf(args: argparse.Namespace, secrets: Secrets) -> int:
     if args.patient:
         ids = []
         for number in args.patient:
-            found = session.find_by_nhs_number(number)
+            found = session.patients.find_by_nhs_number(number)
             if found is None:
                 raise InvalidInput(f"No patient in this store has NHS number {number}; nothing was printed.")
             ids.append(found.record_id)
@@ -626,7 +630,9 @@ def _sync_round(session: Any) -> int:
 
     try:
         settings = _settings()  # machine policy: the hub moved, and a read replica for pulls
-        report = one_round(session.store, session.dek, settings.get("hub_url"), settings.get("hub_read_url"))
+        report = one_round(
+            session.store, session.require_unlocked(), settings.get("hub_url"), settings.get("hub_read_url")
+        )
     except SyncError as exc:
         print(f"perfectcare-admin: {exc}", file=sys.stderr)
         return EXIT_FAILED

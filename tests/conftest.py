@@ -67,7 +67,7 @@ def recovery_key(created_store: tuple[Store, str]) -> str:
 
 @pytest.fixture
 def session(store: Store) -> Session:
-    return store.login(ADMIN, ADMIN_PASSWORD)
+    return Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
 
 
 # --- PostgreSQL for the sync hub -----------------------------------------------------------------------

@@ -31,7 +31,7 @@ class Pc:
         self.client = SyncClient(self.store)
 
     def sync(self) -> RoundReport:
-        return self.client.round(self.session.dek)
+        return self.client.round(self.session.require_unlocked())
 
     def close(self) -> None:
         self.client.close()
@@ -49,7 +49,7 @@ class Pc:
 
 def first_pc(folder: Path, hub_url: str) -> Pc:
     store, _ = Store.create(folder, ORG, ADMIN, ADMIN_PASSWORD)
-    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     enrolment.init_hub(session, hub_url)
     return Pc(store, session)
 
@@ -60,7 +60,7 @@ def join(admin: Session, hub_url: str, folder: Path, user: str = ADMIN, password
     enrolment.export_file(admin, hub_url, file, PASSPHRASE)
     enrolment.import_file(file, PASSPHRASE, folder)
     store = Store.open(folder)
-    return Pc(store, store.login(user, password))
+    return Pc(store, Session.sign_in(store, user, password))
 
 
 def patient(given: str, family: str, nhs: str) -> PatientDetails:

@@ -15,6 +15,7 @@ from testsupport import ADMIN_EXE  # noqa: F401
 from testsupport import admin_cli as run
 
 from perfectcare_desktop.core.files import atomic_write
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.errors import InvalidInput
 
 POSIX_ROOT = os.name == "posix" and os.geteuid() == 0
@@ -244,11 +245,11 @@ def test_a_lone_surrogate_read_back_is_exported_as_a_replacement_character(
     from perfectcare_desktop.core import payloads
     from perfectcare_desktop.core.patients import PatientDetails
 
-    session = store.login(ADMIN, ADMIN_PASSWORD)  # type: ignore[attr-defined]
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)  # type: ignore[attr-defined]
     with monkeypatch.context() as m:
         m.setattr(payloads, "encode", lambda p: json.dumps(p, ensure_ascii=True, sort_keys=True).encode())
-        session.add_patient(PatientDetails("Si\ud800n", "Jones", date(1980, 1, 2), "9434765919"))
-    session.add_patient(PatientDetails("Ann", "Evans", date(1970, 3, 4), "9434765870"))
+        session.patients.add(PatientDetails("Si\ud800n", "Jones", date(1980, 1, 2), "9434765919"))
+    session.patients.add(PatientDetails("Ann", "Evans", date(1970, 3, 4), "9434765870"))
     data_dir = store.data_dir  # type: ignore[attr-defined]
     store.close()  # type: ignore[attr-defined]
     out = tmp_path / "export.json"

@@ -17,6 +17,8 @@ import pytest
 from testsupport import CLI_PASSWORD as PASSWORD
 from testsupport import admin_cli as run
 
+from perfectcare_desktop.core.session import Session
+
 HUGE = {"algorithm": "argon2id", "memory_kib": 2**31, "iterations": 3, "lanes": 4}
 DEEP = b"[" * 100_000 + b"]" * 100_000
 
@@ -68,9 +70,9 @@ def test_a_lone_surrogate_typed_in_is_saved_as_a_replacement_character(store: ob
     assert payloads.decode(payloads.encode({"k\udc80": ["a\ud83d"]})) == {"k\ufffd": ["a\ufffd"]}
     pair = "\U0001f600 stays"  # a whole pair (an emoji) is not touched
     assert payloads.decode(payloads.encode({"text": pair})) == {"text": pair}
-    session = store.login(ADMIN, ADMIN_PASSWORD)  # type: ignore[attr-defined]
-    pid = session.add_patient(PatientDetails("Si\ud800n", "Jones", date(1980, 1, 2), "9434765919"))
-    assert session.get_patient(pid, audit_view=False).details.given_name == "Si\ufffdn"
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)  # type: ignore[attr-defined]
+    pid = session.patients.add(PatientDetails("Si\ud800n", "Jones", date(1980, 1, 2), "9434765919"))
+    assert session.patients.get(pid, audit_view=False).details.given_name == "Si\ufffdn"
 
 
 # --- 2. a lone surrogate already stored (another program's "\ud800" escape), printed -------------------------
@@ -90,15 +92,18 @@ def plant_surrogate(data_dir: Path, nhs_number: str, record: str = "plan") -> st
 
     store = Store.open(data_dir)
     try:
-        session = store.login("boss", PASSWORD)
-        patient = session.find_by_nhs_number(nhs_number)
+        session = Session.sign_in(store, "boss", PASSWORD)
+        patient = session.patients.find_by_nhs_number(nhs_number)
         if record == "plan":
             shown = load_plan(session, patient.record_id, audit_view=False).agreed
             payload = dict(shown.payload)
             payload["sections"]["coping_alone"]["entries"][0]["text"] = "Go for a walk\ud800"
             version_id = shown.version_id
         else:
-            payload = {**versions.current(session.history(patient.record_id)).payload, "given_name": "Si\ud800n"}
+            payload = {
+                **versions.current(session.records.history(patient.record_id)).payload,
+                "given_name": "Si\ud800n",
+            }
             version_id = patient.version_id
         data = json.dumps(payload, ensure_ascii=True, sort_keys=True).encode()
         with store.writing() as conn:
@@ -107,7 +112,9 @@ def plant_surrogate(data_dir: Path, nhs_number: str, record: str = "plan") -> st
             values |= {"version_id": versions.new_id(), "created_at": row.created_at + timedelta(seconds=1)}
             parents = versions.head_ids(conn, row.record_id)
             bound = versions.bound_metadata(SimpleNamespace(**values), parents)
-            sealed = session.dek.seal(data, versions.PAYLOAD_TABLE, row.record_id, values["version_id"], *bound)
+            sealed = session.require_unlocked().seal(
+                data, versions.PAYLOAD_TABLE, row.record_id, values["version_id"], *bound
+            )
             conn.execute(insert(Version.__table__), {**values, "payload": sealed})
             conn.execute(insert(VersionParent.__table__), [{"version_id": values["version_id"], "parent_id": p}
                                                             for p in parents])  # fmt: skip
@@ -126,7 +133,7 @@ def agreed_nhs_numbers(data_dir: Path) -> list[str]:
 
     store = Store.open(data_dir)
     try:
-        rows = caseload(store.login("boss", PASSWORD))
+        rows = caseload(Session.sign_in(store, "boss", PASSWORD))
         return [r.patient.details.nhs_number for r in rows if r.plan_state == "agreed"]
     finally:
         store.close()
@@ -206,7 +213,7 @@ def test_signing_in_to_an_edited_store_changes_nothing(own_store: Path) -> None:
     try:
         for _ in range(3):  # no lockout counting either: the password was never tried
             with pytest.raises(StoreDamaged, match="tampered with"):
-                store.login("boss", PASSWORD)
+                Session.sign_in(store, "boss", PASSWORD)
     finally:
         store.close()
     assert dump(own_store) == before

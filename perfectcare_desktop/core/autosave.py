@@ -41,7 +41,7 @@ def _aad(user_id: str, patient_id: str, kind: str, base: str | None, at: datetim
 
 def write(session: Session, patient_id: str, kind: str, record_id: str | None, base_version_id: str | None,
           payload: dict[str, Any], merge_of: tuple[str, ...] | None = None) -> datetime:  # fmt: skip
-    dek, at, uid = session.dek, session.store.clock.now(), session.user.user_id
+    dek, at, uid = session.require_unlocked(), session.store.clock.now(), session.user.user_id
     merge_of = tuple(merge_of) if merge_of else None
     data = json.dumps(payload, separators=(",", ":")).encode()  # ASCII escapes: a lone surrogate cannot stop it
     sealed = dek.seal(data, *_aad(uid, patient_id, kind, base_version_id, at, merge_of))
@@ -58,7 +58,7 @@ def write(session: Session, patient_id: str, kind: str, record_id: str | None, b
 
 
 def read(session: Session, patient_id: str, kind: str) -> Autosaved | None:
-    dek, uid = session.dek, session.user.user_id
+    dek, uid = session.require_unlocked(), session.user.user_id
     with session.store.reading() as conn:
         row = conn.execute(
             select(Autosave.__table__).where(
@@ -78,7 +78,7 @@ def read(session: Session, patient_id: str, kind: str) -> Autosaved | None:
 
 def discard(session: Session, patient_id: str, kind: str) -> None:
     uid = session.user.user_id
-    session.dek  # noqa: B018 - refuses when locked
+    session.require_unlocked()
     with session.store.writing() as conn:
         conn.execute(
             delete(Autosave).where(Autosave.user_id == uid, Autosave.patient_id == patient_id, Autosave.kind == kind)

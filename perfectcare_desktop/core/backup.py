@@ -58,8 +58,8 @@ def create_backup(
 
     An existing file is replaced only with overwrite; a damaged store is refused (a backup of it
     would carry the damage forward and look like a good one)."""
-    session._require_admin()
-    dek = session.dek
+    session.require_admin()
+    dek = session.require_unlocked()
     store = session.store
     destination = Path(destination)
     if destination.is_dir():

@@ -170,7 +170,7 @@ def _read_heads(session: Session) -> dict[str, list]:
         .join(Record, Record.record_id == Version.record_id)
         .where(Version.kind.in_(_KINDS), versions.is_head())
     )  # fmt: skip
-    dek = session.dek
+    dek = session.require_unlocked()
     changed: list[str] = []
     with session.store.reading() as conn:
         # Local arrival numbers say only what changed since the snapshot, never which version is newest.
@@ -263,9 +263,9 @@ def caseload(session: Session) -> list[CaseloadRow]:
     now = session.store.clock.now()
     with session.store.reading() as conn:  # a formulation, an addendum, ... saved on two PCs too
         conflicted |= {row.patient_id for row in versions.conflicted_records(conn)}
-    shared = session.sharing_nhs_number()
+    shared = session.patients.sharing_nhs_number()
     rows = []
-    for p in session.list_patients():
+    for p in session.patients.all():
         h = heads.get(p.record_id)
         followup = followups.get(p.record_id, h.followup_due if h else None)
         status = found.followups.get(p.record_id)

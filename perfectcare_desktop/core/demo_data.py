@@ -89,7 +89,7 @@ def plan_chain(text: DemoPlanText, rng: random.Random, today: date) -> list[NewV
 
 def add_demo_data(session: Session, patients: int, seed: int, progress: Progress | None = None) -> int:
     """Add `patients` synthetic people with draft plans; returns how many were added."""
-    existing = session.list_patients()
+    existing = session.patients.all()
     real = [p for p in existing if not is_test_range(p.details.nhs_number)]
     if real:
         raise NotAllowed(
@@ -106,7 +106,7 @@ def add_demo_data(session: Session, patients: int, seed: int, progress: Progress
             details = patient_details(person)
             chain = plan_chain(demo_plan_text(person, rng), rng, today)
             batch.append((details, [(PLAN_KIND, chain)] if chain else []))
-        added += session.import_batch(batch)
+        added += session.patients.import_batch(batch)
         if progress:
             progress(added, len(people))
     session.record_event("demo_data", detail=f"{added} synthetic patients, seed {seed}")

@@ -263,19 +263,19 @@ def discharge_from_history(history: list[VersionInfo]) -> Discharge | None:
 
 
 def _record_id(session: Session, patient_id: str) -> str | None:
-    found = session.records_of_patient(patient_id, DISCHARGE_KIND)
+    found = session.records.of_patient(patient_id, DISCHARGE_KIND)
     return found[0][0] if found else None
 
 
 def load_discharges(session: Session, patient_id: str) -> list[Discharge]:
     """Every discharge of the patient, oldest first (for the clinician record)."""
     record_id = _record_id(session, patient_id)
-    return _episodes(session.history(record_id)) if record_id else []
+    return _episodes(session.records.history(record_id)) if record_id else []
 
 
 def load_discharge(session: Session, patient_id: str) -> Discharge | None:
     record_id = _record_id(session, patient_id)
-    return discharge_from_history(session.history(record_id)) if record_id else None
+    return discharge_from_history(session.records.history(record_id)) if record_id else None
 
 
 # --- what is recorded -----------------------------------------------------------------------------------
@@ -317,7 +317,7 @@ def _payload(d: Discharge, contacts: Iterable[Contact]) -> dict[str, Any]:
 def _check_owner(session: Session, owner_user_id: str | None, owner_text: str) -> tuple[str | None, str]:
     owner_text = clean_text(owner_text)
     if owner_user_id:
-        names = session.staff_names()
+        names = session.users.staff_names()
         if owner_user_id not in names:
             raise InvalidInput("The follow-up owner is not a user of this store; choose one, or name the team.")
         return owner_user_id, owner_text or names[owner_user_id]
@@ -347,8 +347,8 @@ def record_discharge(session: Session, patient_id: str, discharged_at: datetime 
     due = d.followup_due if d.applies else None
     record_id = _record_id(session, patient_id)
     if record_id is None:
-        return session.create_record(DISCHARGE_KIND, patient_id, payload, followup_due=due, one_per_patient=True)[1]
-    return session.append_version(record_id, payload, followup_due=due)
+        return session.records.create(DISCHARGE_KIND, patient_id, payload, followup_due=due, one_per_patient=True)[1]
+    return session.records.append(record_id, payload, followup_due=due)
 
 
 def record_followup(session: Session, patient_id: str, at: datetime | date, note: str = "", *,
@@ -379,12 +379,12 @@ def record_followup(session: Session, patient_id: str, at: datetime | date, note
         raise InvalidInput(f"The note is longer than {MAX_FIELD_CHARS:,} characters; shorten it.")
     contact = Contact(str(uuid.uuid4()), outcome, when, nxt, note, now, session.user.user_id)
     contacts = sorted((*existing.contacts, contact), key=lambda c: (c.at, c.recorded_at, c.contact_id))
-    history = session.history(existing.record_id)
+    history = session.records.history(existing.record_id)
     episode = _episode_key(history, existing)
     payload = _payload(existing, contacts) | {"episode": episode}
     closed = any(c.outcome == MADE for c in contacts) or contacts[-1].outcome == DECLINED
     due = None if closed or not existing.applies else existing.followup_due
-    return session.append_version(existing.record_id, payload, followup_due=due)
+    return session.records.append(existing.record_id, payload, followup_due=due)
 
 
 def _episode_key(history: list[VersionInfo], d: Discharge) -> str:
@@ -434,7 +434,7 @@ def followup_figure(session: Session, start: date, end: date) -> FollowupFigure:
     now = session.store.clock.now()
     eligible = within = transfers = pending = declined = 0
     for record_id in record_ids:
-        for d in _episodes(session.history(record_id)):
+        for d in _episodes(session.records.history(record_id)):
             if not start <= d.discharged_on <= end:
                 continue
             if not d.applies:

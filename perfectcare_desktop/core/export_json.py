@@ -28,19 +28,19 @@ def export_patients(session: Session, nhs_number: str | None = None) -> dict[str
     Includes versions marked entered in error: a subject access request gets the whole record.
     """
     if nhs_number:
-        found = session.find_by_nhs_number(nhs_number)
+        found = session.patients.find_by_nhs_number(nhs_number)
         if found is None:
             raise NotFound(f"No patient with NHS number {nhs_number} in this store.")
         patient_ids = [found.record_id]
     else:
         patient_ids = [pid for pid, _ in _all_patient_records(session)]
-    users = {u.user_id: u.username for u in session.list_users()} if session.is_admin else {}
+    users = {u.user_id: u.username for u in session.users.all()} if session.is_admin else {}
     patients = []
     unreadable: list[dict[str, str]] = []
     cleaned: list[str] = []
     for pid in patient_ids:
         records = []
-        for record_id, kind in session.records_of_patient(pid):
+        for record_id, kind in session.records.of_patient(pid):
             history, problems = _history(session, record_id, kind)
             unreadable.extend(problems)
             records.append(
@@ -84,7 +84,7 @@ def _history(session: Session, record_id: str, kind: str) -> tuple[list[versions
     """A record's versions; one that does not decrypt is exported with its clear metadata, content null,
     and named in the problems, so the rest of the record (and of the export) still goes out."""
     try:
-        return session.history(record_id), []
+        return session.records.history(record_id), []
     except (DecryptionError, ValueError):
         pass
     except DatabaseError as exc:  # a damaged page: this record is lost to the export, the others are not
@@ -93,7 +93,7 @@ def _history(session: Session, record_id: str, kind: str) -> tuple[list[versions
             "none of its versions is in the export"
         )
         return [], [{"record_id": record_id, "version_id": "", "kind": kind, "problem": problem}]
-    dek = session.dek
+    dek = session.require_unlocked()
     with session.store.reading() as conn:
         rows = conn.execute(select(Version.__table__).where(Version.record_id == record_id)).all()
         parents: dict[str, list[str]] = {r.version_id: [] for r in rows}
@@ -139,7 +139,7 @@ def _no_lone_surrogates(value: Any, version_id: str, cleaned: list[str]) -> Any:
 def _all_patient_records(session: Session) -> list[tuple[str, str]]:
     from ..store.models import Record
 
-    session.dek  # noqa: B018 - refuses when locked
+    session.require_unlocked()
     with session.store.reading() as conn:
         rows = conn.execute(
             select(Record.record_id, Record.kind)

@@ -118,8 +118,8 @@ class FormulationState(RecordState):
 
 def _load_notes(session: Session, patient_id: str) -> tuple[Note, ...]:
     notes = []
-    for record_id, _ in session.records_of_patient(patient_id, NOTE_KIND):
-        history = session.history(record_id)
+    for record_id, _ in session.records.of_patient(patient_id, NOTE_KIND):
+        history = session.records.history(record_id)
         first = history[0]
         withdrawn = next((v.payload.get("reason", "") for v in history if v.status == ENTERED_IN_ERROR), None)
         p = first.payload
@@ -209,4 +209,4 @@ def add_note(session: Session, patient_id: str, about_version_id: str, note_type
     if not any(v.version_id == about_version_id for v in state.history):
         raise InvalidInput("That version is not part of this patient's formulation.")
     payload = {"schema": NOTE_SCHEMA, "about": about_version_id, "type": note_type, "text": text}
-    return session.create_record(NOTE_KIND, patient_id, payload, status="current", signed=True)[1]
+    return session.records.create(NOTE_KIND, patient_id, payload, status="current", signed=True)[1]

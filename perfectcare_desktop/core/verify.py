@@ -108,7 +108,7 @@ def _blind_index_problems(conn: Connection, dek: DataKey) -> list[str]:
 
 def verify_store(session: Session, progress: Progress | None = None) -> VerifyReport:
     """Check everything; the report names each problem found. Records a 'verify' audit entry."""
-    dek = session.dek
+    dek = session.require_unlocked()
     report = VerifyReport()
     damage = database_damage(database.db_path(session.store.data_dir))
     report.problems.extend(f"database structure: {d}" for d in damage)

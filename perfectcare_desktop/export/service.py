@@ -114,7 +114,7 @@ class Exporter:
 
     def staff(self, user_id: str) -> str:
         if self._staff is None:
-            self._staff = self.session.staff_names()
+            self._staff = self.session.users.staff_names()
         return self._staff.get(user_id, "unknown user")
 
     # --- the person's copy -----------------------------------------------------------------------
@@ -280,6 +280,6 @@ def patient_pdf(session: Session, patient_id: str, variant: str = AUTO, *, actio
                 directory: CrisisDirectory | None = None) -> PatientPdf:  # fmt: skip
     """One patient's PDF (a person's copy or the clinician record) as bytes in memory, audited.
     `directory`: the crisis contacts in force with the trust's own from policy (default: national)."""
-    patient = session.get_patient(patient_id, audit_view=False)
+    patient = session.patients.get(patient_id, audit_view=False)
     exporter = Exporter(session, directory) if directory is not None else Exporter(session)
     return exporter.render(patient, variant, action=action)

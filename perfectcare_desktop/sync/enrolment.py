@@ -67,8 +67,8 @@ def _ca_pem(params: dict[str, Any]) -> str | None:
 
 def init_hub(session: Any, url: str, label: str = "") -> tuple[hub_admin.HubFacts, Enrolled]:
     """Create or upgrade the hub at `url` (the owner's address) and enrol this store as its first PC."""
-    session._require_admin()
-    dek, store = session.dek, session.store
+    session.require_admin()
+    dek, store = session.require_unlocked(), session.store
     params = hub_address.parse(url)
     with store.reading() as conn:
         config = device.load(conn, dek)
@@ -88,16 +88,18 @@ def init_hub(session: Any, url: str, label: str = "") -> tuple[hub_admin.HubFact
         audit.append(conn, dek, store.clock.now(), "sync_enrol", user_id=session.user.user_id,
                      detail=f"hub created or upgraded at {hub_address.describe(hub)}; this PC is device "
                      f"{role.device_id}")  # fmt: skip
-    one_round(session.store, session.dek)  # the hub holds this store's accounts before any other PC joins
+    one_round(
+        session.store, session.require_unlocked()
+    )  # the hub holds this store's accounts before any other PC joins
     return facts, Enrolled(role.device_id, facts.organisation, hub_address.describe(hub))
 
 
 def export_file(session: Any, admin_url: str, out: Path, passphrase: str, label: str = "") -> str:
     """Write a one-time enrolment file for another PC. Returns the new device's id."""
-    session._require_admin()
+    session.require_admin()
     if len(passphrase) < MIN_PASSPHRASE:
         raise InvalidInput(f"Choose an enrolment passphrase of at least {MIN_PASSPHRASE} characters.")
-    dek, store = session.dek, session.store
+    dek, store = session.require_unlocked(), session.store
     out = Path(out)
     check_target(out, overwrite=False)  # before a hub role exists: a file, a link or a device already there
     if not out.parent.is_dir():
@@ -112,7 +114,9 @@ def export_file(session: Any, admin_url: str, out: Path, passphrase: str, label:
         facts = hub_admin.read_facts(conn)
     if facts is None or facts.store_id != config.hub_store_id:
         raise InvalidInput("That address is not this store's hub; give the owner's address of the hub this PC uses.")
-    one_round(session.store, session.dek)  # the new PC signs in with the accounts the hub holds: send this PC's first
+    one_round(
+        session.store, session.require_unlocked()
+    )  # the new PC signs in with the accounts the hub holds: send this PC's first
     role = hub_admin.create_device(params, facts, label or "enrolment file", session.user.username)
     body = {
         "hub": config.hub,

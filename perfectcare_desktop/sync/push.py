@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from ..core import outbox
-from ..core.store import latest_user_wrap
+from ..core.accounts import latest_user_wrap
 from ..crypto.vault import DataKey
 from ..errors import HubAccessRefused, HubUnreachable
 from ..store.models import AuditEntry, Outbox, Record, User, Version, VersionParent

@@ -83,7 +83,7 @@ def patient_names(session: Any) -> Names:
     """Name and NHS number of each patient the session may see, for sync's messages."""
     from ..core.nhs_number import format_nhs_number
 
-    shown = {s.record_id: s for s in session.list_patients()}
+    shown = {s.record_id: s for s in session.patients.all()}
 
     def name_of(patient_id: str) -> str | None:
         s = shown.get(patient_id)

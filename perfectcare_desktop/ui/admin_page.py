@@ -37,9 +37,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.accounts import UserInfo
 from ..core.audit import ACTIONS
 from ..core.nhs_number import format_nhs_number
-from ..core.session import Session, UserInfo
+from ..core.session import Session
+from ..core.sign_in import reset_password_with_recovery
 from ..core.verify import VerifyReport, verify_store
 from ..errors import NotFound, PerfectCareError
 from .operation import Operations
@@ -129,10 +131,10 @@ class _VerifyProgress(QObject):
 
 def _read_audit(session: Session, q: _AuditQuery, limit: int) -> tuple[list[tuple[str, ...]], bool]:
     """Runs in the worker: reads and formats; returns plain strings only."""
-    names = {u.user_id: u.username for u in session.list_users()}
+    names = {u.user_id: u.username for u in session.users.all()}
     patient_id = None
     if q.nhs_number:
-        found = session.find_by_nhs_number(q.nhs_number)
+        found = session.patients.find_by_nhs_number(q.nhs_number)
         if found is None:
             raise NotFound(f"No patient with NHS number {format_nhs_number(q.nhs_number)} is registered in this store.")
         patient_id = found.record_id
@@ -140,7 +142,7 @@ def _read_audit(session: Session, q: _AuditQuery, limit: int) -> tuple[list[tupl
         username=q.username, patient_id=patient_id, action=q.action, since=q.since, until=q.until, limit=limit + 1
     )
     truncated = len(entries) > limit
-    patients = {p.record_id: p.details.nhs_number_formatted for p in session.list_patients()}
+    patients = {p.record_id: p.details.nhs_number_formatted for p in session.patients.all()}
     rows = []
     for e in entries[:limit]:
         user = names.get(e.user_id, f"user {e.user_id[:8]}") if e.user_id else "—"
@@ -548,7 +550,7 @@ class AdminPage(QWidget):
     def _load_users(self, select: str | None = None) -> None:
         keep = select or self._selected_username()
         session = self.session
-        self._run(session.list_users, lambda users: self._show_users(users, keep), self._users_failed)
+        self._run(session.users.all, lambda users: self._show_users(users, keep), self._users_failed)
 
     def _users_failed(self, error: PerfectCareError) -> None:
         self.users_message.show_error(str(error))
@@ -641,7 +643,7 @@ class AdminPage(QWidget):
         session = self.session
         dialog.set_busy(True)
         self._run(
-            lambda: session.add_user(username, role, password, full_name),
+            lambda: session.users.add(username, role, password, full_name),
             lambda _id: self._dialog_done(
                 dialog, f"Added {username} as {ROLE_NAMES[role]}. They can sign in now.", username
             ),
@@ -655,7 +657,7 @@ class AdminPage(QWidget):
         session = self.session
         dialog.set_busy(True)
         self._run(
-            lambda: session.enable_user(username, password),
+            lambda: session.users.enable(username, password),
             lambda _none: self._dialog_done(
                 dialog, f"Enabled {username}. They sign in with the new password.", username
             ),
@@ -673,7 +675,7 @@ class AdminPage(QWidget):
         store = self.session.store
         dialog.set_busy(True)
         self._run(
-            lambda: store.reset_password_with_recovery(key, username, password),
+            lambda: reset_password_with_recovery(store, key, username, password),
             lambda _none: self._dialog_done(dialog, f"Set a new password for {username}.", username),
             lambda error: self._dialog_failed(dialog, error),
         )
@@ -715,7 +717,7 @@ class AdminPage(QWidget):
             self._load_users(select=username)
             self.apply_filters()
 
-        self._run(lambda: session.disable_user(username), done, self._users_failed)
+        self._run(lambda: session.users.disable(username), done, self._users_failed)
 
     # --- audit trail -----------------------------------------------------------------------------
     def _audit_query(self) -> _AuditQuery | None:

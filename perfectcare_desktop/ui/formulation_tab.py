@@ -52,7 +52,7 @@ def load_formulation_for_patient(session: Session, patient_id: str, audit: bool 
         v = next((v for v in plan.history if v.version_id == link), None)
         linked = f"{plan.display_status(v)}, saved {v.created_at:%d %b %Y %H:%M}" if v else "not on this PC yet"
     return FormulationLoad(
-        state, autosave.read(session, patient_id, formulations.FORMULATION_KIND), session.staff_names(), linked
+        state, autosave.read(session, patient_id, formulations.FORMULATION_KIND), session.users.staff_names(), linked
     )
 
 

@@ -236,7 +236,9 @@ class MainWindow(QMainWindow):
             self.session.unlock(password)
             return None
         assert self.store is not None
-        return self.store.login(username, password)
+        from ..core.session import Session  # here, not at import: the window shows before the store code loads
+
+        return Session.sign_in(self.store, username, password)
 
     def _build_pages(self) -> None:
         if self._pages_built:
@@ -433,11 +435,11 @@ class MainWindow(QMainWindow):
         return date.today()
 
     def _search_ids(self, text: str) -> set[str]:
-        if self.session is None or self.session.locked or self._reloading or not self.session.patients_loaded:
+        if self.session is None or self.session.locked or self._reloading or not self.session.patients.loaded:
             # While the worker (re-)reads the patients the caseload searches again after; never a read and
             # decrypt of the whole list here on the GUI thread, beside the worker's.
             return set()
-        return set(self.session.search_patient_ids(text))
+        return set(self.session.patients.search_ids(text))
 
     def _current(self, session: Session, generation: int) -> bool:
         """Whether work begun under this session and lock generation may show its result: never after a
@@ -488,7 +490,7 @@ class MainWindow(QMainWindow):
 
         def reload() -> None:
             if changed:
-                session.reload()
+                session.patients.reload()
 
         generation = session.generation
 
@@ -577,8 +579,8 @@ class MainWindow(QMainWindow):
         from .patient_page import history_rows
 
         def load() -> Any:
-            records = [(kind, session.history(rid)) for rid, kind in session.records_of_patient(record_id)]
-            return history_rows(records, session.staff_names())
+            records = [(kind, session.records.history(rid)) for rid, kind in session.records.of_patient(record_id)]
+            return history_rows(records, session.users.staff_names())
 
         generation = session.generation
 
@@ -599,7 +601,7 @@ class MainWindow(QMainWindow):
             self.open_patient(record_id, audit=False)
             self._local_change()
 
-        self.ops.run(lambda: session.mark_entered_in_error(version_id, reason), marked, self._show_error)
+        self.ops.run(lambda: session.records.mark_entered_in_error(version_id, reason), marked, self._show_error)
 
     # --- printing, about -----------------------------------------------------------------------------
     def _variants(self) -> list[str] | None:
@@ -655,7 +657,7 @@ class MainWindow(QMainWindow):
                 self.stack.setCurrentWidget(self.form_page)
 
         # On the worker: the GUI thread never reads the store.
-        self.ops.run(lambda: session.get_patient(record_id, audit_view=False), loaded, self._show_error)
+        self.ops.run(lambda: session.patients.get(record_id, audit_view=False), loaded, self._show_error)
 
     def _save_patient(self, record_id: str | None, details: PatientDetails) -> str:
         session = self.session
@@ -664,8 +666,8 @@ class MainWindow(QMainWindow):
 
             raise SessionLocked("The session is locked: sign in again to save.")
         if record_id is None:
-            return session.add_patient(details)
-        session.update_patient(record_id, details)
+            return session.patients.add(details)
+        session.patients.update(record_id, details)
         return record_id
 
     def _patient_saved(self, record_id: str) -> None:
@@ -759,11 +761,11 @@ def _load_patient_page(session: Session, record_id: str, audit: bool) -> tuple[A
     from .patient_page import history_rows
     from .plan_tab import load_for_patient
 
-    summary = session.get_patient(record_id, audit_view=audit)  # the one 'view' entry for the page
+    summary = session.patients.get(record_id, audit_view=audit)  # the one 'view' entry for the page
     plan = load_for_patient(session, record_id, audit=False)
     formulation = load_formulation_for_patient(session, record_id, audit=False, plan=plan.state)
     known = {s.record_id: list(s.history) for s in (plan.state, formulation.state) if s.record_id}
-    records = [(kind, known.get(rid) or session.history(rid))
-               for rid, kind in session.records_of_patient(record_id)]  # fmt: skip
-    same_number = len(session.others_with_nhs_number(record_id))
+    records = [(kind, known.get(rid) or session.records.history(rid))
+               for rid, kind in session.records.of_patient(record_id)]  # fmt: skip
+    same_number = len(session.patients.others_with_nhs_number(record_id))
     return summary, history_rows(records, plan.staff), plan, formulation, same_number

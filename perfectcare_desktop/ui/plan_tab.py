@@ -48,7 +48,7 @@ def load_for_patient(session: Session, patient_id: str, audit: bool = True) -> P
         plans.load_plan(session, patient_id, audit_view=audit),
         autosave.read(session, patient_id, plans.PLAN_KIND),
         load_discharge(session, patient_id),
-        session.staff_names(),
+        session.users.staff_names(),
     )
 
 
@@ -249,7 +249,7 @@ class PlanTab(RecordTab):
         session, pid = self._session(), self.patient_id
         if session is None or session.locked or pid is None:
             return
-        staff = self.load_result.staff if self.load_result is not None else session.staff_names()
+        staff = self.load_result.staff if self.load_result is not None else session.users.staff_names()
         dialog = DischargeDialog(uk_local(session.store.clock.now()), staff, self)
         if dialog.exec() != DischargeDialog.DialogCode.Accepted:
             return

@@ -46,7 +46,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.clock import Clock, SystemClock
-from ..core.store import MIN_PASSWORD_LENGTH, Store, check_username
+from ..core.passwords import MIN_PASSWORD_LENGTH, check_username
+from ..core.store import Store
 from ..errors import InvalidInput, PerfectCareError, StoreAlreadyExists
 from ..store import database
 from .operation import Operations

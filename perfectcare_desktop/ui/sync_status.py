@@ -216,7 +216,7 @@ class SyncController(QObject):
             return
         from ..sync.client import SyncClient
 
-        store, dek = session.store, session.dek  # the key is taken here, on the GUI thread
+        store, dek = session.store, session.require_unlocked()  # the key is taken here, on the GUI thread
         if self._client is None:
             self._client = SyncClient(store, self.hub_url, self.read_url)
         client = self._client
@@ -238,7 +238,7 @@ class SyncController(QObject):
         none known yet), as a snapshot of the caseload in memory taken here on the GUI thread, so it
         is never a decryption and the worker never touches the session. Otherwise they say 'a patient'."""
         session, st = self._session, self._status
-        if session is None or session.locked or not session.patients_loaded:
+        if session is None or session.locked or not session.patients.loaded:
             return None
         if st is not None and not (st.parked or st.rejected):
             return None  # nothing to name: no snapshot of every patient on every round

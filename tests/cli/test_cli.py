@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from perfectcare_desktop import cli
+from perfectcare_desktop.core.session import Session
 
 PASSWORD = "correct horse battery"
 NURSE_PASSWORD = "clinician pass 1"
@@ -128,7 +129,7 @@ def test_bad_input_gets_a_clear_message_and_no_traceback(cli_store: Path, tmp_pa
         assert expected in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
     short = run(tmp_path / "new", "init", "--org", "T", "--admin", "a", "--password-stdin", stdin="short\n")
-    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    assert short.returncode == 1 and "at least 12 characters" in short.stderr
     assert not (tmp_path / "new" / "perfectcare.sqlite3").exists()
     no_user = run(cli_store, "verify", "--password-stdin", stdin=PASSWORD + "\n")
     assert no_user.returncode == 1 and "--user" in no_user.stderr
@@ -231,10 +232,10 @@ def test_followup_figure_counts_discharges_followed_up_within_72_hours(cli_store
     numbers = test_range_numbers(__import__("random").Random(3))
     store = Store.open(cli_store)
     try:
-        session = store.login("boss", PASSWORD)
+        session = Session.sign_in(store, "boss", PASSWORD)
         now = store.clock.now()
         left = (now - timedelta(days=5)).replace(hour=10, minute=0, second=0, microsecond=0)
-        pids = [session.add_patient(PatientDetails(n, "Roberts", datetime(1990, 1, 1).date(), next(numbers)))
+        pids = [session.patients.add(PatientDetails(n, "Roberts", datetime(1990, 1, 1).date(), next(numbers)))
                 for n in ("Made", "Missed", "Moved")]  # fmt: skip
         for pid, kind in zip(pids, (PLANNED, PLANNED, TRANSFER), strict=True):
             record_discharge(session, pid, left, discharge_type=kind, owner_text="Crisis team")

@@ -27,7 +27,7 @@ def _details(family: str = "Jones", nhs: str = "9434765919") -> PatientDetails:
 
 def _verify(store: Store, session: Session) -> list[str]:
     with store.reading() as conn:
-        return audit.verify(conn, session.dek)
+        return audit.verify(conn, session.require_unlocked())
 
 
 def _raw(data_dir: Path, *statements: str) -> None:
@@ -50,28 +50,28 @@ def story(store: Store, session: Session, clock: FakeClock) -> dict[str, str]:
     """A morning's work, a minute apart, with ids to check the trail against."""
     ids: dict[str, str] = {"admin": session.user.user_id}
     clock.advance(minutes=1)
-    ids["patient"] = session.add_patient(_details())
-    ids["v1"] = session.history(ids["patient"])[0].version_id
+    ids["patient"] = session.patients.add(_details())
+    ids["v1"] = session.records.history(ids["patient"])[0].version_id
     clock.advance(minutes=1)
-    ids["v2"] = session.update_patient(ids["patient"], _details("Price"))
+    ids["v2"] = session.patients.update(ids["patient"], _details("Price"))
     clock.advance(minutes=1)
-    session.get_patient(ids["patient"])
+    session.patients.get(ids["patient"])
     clock.advance(minutes=1)
-    session.mark_entered_in_error(ids["v2"], REASON)
+    session.records.mark_entered_in_error(ids["v2"], REASON)
     clock.advance(minutes=1)
     session.lock()
     clock.advance(minutes=1)
     session.unlock(ADMIN_PASSWORD)
     clock.advance(minutes=1)
-    ids["clin"] = session.add_user(CLIN, "clinician", CLIN_PASSWORD)
+    ids["clin"] = session.users.add(CLIN, "clinician", CLIN_PASSWORD)
     clock.advance(minutes=1)
-    clin = store.login(CLIN, CLIN_PASSWORD)
+    clin = Session.sign_in(store, CLIN, CLIN_PASSWORD)
     clock.advance(minutes=1)
-    ids["patient2"] = clin.add_patient(_details("Evans", "9990000018"))
+    ids["patient2"] = clin.patients.add(_details("Evans", "9990000018"))
     clock.advance(minutes=1)
-    clin.get_patient(ids["patient2"])
+    clin.patients.get(ids["patient2"])
     clock.advance(minutes=1)
-    session.disable_user(CLIN)
+    session.users.disable(CLIN)
     return ids
 
 
@@ -141,8 +141,8 @@ def test_intact_chain_verifies(store: Store, session: Session, story: dict[str, 
     assert _verify(store, session) == []
     # And still after another login folded failed attempts in.
     with pytest.raises(LoginFailed, match="not right"):
-        store.login(ADMIN, "wrong password")
-    again = store.login(ADMIN, ADMIN_PASSWORD)
+        Session.sign_in(store, ADMIN, "wrong password")
+    again = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     assert _verify(store, again) == []
 
 
@@ -232,9 +232,9 @@ def test_verify_with_another_stores_key_fails_everywhere(
     store: Store, session: Session, story: dict[str, str], tmp_path: Path, clock: FakeClock
 ) -> None:
     other_store, _ = Store.create(tmp_path / "other", "Other", ADMIN, ADMIN_PASSWORD, clock=clock)
-    other = other_store.login(ADMIN, ADMIN_PASSWORD)
+    other = Session.sign_in(other_store, ADMIN, ADMIN_PASSWORD)
     with store.reading() as conn:
-        problems = audit.verify(conn, other.dek)
+        problems = audit.verify(conn, other.require_unlocked())
         n = audit.count(conn)
     assert sum("has been altered" in p for p in problems) == n
     other_store.close()

@@ -11,7 +11,7 @@ from perfectcare_desktop.core.session import Session
 
 
 def test_an_autosave_with_a_lone_surrogate_is_kept(session: Session) -> None:
-    pid = session.add_patient(PatientDetails("Siân", "Roberts", date(1991, 2, 3), "9434765919"))
+    pid = session.patients.add(PatientDetails("Siân", "Roberts", date(1991, 2, 3), "9434765919"))
     payload = {"sections": {"warning_signs": {"entries": [{"text": "I stop \ud800 answering"}]}}}
     autosave.write(session, pid, "safety_plan", None, None, payload)
     saved = autosave.read(session, pid, "safety_plan")

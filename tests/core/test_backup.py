@@ -57,7 +57,7 @@ def flipped(blob: bytes, index: int) -> bytes:
 
 def open_and_login(data_dir: Path, clock: FakeClock) -> tuple[Store, Session]:
     store = Store.open(data_dir, clock)
-    return store, store.login(ADMIN, ADMIN_PASSWORD)
+    return store, Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
 
 
 @pytest.fixture(autouse=True)
@@ -76,13 +76,13 @@ def no_leftovers(tmp_path: Path) -> Iterator[None]:
 def filled(session: Session, clock: FakeClock) -> Session:
     """Demo patients, a withdrawn version, a plan with two versions and a second user."""
     add_demo_data(session, 8, seed=11)
-    pid = session.add_patient(PatientDetails("Siân", "Wójcik", date(1979, 2, 1), "9990000018", preferred_name="Si"))
+    pid = session.patients.add(PatientDetails("Siân", "Wójcik", date(1979, 2, 1), "9990000018", preferred_name="Si"))
     clock.advance(minutes=3)
-    wrong = session.update_patient(pid, PatientDetails("Siân", "Wojcik", date(1979, 2, 1), "9990000018"))
-    session.mark_entered_in_error(wrong, "Spelling was right the first time")
-    rid, _ = session.create_record("safety_plan", pid, {"sections": {"coping_alone": ["Cerdded ar y traeth 🌊"]}})
-    session.append_version(rid, {"sections": {"coping_alone": ["Cerdded ar y traeth 🌊", "ردیف"]}}, signed=True)
-    session.add_user("clinician1", "clinician", "clinician password", "Dr Clinician")
+    wrong = session.patients.update(pid, PatientDetails("Siân", "Wojcik", date(1979, 2, 1), "9990000018"))
+    session.records.mark_entered_in_error(wrong, "Spelling was right the first time")
+    rid, _ = session.records.create("safety_plan", pid, {"sections": {"coping_alone": ["Cerdded ar y traeth 🌊"]}})
+    session.records.append(rid, {"sections": {"coping_alone": ["Cerdded ar y traeth 🌊", "ردیف"]}}, signed=True)
+    session.users.add("clinician1", "clinician", "clinician password", "Dr Clinician")
     return session
 
 
@@ -101,8 +101,8 @@ def backup_file(filled: Session, tmp_path: Path) -> Path:
 @pytest.fixture
 def other_store(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Store, str]]:
     store, recovery = Store.create(tmp_path / "other", "Other NHS Trust", ADMIN, "other admin password", clock=clock)
-    s = store.login(ADMIN, "other admin password")
-    s.add_patient(PatientDetails("Other", "Person", date(1970, 1, 1), "9990000026"))
+    s = Session.sign_in(store, ADMIN, "other admin password")
+    s.patients.add(PatientDetails("Other", "Person", date(1970, 1, 1), "9990000026"))
     yield store, recovery
     store.close()
 
@@ -138,7 +138,7 @@ def test_restore_into_empty_folder_is_identical(
             rows = conn.exec_driver_sql("SELECT count(*) FROM versions").scalar_one()
         assert report.versions_checked == rows
         # Other users came along too.
-        assert store.login("clinician1", "clinician password").user.role == "clinician"
+        assert Session.sign_in(store, "clinician1", "clinician password").user.role == "clinician"
         # The restore is the newest entry in the restored trail (before this session's own events).
         restores = session.audit_trail(action="restore")
         assert len(restores) == 1 and "from backup taken" in restores[0].detail
@@ -153,7 +153,7 @@ def test_backup_of_an_open_store_includes_uncheckpointed_changes(
 ) -> None:
     wal = Path(str(db_path(filled.store.data_dir)) + "-wal")
     assert wal.exists() and wal.stat().st_size > 0  # recent saves are still only in the WAL
-    last = filled.add_patient(PatientDetails("Newest", "Patient", date(2001, 1, 1), "9990000026"))
+    last = filled.patients.add(PatientDetails("Newest", "Patient", date(2001, 1, 1), "9990000026"))
     destination = tmp_path / "now.pcbackup"
     create_backup(filled, destination)
 
@@ -161,7 +161,7 @@ def test_backup_of_an_open_store_includes_uncheckpointed_changes(
 
     store, session = open_and_login(tmp_path / "restored", clock)
     try:
-        assert session.get_patient(last).details.family_name == "Patient"
+        assert session.patients.get(last).details.family_name == "Patient"
     finally:
         store.close()
 
@@ -170,7 +170,7 @@ def test_restore_over_the_same_store_keeps_the_current_one_aside(
     filled: Session, backup_file: Path, data_dir: Path, clock: FakeClock, tmp_path: Path
 ) -> None:
     before = comparable(export_patients(filled))
-    later = filled.add_patient(PatientDetails("Added", "After-Backup", date(1999, 9, 9), "9990000026"))
+    later = filled.patients.add(PatientDetails("Added", "After-Backup", date(1999, 9, 9), "9990000026"))
     filled.store.close()
 
     restore_backup(backup_file, data_dir, username=ADMIN, password=ADMIN_PASSWORD, clock=clock)
@@ -178,7 +178,7 @@ def test_restore_over_the_same_store_keeps_the_current_one_aside(
     store, session = open_and_login(data_dir, clock)
     try:
         assert comparable(export_patients(session)) == before
-        assert later not in {p.record_id for p in session.list_patients()}
+        assert later not in {p.record_id for p in session.patients.all()}
         assert verify_store(session).ok
     finally:
         store.close()
@@ -190,7 +190,7 @@ def test_restore_over_the_same_store_keeps_the_current_one_aside(
     (check / DB_NAME).write_bytes(aside[0].read_bytes())
     store, session = open_and_login(check, clock)
     try:
-        assert session.get_patient(later).details.family_name == "After-Backup"
+        assert session.patients.get(later).details.family_name == "After-Backup"
         assert verify_store(session).ok
     finally:
         store.close()
@@ -356,7 +356,7 @@ def test_recovery_key_of_another_store_is_refused(
 def foreign_backup(other_store: tuple[Store, str], tmp_path: Path) -> Path:
     other, _ = other_store
     foreign = tmp_path / "other.pcbackup"
-    create_backup(other.login(ADMIN, "other admin password"), foreign)
+    create_backup(Session.sign_in(other, ADMIN, "other admin password"), foreign)
     other.close()
     return foreign
 
@@ -385,7 +385,7 @@ def test_backup_of_another_store_is_refused_over_a_different_store(
     assert {k: v for k, v in after.items() if not k.endswith(("-wal", "-shm"))} == before
     store, session = open_and_login(data_dir, clock)
     try:
-        assert session.find_by_nhs_number("9990000018") is not None
+        assert session.patients.find_by_nhs_number("9990000018") is not None
         assert verify_store(session).ok
     finally:
         store.close()
@@ -416,7 +416,7 @@ def test_backup_of_another_store_is_refused_when_the_folder_name_has_a_hash(
 
 
 def test_clinician_cannot_create_a_backup(filled: Session, tmp_path: Path) -> None:
-    clinician = filled.store.login("clinician1", "clinician password")
+    clinician = Session.sign_in(filled.store, "clinician1", "clinician password")
     destination = tmp_path / "clinician.pcbackup"
     with pytest.raises(NotAllowed):
         create_backup(clinician, destination)

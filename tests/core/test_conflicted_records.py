@@ -20,22 +20,22 @@ def conflicted(store: Store) -> set[str]:
 
 
 def test_two_heads_are_found_then_cleared_by_a_merge(store: Store, session: Session) -> None:
-    pid = session.add_patient(PatientDetails("Ann", "Jones", date(1980, 1, 1), "9434765919"))
-    rid, base = session.create_record("safety_plan", pid, {"schema": "x", "n": 1})
+    pid = session.patients.add(PatientDetails("Ann", "Jones", date(1980, 1, 1), "9434765919"))
+    rid, base = session.records.create("safety_plan", pid, {"schema": "x", "n": 1})
     assert conflicted(store) == set()
-    left = session.append_version(rid, {"schema": "x", "n": 2}, parents=[base])
+    left = session.records.append(rid, {"schema": "x", "n": 2}, parents=[base])
     # Another program on the same store (a second PC on a shared folder) saves from the same base.
     other = Store.open(store.data_dir)
-    right = other.login(ADMIN, ADMIN_PASSWORD).append_version(rid, {"schema": "x", "n": 3}, parents=[base])
+    right = Session.sign_in(other, ADMIN, ADMIN_PASSWORD).records.append(rid, {"schema": "x", "n": 3}, parents=[base])
     other.close()
     assert conflicted(store) == {rid}
     assert next(r for r in caseload(session) if r.record_id == pid).needs_attention
-    session.append_version(rid, {"schema": "x", "n": 4}, parents=[left, right])
+    session.records.append(rid, {"schema": "x", "n": 4}, parents=[left, right])
     assert conflicted(store) == set()
     assert not next(r for r in caseload(session) if r.record_id == pid).needs_attention
     # A formulation in conflict flags the patient in the caseload too.
-    fid, fbase = session.create_record("safety_formulation", pid, {"schema": "f"})
-    session.append_version(fid, {"schema": "f", "n": 1}, parents=[fbase])
-    session.append_version(fid, {"schema": "f", "n": 2}, parents=[fbase])
+    fid, fbase = session.records.create("safety_formulation", pid, {"schema": "f"})
+    session.records.append(fid, {"schema": "f", "n": 1}, parents=[fbase])
+    session.records.append(fid, {"schema": "f", "n": 2}, parents=[fbase])
     assert conflicted(store) == {fid}
     assert next(r for r in caseload(session) if r.record_id == pid).needs_attention

@@ -113,7 +113,7 @@ def test_numbers_checked_more_than_12_months_ago_are_stale() -> None:
 
 def test_the_copy_carries_the_stale_warning_by_the_store_clock(session: Session, clock) -> None:  # noqa: ANN001
     layout = load_catalogue().latest()
-    pid = session.add_patient(PatientDetails("Ann", "Jones", date(1980, 1, 1), "9434765919"))
+    pid = session.patients.add(PatientDetails("Ann", "Jones", date(1980, 1, 1), "9434765919"))
     c = PlanContent.blank(layout, load_directory().ref)
     for s in layout.sections[:3]:
         c.sections[s.key] = SectionContent([{"text": "something"}])

@@ -39,7 +39,7 @@ _numbers = nhs_numbers(random.Random(15))
 
 
 def new_patient(session: Session, name: str = "Siân") -> str:
-    return session.add_patient(PatientDetails(name, "Roberts", date(1991, 2, 3), next(_numbers)))
+    return session.patients.add(PatientDetails(name, "Roberts", date(1991, 2, 3), next(_numbers)))
 
 
 @pytest.fixture
@@ -56,8 +56,8 @@ def discharge(session: Session, pid: str, at: datetime, kind: str = PLANNED) -> 
 
 
 def version_count(session: Session, pid: str) -> int:
-    found = session.records_of_patient(pid, DISCHARGE_KIND)
-    return len(session.history(found[0][0])) if found else 0
+    found = session.records.of_patient(pid, DISCHARGE_KIND)
+    return len(session.records.history(found[0][0])) if found else 0
 
 
 def test_uk_local_time_follows_the_clock_changes() -> None:
@@ -151,7 +151,7 @@ def test_a_follow_up_attempted_twice_keeps_both_attempts_as_versions(
     assert "2 attempts — not reached" in d.state_text(clock.now()) and "Next attempt due 09:00" in d.state_text(
         clock.now()
     )
-    history = session.history(d.record_id)
+    history = session.records.history(d.record_id)
     assert len(history) == 3  # the discharge and each attempt: nothing overwritten
     assert [len(v.payload["contacts"]) for v in history] == [0, 1, 2]
     r = row(session, patient)
@@ -215,13 +215,13 @@ def test_bad_input_is_refused_in_words_and_changes_nothing(session: Session, pat
 def test_old_discharge_records_still_read(session: Session, patient: str, clock: FakeClock) -> None:
     """A discharge/1 record, as the app wrote it before: a date, and later the date follow-up was done."""
     old = {"schema": "discharge/1", "discharged_on": "2026-11-20", "note": "Home to her flat"}
-    record_id, _ = session.create_record(DISCHARGE_KIND, patient, old, followup_due=date(2026, 11, 23),
+    record_id, _ = session.records.create(DISCHARGE_KIND, patient, old, followup_due=date(2026, 11, 23),
                                          one_per_patient=True)  # fmt: skip
     d = load_discharge(session, patient)
     assert d.discharged_on == date(2026, 11, 20) and not d.time_recorded and d.discharge_type is None
     assert d.followup_due == date(2026, 11, 23) and d.note == "Home to her flat" and d.missed(clock.now())
     assert row(session, patient).followup_missed(clock.now().date())  # 4 days past due, still shown
-    session.append_version(record_id, old | {"followup_done_on": "2026-11-23"})
+    session.records.append(record_id, old | {"followup_done_on": "2026-11-23"})
     d = load_discharge(session, patient)
     assert d.followup_done_on == date(2026, 11, 23) and d.made_within_72_hours and not d.open
     assert not row(session, patient).followup_pending(clock.now().date())
@@ -233,7 +233,7 @@ def test_old_discharge_records_still_read(session: Session, patient: str, clock:
 
 def test_an_attempt_on_an_old_record_keeps_its_date(session: Session, patient: str, clock: FakeClock) -> None:
     old = {"schema": "discharge/1", "discharged_on": "2026-11-26", "note": ""}
-    session.create_record(DISCHARGE_KIND, patient, old, followup_due=date(2026, 11, 29), one_per_patient=True)
+    session.records.create(DISCHARGE_KIND, patient, old, followup_due=date(2026, 11, 29), one_per_patient=True)
     record_followup(session, patient, datetime(2026, 11, 27, 8, 0), outcome=ATTEMPTED,
                     next_attempt_due=datetime(2026, 11, 27, 14, 0))  # fmt: skip
     d = load_discharge(session, patient)
@@ -278,11 +278,11 @@ def test_attempts_saved_on_two_pcs_are_both_kept(session: Session, patient: str,
     first = discharge(session, patient, datetime(2026, 11, 27, 11, 0))
     mine = record_followup(session, patient, datetime(2026, 11, 27, 15, 0), "Phoned: no answer", outcome=ATTEMPTED,
                            next_attempt_due=datetime(2026, 11, 28, 9, 0))  # fmt: skip
-    record_id = session.records_of_patient(patient, DISCHARGE_KIND)[0][0]
+    record_id = session.records.of_patient(patient, DISCHARGE_KIND)[0][0]
     # Another PC, not having seen that attempt, recorded its own on the discharge version: two heads.
-    theirs = next(v for v in session.history(record_id) if v.version_id == mine).payload
+    theirs = next(v for v in session.records.history(record_id) if v.version_id == mine).payload
     other = dict(theirs["contacts"][0], id="other-pc", at="2026-11-27T16:00:00", note="Visited: not in")
-    session.append_version(record_id, theirs | {"contacts": [other]}, parents=[first])
+    session.records.append(record_id, theirs | {"contacts": [other]}, parents=[first])
     d = load_discharge(session, patient)
     assert [c.note for c in d.attempts] == ["Phoned: no answer", "Visited: not in"]
     r = row(session, patient)
@@ -294,11 +294,11 @@ def test_a_contact_or_a_discharge_entered_in_error_is_left_out(
 ) -> None:
     clock.current = datetime(2026, 11, 28, 18, 0)
     wrong = discharge(session, patient, datetime(2026, 11, 20, 11, 0))  # the wrong date
-    session.mark_entered_in_error(wrong, "Wrong date typed")
+    session.records.mark_entered_in_error(wrong, "Wrong date typed")
     assert load_discharge(session, patient) is None and load_discharges(session, patient) == []
     discharge(session, patient, datetime(2026, 11, 27, 11, 0))
     typo = record_followup(session, patient, datetime(2026, 11, 27, 15, 0), "Wrong person phoned")
-    session.mark_entered_in_error(typo, "Not this patient")
+    session.records.mark_entered_in_error(typo, "Not this patient")
     assert load_discharge(session, patient).open
     record_followup(session, patient, datetime(2026, 11, 28, 10, 0), "No answer", outcome=ATTEMPTED,
                     next_attempt_due=datetime(2026, 11, 28, 16, 0))  # fmt: skip

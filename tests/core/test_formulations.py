@@ -34,7 +34,7 @@ URDU = "وہ کہتی ہے کہ وہ اپنی بیٹی کے لیے زندہ رہ
 
 @pytest.fixture
 def patient(session: Session) -> str:
-    return session.add_patient(PatientDetails("Aisha", "Rahman", date(1988, 6, 1), "9434765919"))
+    return session.patients.add(PatientDetails("Aisha", "Rahman", date(1988, 6, 1), "9434765919"))
 
 
 def written() -> PlanContent:
@@ -116,7 +116,7 @@ def test_addenda_and_the_persons_view_are_dated_attributed_and_can_be_withdrawn(
     a = add_note(session, patient, signed, ADDENDUM, "Housing appeal granted on 2 December.")
     clock.advance(minutes=5)
     d = add_note(session, patient, signed, DISAGREEMENT, "I don't agree that I drink to cope. – Aisha")
-    session.mark_entered_in_error(a, "Wrong date: the appeal is next week")
+    session.records.mark_entered_in_error(a, "Wrong date: the appeal is next week")
     state = load_formulation(session, patient)
     notes = state.notes_about(signed)
     assert [(n.kind, n.version.signed, n.version.author_id == session.user.user_id) for n in notes] == [
@@ -134,7 +134,7 @@ def test_every_version_stays_readable_in_history_and_export(session: Session, pa
     second_content = written()
     second_content.section("precipitating").entries = [{"text": "Typed into the wrong record"}]
     second = save_draft(session, patient, LAYOUT, second_content, first)
-    session.mark_entered_in_error(second, "Wrong patient")
+    session.records.mark_entered_in_error(second, "Wrong patient")
     state = load_formulation(session, patient)
     assert state.current.version_id == first and state.display_status(state.history[1]).endswith("(entered in error)")
     export = export_patients(session, "9434765919")

@@ -49,7 +49,7 @@ def test_normalised() -> None:
 
 
 def person(session: Session) -> str:
-    return session.add_patient(PatientDetails("Ann", "Jones", date(1980, 1, 1), "9434765919"))
+    return session.patients.add(PatientDetails("Ann", "Jones", date(1980, 1, 1), "9434765919"))
 
 
 def plan_content(*contacts: dict[str, str]) -> PlanContent:
@@ -150,7 +150,7 @@ def test_a_batch_leaves_out_a_plan_with_a_contact_the_person_does_not_want_invol
     pid = person(session)
     sign_plan(session, pid, plan_content(contact("Jo Smith", "sister"), contact("Dafydd", "brother")))
     formulation(session, pid, {"name": "Jo Smith", "notes": ""})
-    patient = session.get_patient(pid, audit_view=False)
+    patient = session.patients.get(pid, audit_view=False)
     assert [p.kind for p in Exporter(session).problems(patient)] == [NOT_INVOLVED]
     (tmp_path / "a").mkdir()
     left = export_batch(session, [patient], "standard", out_dir=tmp_path / "a")

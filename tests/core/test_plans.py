@@ -52,7 +52,7 @@ DIRECTORY = load_directory()
 
 @pytest.fixture
 def patient(session: Session) -> str:
-    return session.add_patient(PatientDetails("Siân", "Roberts", date(1991, 2, 3), "9434765919"))
+    return session.patients.add(PatientDetails("Siân", "Roberts", date(1991, 2, 3), "9434765919"))
 
 
 def full_plan() -> PlanContent:
@@ -247,7 +247,7 @@ def test_entered_in_error_reverts_to_the_previous_version(session: Session, pati
     b_content = full_plan()
     b_content.section("warning_signs").entries = [{"text": "Wrong patient's text"}]
     b = save_draft(session, patient, LAYOUT, b_content, a)
-    session.mark_entered_in_error(b, "Typed into the wrong record")
+    session.records.mark_entered_in_error(b, "Typed into the wrong record")
     state = load_plan(session, patient)
     assert state.current.version_id == a
     assert any(v.version_id == b for v in state.history)  # still readable
@@ -268,14 +268,14 @@ def test_a_patients_plan_has_one_record_whose_id_every_pc_derives_alike(session:
     # The first version made here, from what was read before: the same record, a second head.
     second = records.append(session, PLAN_KIND, patient, stale, full_plan().to_payload(), None, status=DRAFT)
     state = load_plan(session, patient)
-    assert session.records_of_patient(patient, PLAN_KIND) == [(state.record_id, PLAN_KIND)]
+    assert session.records.of_patient(patient, PLAN_KIND) == [(state.record_id, PLAN_KIND)]
     assert state.record_id == one_per_patient_id(PLAN_KIND, patient)
     assert set(state.heads) == {first, second} and state.in_conflict
-    other = session.add_patient(PatientDetails("Ffion", "Hughes", date(1988, 7, 9), "9434765870"))
+    other = session.patients.add(PatientDetails("Ffion", "Hughes", date(1988, 7, 9), "9434765870"))
     assert one_per_patient_id(PLAN_KIND, other) != state.record_id
     assert one_per_patient_id("safety_formulation", patient) != state.record_id
     record_discharge(session, patient, session.store.clock.now(), discharge_type="planned", owner_text="Ward 4")
-    assert session.records_of_patient(patient, "discharge")[0][0] == one_per_patient_id("discharge", patient)
+    assert session.records.of_patient(patient, "discharge")[0][0] == one_per_patient_id("discharge", patient)
 
 
 def test_a_draft_begun_when_there_was_no_plan_never_lands_silently_on_one_that_arrived(
@@ -355,7 +355,7 @@ def test_autosave_round_trip_is_sealed_and_bound_to_its_slot(session: Session, p
     found = autosave.read(session, patient, "safety_plan")
     assert found is not None and found.payload == payload
     assert b"Walk the dog" not in (data_dir / "perfectcare.sqlite3").read_bytes()
-    other = session.add_patient(PatientDetails("Jan", "Kowalski", date(1980, 1, 1), "9434765870"))
+    other = session.patients.add(PatientDetails("Jan", "Kowalski", date(1980, 1, 1), "9434765870"))
     with session.store.writing() as conn:  # a slot moved to another patient does not open
         conn.exec_driver_sql("UPDATE autosaves SET patient_id = ?", (other,))
     assert autosave.read(session, other, "safety_plan") is None

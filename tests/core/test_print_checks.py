@@ -34,7 +34,7 @@ def content(filled: int) -> PlanContent:
 
 
 def person(session: Session, nhs: str = "9434765919") -> str:
-    return session.add_patient(PatientDetails("Ann", "Jones", date(1980, 1, 1), nhs))
+    return session.patients.add(PatientDetails("Ann", "Jones", date(1980, 1, 1), nhs))
 
 
 def sign(session: Session, pid: str, c: PlanContent, base: str | None = None) -> str:

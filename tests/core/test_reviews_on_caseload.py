@@ -24,7 +24,7 @@ LAYOUT = load_catalogue(layout_type=FORMULATION_LAYOUTS).latest()
 
 @pytest.fixture
 def patient(session: Session) -> str:
-    return session.add_patient(PatientDetails("Aisha", "Rahman", date(1988, 6, 1), "9434765919"))
+    return session.patients.add(PatientDetails("Aisha", "Rahman", date(1988, 6, 1), "9434765919"))
 
 
 def row(session: Session, pid: str):  # noqa: ANN201

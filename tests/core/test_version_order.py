@@ -45,14 +45,14 @@ class Two:
     patient_id: str
 
     def login(self, store: Store) -> Session:
-        return store.login(ADMIN, ADMIN_PASSWORD)
+        return Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
 
 
 @pytest.fixture
 def two(tmp_path: Path) -> Iterator[Two]:
     clock = FakeClock(T0)
     store, _ = Store.create(tmp_path / "a", ORG, ADMIN, ADMIN_PASSWORD, clock=clock)
-    pid = store.login(ADMIN, ADMIN_PASSWORD).add_patient(PatientDetails("Siân", "Roberts", date(1991, 2, 3),
+    pid = Session.sign_in(store, ADMIN, ADMIN_PASSWORD).patients.add(PatientDetails("Siân", "Roberts", date(1991, 2, 3),
                                                                         "9434765919"))  # fmt: skip
     store.close()
     shutil.copytree(tmp_path / "a", tmp_path / "b")
@@ -102,7 +102,7 @@ def arrival(store: Store, record_id: str) -> list[str]:
 def seen(session: Session, pid: str) -> dict[str, object]:
     """Everything a PC shows about which plan version is in use, in comparable form."""
     state = load_plan(session, pid, audit_view=False)
-    session.reload()
+    session.patients.reload()
     row = next(r for r in caseload(session) if r.record_id == pid)
     rows = history_rows([(PLAN_KIND, list(state.history))], {})
     in_use = state.agreed
@@ -220,7 +220,7 @@ def test_a_draft_saved_offline_beside_an_agreed_plan_leaves_the_agreed_plan_in_u
     agreed = sign(a, two.patient_id, base, T0 + timedelta(hours=1), "Shouting", "Drinking alone")
     two.clock.current = T0 + timedelta(hours=2)
     record_id = load_plan(a, two.patient_id, audit_view=False).record_id
-    draft = a.append_version(record_id, content("Shouting", "Pacing").to_payload(), status="draft", parents=[base])
+    draft = a.records.append(record_id, content("Shouting", "Pacing").to_payload(), status="draft", parents=[base])
     copy_versions(two.here, two.there, [base, draft, agreed])
     assert arrival(two.here, record_id)[-1] == draft and arrival(two.there, record_id)[-1] == agreed
 

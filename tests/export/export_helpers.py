@@ -72,7 +72,7 @@ def add_sample(session: Session, key: str, *, nhs: str, needs: tuple[str, ...] =
                content: PlanContent | None = None) -> Sample:  # fmt: skip
     sample = SAMPLES[key]
     given, family, preferred = sample["name"]
-    pid = session.add_patient(PatientDetails(given, family, date(1980, 5, 4), nhs, preferred_name=preferred,
+    pid = session.patients.add(PatientDetails(given, family, date(1980, 5, 4), nhs, preferred_name=preferred,
                                              access_needs=needs))  # fmt: skip
     layout = load_catalogue().latest()
     content = content or _content(sample, layout)

@@ -81,7 +81,7 @@ def test_missing_fonts_fall_back_with_messages_naming_them(tmp_path: Path) -> No
 
 def test_missing_fonts_still_print(session: Session, samples, tmp_path: Path) -> None:  # noqa: ANN001
     exporter = Exporter(session, fonts=fonts_mod.load_fonts([tmp_path]))
-    patient = session.get_patient(samples["latin"].patient_id, audit_view=False)
+    patient = session.patients.get(samples["latin"].patient_id, audit_view=False)
     pdf = exporter.render(patient, "standard")
     assert "Helvetica" in " ".join(pdf.warnings)
     assert "Put my headphones on" in pdf_text(pdf.data)
@@ -94,6 +94,6 @@ def test_unknown_variant_and_no_plan_are_refused(session: Session, samples, nhs_
 
     from perfectcare_desktop.core.patients import PatientDetails
 
-    pid = session.add_patient(PatientDetails("No", "Plan", date(1990, 1, 1), next(nhs_numbers)))
+    pid = session.patients.add(PatientDetails("No", "Plan", date(1990, 1, 1), next(nhs_numbers)))
     with pytest.raises(NotFound, match="no safety plan yet"):
         patient_pdf(session, pid, "standard")

@@ -107,7 +107,7 @@ def test_existing_files_are_never_overwritten(session: Session, samples: dict[st
 def test_people_without_a_plan_are_skipped_and_counted(session: Session, samples, nhs_numbers, tmp_path) -> None:  # noqa: ANN001
     from perfectcare_desktop.core.patients import PatientDetails
 
-    pid = session.add_patient(PatientDetails("No", "Plan", date(1990, 1, 1), next(nhs_numbers)))
+    pid = session.patients.add(PatientDetails("No", "Plan", date(1990, 1, 1), next(nhs_numbers)))
     people = batch.select_patients(session, batch.Selection(batch.CHOSEN, (pid, samples["latin"].patient_id)))
     result = batch.export_batch(session, people, "standard", out_dir=tmp_path / "o")
     assert (result.printed, result.skipped) == (1, 1)
@@ -147,7 +147,7 @@ def test_batch_files_are_owner_only_whatever_the_umask(session: Session, samples
     """People's plans in clear: the files are created 0600 (were 0644 under the usual umask 022)."""
     old = os.umask(0o022)
     try:
-        people = [session.get_patient(s.patient_id, audit_view=False) for s in samples.values()]
+        people = [session.patients.get(s.patient_id, audit_view=False) for s in samples.values()]
         result = batch.export_batch(session, people, "standard", out_dir=tmp_path / "out", include_unresolved=True)
     finally:
         os.umask(old)

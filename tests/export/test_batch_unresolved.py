@@ -31,7 +31,7 @@ ADMIN_EXE = Path(sys.executable).with_name("perfectcare-admin")
 
 def thin(session: Session, nhs: str, given: str) -> str:
     """An agreed plan with one section filled in."""
-    pid = session.add_patient(PatientDetails(given, "Thin", date(1980, 1, 1), nhs))
+    pid = session.patients.add(PatientDetails(given, "Thin", date(1980, 1, 1), nhs))
     c = PlanContent.blank(LAYOUT, load_directory().ref)
     c.sections["warning_signs"] = SectionContent([{"text": "I go quiet"}])
     plans.sign_plan(session, pid, LAYOUT, c, None, agreed_with_person=True, agreed_on=date(2026, 11, 20),
@@ -127,7 +127,7 @@ def test_the_cli_refuses_unresolved_plans_counts_them_and_warns_of_stale_numbers
     nhs_numbers,
     tmp_path: Path,  # noqa: ANN001
 ) -> None:
-    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     fine_nhs, thin_nhs, draft_nhs = next(nhs_numbers), next(nhs_numbers), next(nhs_numbers)
     add_sample(session, "latin", nhs=fine_nhs)
     thin(session, thin_nhs, "Tess")

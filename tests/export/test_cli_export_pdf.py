@@ -11,6 +11,7 @@ from pathlib import Path
 from export_helpers import add_sample
 from pypdf import PdfReader
 
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 
 ADMIN, ADMIN_PASSWORD = "admin1", "correct horse battery"  # as tests/conftest.py creates the store
@@ -25,7 +26,7 @@ def run(data_dir: Path, *args: str, stdin: str) -> subprocess.CompletedProcess[s
 
 
 def test_export_pdf_all_and_one_patient_protected(store: Store, nhs_numbers, tmp_path: Path) -> None:  # noqa: ANN001
-    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     add_sample(session, "latin", nhs=next(nhs_numbers))
     urdu_nhs = next(nhs_numbers)
     add_sample(session, "urdu", nhs=urdu_nhs)

@@ -57,7 +57,7 @@ def long_record(session: Session, nhs_numbers, clock) -> str:  # noqa: ANN001
 
 def test_every_page_carries_legal_name_date_of_birth_and_nhs_number(session: Session, nhs_numbers, clock) -> None:  # noqa: ANN001
     pid = long_record(session, nhs_numbers, clock)
-    nhs = session.get_patient(pid, audit_view=False).details.nhs_number_formatted
+    nhs = session.patients.get(pid, audit_view=False).details.nhs_number_formatted
     data = patient_pdf(session, pid, CLINICIAN_RECORD).data
     texts = pages(data)
     assert len(texts) >= 3
@@ -97,9 +97,9 @@ def test_the_discharge_and_every_follow_up_attempt_are_in_the_record(
 def test_an_old_discharge_record_and_a_re_offer_date_print(session: Session, nhs_numbers) -> None:  # noqa: ANN001
     pid = add_sample(session, "welsh", nhs=next(nhs_numbers), sign=False).patient_id
     old = {"schema": "discharge/1", "discharged_on": "2026-11-20", "note": "Home to her flat"}
-    record_id, _ = session.create_record(DISCHARGE_KIND, pid, old, followup_due=date(2026, 11, 23),
+    record_id, _ = session.records.create(DISCHARGE_KIND, pid, old, followup_due=date(2026, 11, 23),
                                          one_per_patient=True)  # fmt: skip
-    session.append_version(record_id, old | {"followup_done_on": "2026-11-22"})
+    session.records.append(record_id, old | {"followup_done_on": "2026-11-22"})
     draft = plans.load_plan(session, pid, audit_view=False).current
     assert draft is not None
     plans.record_declined_offer(session, pid, date(2026, 11, 26), "Not today", draft.version_id,

@@ -280,7 +280,7 @@ def test_every_easy_read_copy_of_the_demo_data_is_made(session: Session) -> None
     """`demo-data --patients 40 --seed 7`: the easy-read copies that hung, then were refused, are made."""
     add_demo_data(session, 40, seed=7)
     made = 0
-    for p in session.list_patients():
+    for p in session.patients.all():
         try:
             data = patient_pdf(session, p.record_id, EASY_READ, action="view").data
         except NotFound:

@@ -45,7 +45,7 @@ def test_every_easy_read_copy_of_the_demo_data_that_hung_finishes(session: Sessi
     unaffected."""
     add_demo_data(session, 40, seed=7)
     made = refused = 0
-    for p in session.list_patients():
+    for p in session.patients.all():
         try:
             data = patient_pdf(session, p.record_id, "easy-read", action="view").data
         except NotFound:

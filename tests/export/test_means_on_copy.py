@@ -32,7 +32,7 @@ def patient(session: Session) -> str:
             {"method": UNAGREED_METHOD, "access": UNAGREED_ACCESS},  # discussed, no step agreed yet
         ]
     )
-    pid = session.add_patient(PatientDetails("Joanne", "Bloggs", date(1980, 5, 4), "9434765919"))
+    pid = session.patients.add(PatientDetails("Joanne", "Bloggs", date(1980, 5, 4), "9434765919"))
     plans.sign_plan(session, pid, layout, content, None, agreed_with_person=True, agreed_on=date(2026, 11, 20),
                     review_due=date(2027, 2, 20))  # fmt: skip
     return pid

@@ -12,6 +12,7 @@ from pathlib import Path
 from export_helpers import add_sample
 from pypdf import PdfReader
 
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 
 ADMIN, ADMIN_PASSWORD = "admin1", "correct horse battery"
@@ -25,10 +26,10 @@ def test_policy_crisis_contacts_and_store_folder_reach_the_copy_and_logs_stay_cl
     nhs_numbers,
     tmp_path: Path,  # noqa: ANN001
 ) -> None:
-    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     nhs = next(nhs_numbers)
     pid = add_sample(session, "welsh", nhs=nhs).patient_id
-    name = session.get_patient(pid, audit_view=False).details.family_name
+    name = session.patients.get(pid, audit_view=False).details.family_name
     data_dir = store.data_dir
     store.close()
     policy = tmp_path / "policy.json"

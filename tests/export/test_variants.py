@@ -86,7 +86,7 @@ def test_clinician_record_is_confidential_and_complete(session: Session, samples
     flat = " ".join(pdf_text(pdf.data).split())
     assert "CONFIDENTIAL" in flat
     assert "Joanne Bloggs" in flat and "4 May 1980" in flat
-    nhs = session.get_patient(pid, audit_view=False).details.nhs_number_formatted
+    nhs = session.patients.get(pid, audit_view=False).details.nhs_number_formatted
     assert nhs in flat
     for text in ("FORMULATION-TEXT", "JUDGEMENT-TEXT", "ADDENDUM-TEXT", CLINICIAN_NOTE, DECLINED_REASON):
         assert text in flat, text
@@ -102,7 +102,7 @@ def test_entered_in_error_version_is_marked_on_the_clinician_record(
 
     pid = samples["welsh"].patient_id
     first = load_plan(session, pid, audit_view=False).history[0].version_id
-    session.mark_entered_in_error(first, "Wrong patient's plan typed here")
+    session.records.mark_entered_in_error(first, "Wrong patient's plan typed here")
     flat = " ".join(pdf_text(patient_pdf(session, pid, CLINICIAN_RECORD).data).split())
     assert "Entered in error" in flat and "Wrong patient's plan typed here" in flat
 
@@ -116,7 +116,7 @@ def test_draft_is_marked_and_has_no_agreed_date(session: Session, nhs_numbers) -
 
 def test_variant_from_accessible_information_needs(session: Session, nhs_numbers) -> None:  # noqa: ANN001
     sample = add_sample(session, "welsh", nhs=next(nhs_numbers), needs=("large print",))
-    patient = session.get_patient(sample.patient_id, audit_view=False)
+    patient = session.patients.get(sample.patient_id, audit_view=False)
     assert variant_for(patient.details) == LARGE_PRINT
     pdf = patient_pdf(session, sample.patient_id, "auto")
     assert pdf.variant == LARGE_PRINT
@@ -136,7 +136,7 @@ def test_every_print_is_audited_with_the_variant_never_the_content(
     pid = samples["latin"].patient_id
     patient_pdf(session, pid, "easy-read", action="print")
     with session.store.reading() as conn:
-        entries = read_audit(conn, session.dek, patient_id=pid, action="print")
+        entries = read_audit(conn, session.require_unlocked(), patient_id=pid, action="print")
     assert entries and entries[-1].detail == "pdf easy-read"
 
 

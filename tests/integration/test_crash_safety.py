@@ -29,6 +29,7 @@ from sqlalchemy import select
 from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop.core.patients import PatientDetails
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.core.verify import verify_store
 from perfectcare_desktop.store.models import Version
@@ -42,6 +43,7 @@ LINE_TIMEOUT = 30.0
 CHILD_SOURCE = r'''
 """Crash-test child: save plan versions forever, printing "record_id version_id n" after each save."""
 import sys
+from perfectcare_desktop.core.session import Session
 
 WELSH = "Pan dw i'n teimlo'n isel, dw i'n mynd am dro ar hyd y traeth ac yn ffonio fy chwaer. "
 POLISH = "Kiedy czuję się źle, dzwonię do przyjaciółki i słucham muzyki; żółć, gęś, łódź. "
@@ -71,16 +73,16 @@ def main():
     if not sys.stdin.readline().strip():
         return  # the parent no longer needs us
     store = Store.open(data_dir)
-    session = store.login(username, password)
+    session = Session.sign_in(store, username, password)
     out = sys.stdout
     record_id = None
     n = 0
     while True:
         payload = make_payload(tag, n)
         if record_id is None or n % 5 == 0:
-            record_id, version_id = session.create_record("safety_plan", patient_id, payload)
+            record_id, version_id = session.records.create("safety_plan", patient_id, payload)
         else:
-            version_id = session.append_version(record_id, payload)
+            version_id = session.records.append(record_id, payload)
         out.write(f"{record_id} {version_id} {n}\n")
         out.flush()
         n += 1
@@ -135,8 +137,8 @@ def test_sigkill_during_saves_loses_nothing(tmp_path: Path) -> None:
     data_dir = tmp_path / "store"
     store, _ = Store.create(data_dir, "Crash Test NHS Trust", ADMIN, ADMIN_PASSWORD)
     with store:
-        session = store.login(ADMIN, ADMIN_PASSWORD)
-        patient_id = session.add_patient(
+        session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
+        patient_id = session.patients.add(
             PatientDetails("Gwenllïan", "Wójcik-Chaudhry", date(1990, 5, 17), "9990000018", preferred_name="Gwen")
         )
     script = tmp_path / "crash_child.py"
@@ -227,7 +229,7 @@ def check_store(
     """verify_store is ok, every reported id is in the file, and `to_read` decrypt to what was written."""
     store = Store.open(data_dir)
     try:
-        session = store.login(ADMIN, ADMIN_PASSWORD)
+        session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
         with store.reading() as conn:
             in_file = set(conn.execute(select(Version.version_id)).scalars())
         report = verify_store(session)
@@ -239,7 +241,7 @@ def check_store(
         for version_id in to_read:
             by_record.setdefault(saved[version_id][0], []).append(version_id)
         for record_id, version_ids in by_record.items():
-            history = {v.version_id: v for v in session.history(record_id)}
+            history = {v.version_id: v for v in session.records.history(record_id)}
             for version_id in version_ids:
                 _, tag, n = saved[version_id]
                 assert history[version_id].payload == make_payload(tag, n), f"{context}: {version_id} differs"

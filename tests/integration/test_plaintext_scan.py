@@ -119,7 +119,7 @@ def scan(folder: Path, wanted: dict[bytes, str]) -> list[str]:
 def worked_store(store: Store, session: Session, data_dir: Path, clock) -> tuple[Session, set[str]]:
     """A store after demo data and a day's work; returns the session (still open) and the secrets."""
     assert add_demo_data(session, 60, seed=7) == 60
-    taken = {p.details.nhs_number for p in session.list_patients()}
+    taken = {p.details.nhs_number for p in session.patients.all()}
     nhs = unused_nhs_number(taken)
 
     details = PatientDetails(
@@ -132,9 +132,9 @@ def worked_store(store: Store, session: Session, data_dir: Path, clock) -> tuple
         preferred_language="Cymraeg",
         access_needs=("interpreter",),
     )
-    pid = session.add_patient(details)
+    pid = session.patients.add(details)
     clock.advance(minutes=5)
-    wrong = session.update_patient(
+    wrong = session.patients.update(
         pid,
         PatientDetails(
             details.given_name,
@@ -147,12 +147,12 @@ def worked_store(store: Store, session: Session, data_dir: Path, clock) -> tuple
         ),
     )
     clock.advance(minutes=1)
-    session.mark_entered_in_error(wrong, ERROR_REASON)
-    session.add_user("nurse.rhys", "clinician", "a different long password", "Nyrs Rhys")
-    rid, _ = session.create_record(
+    session.records.mark_entered_in_error(wrong, ERROR_REASON)
+    session.users.add("nurse.rhys", "clinician", "a different long password", "Nyrs Rhys")
+    rid, _ = session.records.create(
         "safety_plan", pid, {"schema": "safety_plan_draft/0", "sections": PLAN_TEXT, "contacts": PLAN_CONTACTS}
     )
-    session.append_version(
+    session.records.append(
         rid,
         {
             "schema": "safety_plan_draft/0",
@@ -167,8 +167,8 @@ def worked_store(store: Store, session: Session, data_dir: Path, clock) -> tuple
     with pytest.raises(LoginFailed):
         session.unlock("not the password at all")
     session.unlock(ADMIN_PASSWORD)
-    session.get_patient(pid)  # a view, audited
-    session.search_patients("Gwenllïan")
+    session.patients.get(pid)  # a view, audited
+    session.patients.search("Gwenllïan")
 
     export = export_patients(session)
     secrets = secrets_from_export(export)

@@ -26,6 +26,7 @@ from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.plan_content import PlanContent
 from perfectcare_desktop.core.plan_layout import load_catalogue
 from perfectcare_desktop.core.plans import PLAN_KIND, load_plan
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.core.verify import verify_store
 from perfectcare_desktop.ui.operation import Operations
@@ -50,9 +51,10 @@ from perfectcare_desktop.core.plan_layout import load_catalogue
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.ui.operation import Operations
 from perfectcare_desktop.ui.plan_tab import PlanTab, load_for_patient
+from perfectcare_desktop.core.session import Session
 
 data_dir, pid, user, password, added, typing = sys.argv[1:7]
-session = Store.open(Path(data_dir)).login(user, password)
+session = Session.sign_in(Store.open(Path(data_dir)), user, password)
 tab = PlanTab(Operations(), lambda: session, load_catalogue(), load_directory(), 3)
 tab.autosave_timer.setInterval(200)
 tab.show()
@@ -76,8 +78,8 @@ while True:  # a clinician still typing when the power goes
 
 
 def test_sigkill_while_editing_loses_only_seconds(qtbot, store: Store, data_dir: Path, clock) -> None:
-    session = store.login(ADMIN, ADMIN_PASSWORD)
-    pid = session.add_patient(PatientDetails("Ffion", "Hughes", date(1990, 5, 1), "9434765919"))
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
+    pid = session.patients.add(PatientDetails("Ffion", "Hughes", date(1990, 5, 1), "9434765919"))
     store.close()
 
     child = subprocess.Popen(
@@ -97,7 +99,7 @@ def test_sigkill_while_editing_loses_only_seconds(qtbot, store: Store, data_dir:
     assert child.returncode == -signal.SIGKILL
 
     reopened = Store.open(data_dir, clock=clock)
-    session = reopened.login(ADMIN, ADMIN_PASSWORD)
+    session = Session.sign_in(reopened, ADMIN, ADMIN_PASSWORD)
     assert verify_store(session).ok
     assert load_plan(session, pid, audit_view=False).record_id is None  # no version was saved
     found = autosave.read(session, pid, PLAN_KIND)

@@ -41,12 +41,12 @@ def populated(session: Session) -> dict[str, list[str]]:
     """Two patients, each with a safety plan of three versions; returns record -> version ids."""
     out: dict[str, list[str]] = {}
     for i, (given, family, nhs) in enumerate([("Gwenllïan", "Prys", "9990000018"), ("Zofia", "Wójcik", "9990000026")]):
-        pid = session.add_patient(PatientDetails(given, family, date(1980 + i, 3, 7), nhs))
-        session.update_patient(pid, PatientDetails(given, family + "-Jones", date(1980 + i, 3, 7), nhs))
-        rid, v1 = session.create_record(PLAN, pid, plan_payload(1))
-        v2 = session.append_version(rid, plan_payload(2))
-        v3 = session.append_version(rid, plan_payload(3))
-        out[pid] = [v.version_id for v in session.history(pid)]
+        pid = session.patients.add(PatientDetails(given, family, date(1980 + i, 3, 7), nhs))
+        session.patients.update(pid, PatientDetails(given, family + "-Jones", date(1980 + i, 3, 7), nhs))
+        rid, v1 = session.records.create(PLAN, pid, plan_payload(1))
+        v2 = session.records.append(rid, plan_payload(2))
+        v3 = session.records.append(rid, plan_payload(3))
+        out[pid] = [v.version_id for v in session.records.history(pid)]
         out[rid] = [v1, v2, v3]
     return out
 
@@ -148,7 +148,7 @@ def test_flipped_byte_in_payload_is_detected(
 
     # Reading the record refuses; it never returns altered or partial content.
     with pytest.raises(DecryptionError):
-        session.history(record_id)
+        session.records.history(record_id)
 
 
 @pytest.mark.parametrize("offset", [3, 6], ids=["key id high byte", "key id low byte"])
@@ -168,7 +168,7 @@ def test_flipped_byte_in_header_key_id_is_detected(
     assert len(named) == 1 and "does not authenticate" in named[0], report.problems
     assert len(report.problems) == 1, report.problems
     with pytest.raises(DecryptionError):
-        session.history(record_id)
+        session.records.history(record_id)
 
 
 @pytest.mark.parametrize("offset", [0, 2], ids=["magic", "format version"])
@@ -183,7 +183,7 @@ def test_flipped_byte_in_header_magic_or_format_is_detected(
 
     assert problems_naming(report.problems, victim), report.problems
     with pytest.raises(DecryptionError):
-        session.history(record_id)
+        session.records.history(record_id)
 
 
 @pytest.mark.parametrize("source", ["same record", "another record"])
@@ -207,7 +207,7 @@ def test_ciphertext_copied_from_another_version_is_detected(
     assert not problems_naming(report.problems, donor), "the untouched donor row was blamed"
     assert len(report.problems) == 1, report.problems
     with pytest.raises(DecryptionError):
-        session.history(victim_record)
+        session.records.history(victim_record)
 
 
 def test_truncated_payload_is_detected(session: Session, populated: dict, raw: sqlite3.Connection) -> None:
@@ -219,7 +219,7 @@ def test_truncated_payload_is_detected(session: Session, populated: dict, raw: s
 
     assert problems_naming(report.problems, victim), report.problems
     with pytest.raises(DecryptionError):
-        session.history(record_id)
+        session.records.history(record_id)
 
 
 # --- the audit trail -------------------------------------------------------------------------------
@@ -320,7 +320,7 @@ def test_deleted_blind_index_row_is_detected(session: Session, populated: dict, 
     drop_trigger(raw, "blind_index_no_delete")
     patient = next(iter(populated))
     assert raw.execute("DELETE FROM blind_index WHERE record_id = ?", (patient,)).rowcount == 1
-    assert session.find_by_nhs_number("9990000018") is None  # the damage is real
+    assert session.patients.find_by_nhs_number("9990000018") is None  # the damage is real
 
     report = verify_store(session)
 
@@ -339,7 +339,7 @@ def test_edited_version_metadata_is_detected(
     raw.execute(f"UPDATE versions SET {column} = ? WHERE version_id = ?", (value, victim))
     # The metadata is sealed into the ciphertext's associated data: the edited row no longer opens.
     with pytest.raises(DecryptionError):
-        session.history(record_id)
+        session.records.history(record_id)
 
     report = verify_store(session)
 
@@ -364,11 +364,11 @@ def test_tampered_store_file_outside_sqlite_is_detected(session: Session, popula
 
     reopened = Store.open(store.data_dir, store.clock)
     try:
-        s = reopened.login(ADMIN, ADMIN_PASSWORD)
+        s = Session.sign_in(reopened, ADMIN, ADMIN_PASSWORD)
         report = verify_store(s)
         named = problems_naming(report.problems, victim)
         assert len(named) == 1 and "does not authenticate" in named[0], report.problems
         with pytest.raises(DecryptionError):
-            s.history(record_id)
+            s.records.history(record_id)
     finally:
         reopened.close()

@@ -40,8 +40,8 @@ def _files(folder: Path) -> list[str]:
 
 
 def _populate(session: Session) -> str:
-    pid = session.add_patient(PatientDetails("Ann", "Jones", date(1980, 5, 17), "9434765919"))
-    session.update_patient(pid, PatientDetails("Ann", "Jones-Price", date(1980, 5, 17), "9434765919"))
+    pid = session.patients.add(PatientDetails("Ann", "Jones", date(1980, 5, 17), "9434765919"))
+    session.patients.update(pid, PatientDetails("Ann", "Jones-Price", date(1980, 5, 17), "9434765919"))
     return pid
 
 
@@ -253,8 +253,8 @@ def test_store_reopens_cleanly_after_being_closed(closed_store: Path, clock: Fak
     with Store.open(closed_store, clock) as reopened:
         assert database.schema_revision(reopened.engine) == database.head_revision()
         assert reopened.organisation == ORG
-        session = reopened.login(ADMIN, ADMIN_PASSWORD)
-        assert [p.details.family_name for p in session.list_patients()] == ["Jones-Price"]
+        session = Session.sign_in(reopened, ADMIN, ADMIN_PASSWORD)
+        assert [p.details.family_name for p in session.patients.all()] == ["Jones-Price"]
 
 
 # --- missing, read-only ------------------------------------------------------------------------------
@@ -303,15 +303,15 @@ def test_create_on_an_existing_store_is_refused_and_changes_nothing(
     assert _sha(path) == digest
     assert _files(data_dir) == files
     assert store.organisation == ORG
-    store.login(ADMIN, ADMIN_PASSWORD)
+    Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     with pytest.raises(Exception, match="not right"):
-        store.login("intruder", "another long password")
+        Session.sign_in(store, "intruder", "another long password")
 
 
 @pytest.mark.parametrize(
     ("org", "username", "password", "message"),
     [
-        ("Trust", ADMIN, "short", "at least 10 characters"),
+        ("Trust", ADMIN, "short", "at least 12 characters"),
         ("   ", ADMIN, ADMIN_PASSWORD, "organisation's name"),
         ("", ADMIN, ADMIN_PASSWORD, "organisation's name"),
         ("Trust", "bad user!", ADMIN_PASSWORD, "user name is up to 64"),
@@ -397,8 +397,8 @@ def test_an_older_store_is_copied_to_backups_then_upgraded(data_dir: Path, clock
     """A store written by the previous release (schema 0001, before autosaves) opens in this one:
     a copy goes to backups/ first, then the migration runs, and every record is still there."""
     store, _ = Store.create(data_dir, ORG, ADMIN, ADMIN_PASSWORD, clock=clock)
-    session = store.login(ADMIN, ADMIN_PASSWORD)
-    pid = session.add_patient(PatientDetails("Ffion", "Hughes", date(1990, 5, 1), "9434765919"))
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
+    pid = session.patients.add(PatientDetails("Ffion", "Hughes", date(1990, 5, 1), "9434765919"))
     store.close()
     engine = database.make_engine(db_path(data_dir))
     with engine.begin() as conn:
@@ -419,7 +419,7 @@ def test_an_older_store_is_copied_to_backups_then_upgraded(data_dir: Path, clock
     finally:
         copy.close()
     reopened = Store.open(data_dir, clock=clock)
-    assert reopened.login(ADMIN, ADMIN_PASSWORD).get_patient(pid).details.given_name == "Ffion"
+    assert Session.sign_in(reopened, ADMIN, ADMIN_PASSWORD).patients.get(pid).details.given_name == "Ffion"
     reopened.close()
 
 
@@ -427,10 +427,10 @@ def test_a_store_from_before_sync_queues_its_whole_history_for_the_hub(data_dir:
     """Migration 0003 puts every existing account, version and audit entry in the outbox, oldest first,
     so enrolling a store that was used on its own for months sends all of it."""
     store, _ = Store.create(data_dir, ORG, ADMIN, ADMIN_PASSWORD, clock=clock)
-    session = store.login(ADMIN, ADMIN_PASSWORD)
-    session.add_user("nurse.jo", "clinician", "another good password")
-    pid = session.add_patient(PatientDetails("Ffion", "Hughes", date(1990, 5, 1), "9434765919"))
-    session.update_patient(pid, PatientDetails("Ffion", "Price", date(1990, 5, 1), "9434765919"))
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
+    session.users.add("nurse.jo", "clinician", "another good password")
+    pid = session.patients.add(PatientDetails("Ffion", "Hughes", date(1990, 5, 1), "9434765919"))
+    session.patients.update(pid, PatientDetails("Ffion", "Price", date(1990, 5, 1), "9434765919"))
     store.close()
     engine = database.make_engine(db_path(data_dir))
     with engine.begin() as conn:
@@ -481,7 +481,7 @@ def test_a_store_killed_mid_checkpoint_opens_and_finishes_from_its_wal(
     assert main.stat().st_size < header_pages * page_size  # the state the open check used to refuse
 
     reopened = Store.open(crashed)
-    again = reopened.login(ADMIN, ADMIN_PASSWORD)
-    assert len(again.list_patients()) == len(session.list_patients()) == 150
+    again = Session.sign_in(reopened, ADMIN, ADMIN_PASSWORD)
+    assert len(again.patients.all()) == len(session.patients.all()) == 150
     assert verify_store(again).problems == []
     reopened.close()

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from testsupport import ADMIN, ADMIN_PASSWORD  # noqa: E402
 
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store  # noqa: E402
 from perfectcare_desktop.sync import device, hub_address  # noqa: E402
 from perfectcare_desktop.sync.pull import pull  # noqa: E402
@@ -26,15 +27,15 @@ BATCH = 40  # small hub and local transactions: many places for a kill to land
 def main() -> None:
     folder, mode = Path(sys.argv[1]), sys.argv[2]
     store = Store.open(folder)
-    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     with store.reading() as conn:
-        config = device.load(conn, session.dek)
+        config = device.load(conn, session.require_unlocked())
     hub = hub_address.connect(config.params(folder))
     print("ready", flush=True)
     if mode == "push":
-        push(store, session.dek, hub, config.device_id, batch=BATCH)
+        push(store, session.require_unlocked(), hub, config.device_id, batch=BATCH)
     else:
-        pull(store, session.dek, hub, batch=BATCH)
+        pull(store, session.require_unlocked(), hub, batch=BATCH)
     print("done", flush=True)
 
 

@@ -15,6 +15,7 @@ from sync_support import PASSPHRASE, Pc, first_pc, hub_versions
 from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop.core.demo_data import add_demo_data
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.errors import EnrolmentInterrupted, HubUnreachable, NotAllowed, StoreNotFound
 from perfectcare_desktop.sync import client, enrolment, hub_address, hub_admin
@@ -58,7 +59,7 @@ def test_an_import_killed_while_pulling_leaves_no_store_and_a_used_file(hub_db: 
     new_id = enrolment.export_file(a.session, hub_db, again, PASSPHRASE)
     enrolment.import_file(again, PASSPHRASE, b)
     store = Store.open(b)
-    pc = Pc(store, store.login(ADMIN, ADMIN_PASSWORD))
+    pc = Pc(store, Session.sign_in(store, ADMIN, ADMIN_PASSWORD))
     pc.sync()
     assert pc.versions() == a.versions() == set(hub_versions(hub_db))
     with psycopg.connect(hub_db) as conn:  # its audit trail is its own on the hub

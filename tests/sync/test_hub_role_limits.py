@@ -45,7 +45,7 @@ def test_device_roles_carry_the_limits_and_hub_init_gives_them_to_older_roles(hu
 def test_a_dba_lock_on_versions_fails_a_round_within_the_lock_timeout(hub_db: str, tmp_path: Path) -> None:
     a = first_pc(tmp_path / "a", hub_db)
     b = join(a.session, hub_db, tmp_path / "b")
-    pid = a.session.add_patient(patient("Gwen", "Lloyd", "9434765919"))
+    pid = a.session.patients.add(patient("Gwen", "Lloyd", "9434765919"))
     waiting = status.read(a.store).waiting
     dba = psycopg.connect(hub_db)
     dba.execute("LOCK TABLE versions IN ACCESS EXCLUSIVE MODE")  # held: the transaction stays open
@@ -73,7 +73,7 @@ def test_a_dba_lock_on_versions_fails_a_round_within_the_lock_timeout(hub_db: st
 
     assert a.sync().pushed == waiting  # the next round sends everything
     b.sync()
-    b.session.reload()
-    assert pid in {p.record_id for p in b.session.list_patients()}
+    b.session.patients.reload()
+    assert pid in {p.record_id for p in b.session.patients.all()}
     a.close()
     b.close()

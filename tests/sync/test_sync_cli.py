@@ -10,6 +10,7 @@ from pathlib import Path
 
 from testsupport import ADMIN, ADMIN_PASSWORD
 
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.sync import device
 
@@ -67,7 +68,7 @@ def test_hub_init_enrol_and_sync_from_the_command_line(tmp_path: Path, hub_db: s
     # Credentials live only inside the encrypted store: not in any file, log or the enrolment file's clear part.
     store = Store.open(b)
     with store.reading() as conn:
-        config = device.load(conn, store.login(ADMIN, ADMIN_PASSWORD).dek)
+        config = device.load(conn, Session.sign_in(store, ADMIN, ADMIN_PASSWORD).require_unlocked())
     store.close()
     owner_password = hub_db.split(":")[2].split("@")[0]
     secrets = [config.password.encode(), config.role.encode(), owner_password.encode()]

@@ -14,6 +14,7 @@ import pytest
 from sync_support import Pc, first_pc, hub_versions, join, patient
 from testsupport import ADMIN_PASSWORD
 
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.sync import device, hub_address, hub_admin, push
 from perfectcare_desktop.sync.pull import pull
 
@@ -33,7 +34,7 @@ def three(tmp_path: Path, hub_db: str):
 def _own_connection(pc: Pc):  # noqa: ANN202 - psycopg.Connection
     """A second hub connection as this PC, for a push transaction held open."""
     with pc.store.reading() as conn:
-        config = device.load(conn, pc.session.dek)
+        config = device.load(conn, pc.session.require_unlocked())
     return hub_address.connect(config.params(pc.store.data_dir)), config.device_id
 
 
@@ -41,14 +42,14 @@ def test_a_push_committed_after_a_later_one_is_still_pulled(three, hub_db: str) 
     a, b, c = three
     for pc in (a, b, c):
         pc.sync()
-    a.session.add_patient(patient("Siân", "Roberts", NHS[0]))
-    a.session.add_patient(patient("Aled", "Jones", NHS[1]))
+    a.session.patients.add(patient("Siân", "Roberts", NHS[0]))
+    a.session.patients.add(patient("Aled", "Jones", NHS[1]))
     slow, device_id = _own_connection(a)
-    batch = push.next_batch(a.store, a.session.dek, device_id)
+    batch = push.next_batch(a.store, a.session.require_unlocked(), device_id)
     assert batch is not None and batch.rows["version"]
     push.insert(slow, batch.rows)  # A's rows take their numbers now, but stay invisible until commit
 
-    b.session.add_patient(patient("Wojciech", "Nowak", NHS[2]))
+    b.session.patients.add(patient("Wojciech", "Nowak", NHS[2]))
     b.sync()  # B's later-numbered rows commit first
     c.sync()  # C reads B's rows while A's are still open
 
@@ -62,8 +63,8 @@ def test_a_push_committed_after_a_later_one_is_still_pulled(three, hub_db: str) 
     on_hub = set(hub_versions(hub_db))
     assert c.versions() == on_hub, "C skipped the versions whose push committed after B's"
     assert b.versions() == on_hub
-    c.session.reload()
-    assert {p.details.display_name for p in c.session.list_patients()} == {
+    c.session.patients.reload()
+    assert {p.details.display_name for p in c.session.patients.all()} == {
         "Siân Roberts",
         "Aled Jones",
         "Wojciech Nowak",
@@ -75,19 +76,19 @@ def test_an_account_committed_late_is_still_pulled(three) -> None:
     a, b, c = three
     for pc in (a, b, c):
         pc.sync()
-    a.session.add_user("nurse.jo", "clinician", "another good password", "Jo Bloggs")
+    a.session.users.add("nurse.jo", "clinician", "another good password", "Jo Bloggs")
     slow, device_id = _own_connection(a)
-    batch = push.next_batch(a.store, a.session.dek, device_id)
+    batch = push.next_batch(a.store, a.session.require_unlocked(), device_id)
     push.insert(slow, batch.rows)
-    b.session.add_user("nurse.al", "clinician", "a third good password", "Al Evans")
+    b.session.users.add("nurse.al", "clinician", "a third good password", "Al Evans")
     b.sync()
     c.sync()
     slow.commit()
     push.sent(a.store, batch.oids)
     slow.close()
     c.sync()
-    assert c.store.login("nurse.jo", "another good password").user.role == "clinician"
-    assert c.store.login("nurse.al", "a third good password").user.role == "clinician"
+    assert Session.sign_in(c.store, "nurse.jo", "another good password").user.role == "clinician"
+    assert Session.sign_in(c.store, "nurse.al", "a third good password").user.role == "clinician"
 
 
 def test_a_push_held_open_delays_but_never_hides(three, hub_db: str) -> None:
@@ -95,15 +96,15 @@ def test_a_push_held_open_delays_but_never_hides(three, hub_db: str) -> None:
     a, b, c = three
     for pc in (a, b, c):
         pc.sync()
-    a.session.add_patient(patient("Siân", "Roberts", NHS[0]))
+    a.session.patients.add(patient("Siân", "Roberts", NHS[0]))
     slow, device_id = _own_connection(a)
-    batch = push.next_batch(a.store, a.session.dek, device_id)
+    batch = push.next_batch(a.store, a.session.require_unlocked(), device_id)
     push.insert(slow, batch.rows)
-    b.session.add_patient(patient("Wojciech", "Nowak", NHS[2]))
+    b.session.patients.add(patient("Wojciech", "Nowak", NHS[2]))
     b.sync()
     with c.store.reading() as conn:
         before = device.horizon(conn, device.HORIZON_VERSIONS)
-    result = pull(c.store, c.session.dek, c.client.connection(c.session.dek))
+    result = pull(c.store, c.session.require_unlocked(), c.client.connection(c.session.require_unlocked()))
     assert result.versions == 0  # B's rows are behind A's open transaction in commit order: not yet
     with c.store.reading() as conn:
         assert device.horizon(conn, device.HORIZON_VERSIONS) == before
@@ -126,7 +127,7 @@ def test_a_hub_from_before_commit_order_upgrades_with_nothing_lost(tmp_path: Pat
     a = first_pc(tmp_path / "pc1", hub_db)
     b = join(a.session, hub_db, tmp_path / "pc2")
     try:
-        a.session.add_patient(patient("Siân", "Roberts", NHS[0]))
+        a.session.patients.add(patient("Siân", "Roberts", NHS[0]))
         a.sync()
         b.sync()
         # Back to h001, as a hub made by the previous release was, with B's cursor as that release kept it.
@@ -147,14 +148,14 @@ def test_a_hub_from_before_commit_order_upgrades_with_nothing_lost(tmp_path: Pat
             device.set_cursor(conn, device.CURSOR_VERSIONS, top)
         a.client.close()
         b.client.close()
-        a.session.add_patient(patient("Aled", "Jones", NHS[1]))  # queued while the hub is old
+        a.session.patients.add(patient("Aled", "Jones", NHS[1]))  # queued while the hub is old
         hub_admin.init_hub(params, a.store.store_id, a.store.organisation)  # the admin upgrades the hub
         a.sync()
         b.sync()
         assert b.versions() == a.versions() == set(hub_versions(hub_db))
-        b.session.reload()
-        assert len(b.session.list_patients()) == 2
-        assert b.store.login(a.session.user.username, ADMIN_PASSWORD)
+        b.session.patients.reload()
+        assert len(b.session.patients.all()) == 2
+        assert Session.sign_in(b.store, a.session.user.username, ADMIN_PASSWORD)
     finally:
         a.close()
         b.close()

@@ -44,7 +44,7 @@ def test_hub_stopped_queues_work_that_drains_after_restart(private_hub, tmp_path
     a = first_pc(tmp_path / "a", url)
     b = join(a.session, url, tmp_path / "b")
     cluster.stop()
-    pid = a.session.add_patient(patient("Gwen", "Lloyd", NHS[0]))
+    pid = a.session.patients.add(patient("Gwen", "Lloyd", NHS[0]))
     with pytest.raises(HubUnreachable, match="wait here for the next try"):
         a.sync()
     waiting = status.read(a.store).waiting
@@ -55,8 +55,8 @@ def test_hub_stopped_queues_work_that_drains_after_restart(private_hub, tmp_path
     cluster.start()
     assert a.sync().pushed == waiting
     b.sync()
-    b.session.reload()
-    assert pid in {p.record_id for p in b.session.list_patients()}
+    b.session.patients.reload()
+    assert pid in {p.record_id for p in b.session.patients.all()}
     a.sync()
     assert_converged(url, a, b)
     a.close()

@@ -18,6 +18,7 @@ from perfectcare_desktop.core.caseload import caseload
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.plan_layout import load_catalogue
 from perfectcare_desktop.core.plans import load_plan, save_draft, sign_plan
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.errors import HubAccessRefused, HubUnreachable, InvalidInput, NotAllowed, StoreAlreadyExists
 from perfectcare_desktop.sync import enrolment, hub_address, hub_admin, status
@@ -50,9 +51,9 @@ def sync_all(pcs: list[Pc], rounds: int = 2) -> None:
 
 def test_three_pcs_converge_and_accounts_follow(pcs, hub_db: str) -> None:
     a, b, c = pcs(3)
-    pa = a.session.add_patient(patient("Siân", "Roberts", NHS[0]))
-    pb = b.session.add_patient(patient("Wojciech", "Nowak", NHS[1]))
-    a.session.add_user("nurse.jo", "clinician", "another good password", "Jo Bloggs")
+    pa = a.session.patients.add(patient("Siân", "Roberts", NHS[0]))
+    pb = b.session.patients.add(patient("Wojciech", "Nowak", NHS[1]))
+    a.session.users.add("nurse.jo", "clinician", "another good password", "Jo Bloggs")
     sync_all([a, b, c])
     save_draft(c.session, pa, LAYOUT, plan("Pacing at night"), None)
     save_draft(b.session, pb, LAYOUT, plan("Not eating"), None)
@@ -61,27 +62,27 @@ def test_three_pcs_converge_and_accounts_follow(pcs, hub_db: str) -> None:
     assert a.versions() == b.versions() == c.versions()
     assert sorted(hub_versions(hub_db)) == sorted(a.versions())  # each once, nothing lost or doubled
     for pc in (a, b, c):
-        pc.session.reload()
-        names = {p.details.display_name for p in pc.session.list_patients()}
+        pc.session.patients.reload()
+        names = {p.details.display_name for p in pc.session.patients.all()}
         assert names == {"Siân Roberts", "Wojciech Nowak"}
-        assert pc.session.find_by_nhs_number(NHS[1]) is not None  # the NHS lookup works on every PC
+        assert pc.session.patients.find_by_nhs_number(NHS[1]) is not None  # the NHS lookup works on every PC
         assert load_plan(pc.session, pa, audit_view=False).current.payload["sections"]["warning_signs"]["entries"] == [
             {"text": "Pacing at night"}
         ]
         assert status.read(pc.store).waiting == 0
     # An account made on one PC signs in on another, with its own password.
-    jo = c.store.login("nurse.jo", "another good password")
+    jo = Session.sign_in(c.store, "nurse.jo", "another good password")
     assert jo.user.role == "clinician"
     # And a disabled account is disabled everywhere.
-    a.session.disable_user("nurse.jo")
+    a.session.users.disable("nurse.jo")
     sync_all([a, c], rounds=1)
     with pytest.raises(Exception, match="disabled"):
-        c.store.login("nurse.jo", "another good password")
+        Session.sign_in(c.store, "nurse.jo", "another good password")
 
 
 def test_offline_edits_to_one_plan_conflict_then_merge_syncs_everywhere(pcs, hub_db: str) -> None:
     a, b, c = pcs(3)
-    pid = a.session.add_patient(patient("Ffion", "Hughes", NHS[2]))
+    pid = a.session.patients.add(patient("Ffion", "Hughes", NHS[2]))
     base = save_draft(a.session, pid, LAYOUT, plan("Shouting"), None)
     sync_all([a, b, c])
     # Both PCs work offline from the same version.
@@ -96,13 +97,13 @@ def test_offline_edits_to_one_plan_conflict_then_merge_syncs_everywhere(pcs, hub
         assert set(state.heads) == {va, vb}  # both kept
         assert state.in_conflict
         assert status.read(pc.store).needs_attention == 1
-        pc.session.reload()
+        pc.session.patients.reload()
         row = next(r for r in caseload(pc.session) if r.record_id == pid)
         assert row.needs_attention
 
     # The clinician on C compares and saves a merge naming both versions as parents.
     state = load_plan(c.session, pid, audit_view=False)
-    merged = c.session.append_version(
+    merged = c.session.records.append(
         state.record_id,
         plan("Shouting", "Drinking alone", "Giving things away").to_payload(),
         status="revision",
@@ -123,14 +124,14 @@ def test_a_first_plan_written_offline_on_two_pcs_is_one_plan_in_conflict(pcs, hu
     a one-per-patient kind has the same id everywhere), both versions are heads, and a merge joins
     them. Before, each PC made a record of its own and the second was never shown on either."""
     a, b = pcs(2)
-    pid = a.session.add_patient(patient("Gethin", "Morgan", NHS[3]))
+    pid = a.session.patients.add(patient("Gethin", "Morgan", NHS[3]))
     sync_all([a, b])
     va = save_draft(a.session, pid, LAYOUT, plan("Stops answering the phone"), None)
     vb = save_draft(b.session, pid, LAYOUT, plan("Sleeping in the car"), None)
     sync_all([a, b])
 
     for pc in (a, b):
-        assert len(pc.session.records_of_patient(pid, "safety_plan")) == 1
+        assert len(pc.session.records.of_patient(pid, "safety_plan")) == 1
         state = load_plan(pc.session, pid, audit_view=False)
         assert set(state.heads) == {va, vb} and state.in_conflict
         assert status.read(pc.store).needs_attention == 1
@@ -150,40 +151,40 @@ def test_one_person_registered_on_two_pcs_offline_is_one_patient_with_one_plan(p
     whose two first versions need attention (saving the details joins them), and the plans each PC began
     are one plan with two heads, not two patients with the plan split between them."""
     a, b = pcs(2)
-    pa = a.session.add_patient(patient("Alys", "Evans", NHS[0]))
-    pb = b.session.add_patient(patient("Alice", "Evans", NHS[0]))  # spelt differently at the front desk
+    pa = a.session.patients.add(patient("Alys", "Evans", NHS[0]))
+    pb = b.session.patients.add(patient("Alice", "Evans", NHS[0]))  # spelt differently at the front desk
     assert pa == pb
     va = save_draft(a.session, pa, LAYOUT, plan("Stops answering the phone"), None)
     vb = save_draft(b.session, pb, LAYOUT, plan("Sleeping in the car"), None)
     sync_all([a, b])
 
     for pc in (a, b):
-        pc.session.reload()
-        assert [p.record_id for p in pc.session.list_patients()] == [pa]
-        assert pc.session.get_patient(pa).needs_attention  # two first versions of the details
+        pc.session.patients.reload()
+        assert [p.record_id for p in pc.session.patients.all()] == [pa]
+        assert pc.session.patients.get(pa).needs_attention  # two first versions of the details
         assert set(load_plan(pc.session, pa, audit_view=False).heads) == {va, vb}
         assert next(r for r in caseload(pc.session) if r.record_id == pa).needs_attention
-    b.session.update_patient(pa, patient("Alys", "Evans", NHS[0]))  # the details form, saved: one head again
+    b.session.patients.update(pa, patient("Alys", "Evans", NHS[0]))  # the details form, saved: one head again
     sync_all([a, b])
     for pc in (a, b):
-        pc.session.reload()
-        found = pc.session.get_patient(pa)
+        pc.session.patients.reload()
+        found = pc.session.patients.get(pa)
         assert not found.needs_attention and found.details.given_name == "Alys"
     # The same NHS number with another date of birth (a typing slip on one PC) stays two records, and
     # both PCs flag both for a clinician to check.
-    one = a.session.add_patient(PatientDetails("Bryn", "Jones", date(1990, 1, 2), NHS[1]))
-    two = b.session.add_patient(PatientDetails("Bryn", "Jones", date(1990, 2, 1), NHS[1]))
+    one = a.session.patients.add(PatientDetails("Bryn", "Jones", date(1990, 1, 2), NHS[1]))
+    two = b.session.patients.add(PatientDetails("Bryn", "Jones", date(1990, 2, 1), NHS[1]))
     assert one != two
     sync_all([a, b])
     for pc in (a, b):
-        pc.session.reload()
-        assert pc.session.sharing_nhs_number() == {one: (two,), two: (one,)}
+        pc.session.patients.reload()
+        assert pc.session.patients.sharing_nhs_number() == {one: (two,), two: (one,)}
         assert {r.record_id for r in caseload(pc.session) if r.shares_nhs_number} == {one, two}
 
 
 def test_hub_dump_holds_no_plaintext(pcs, hub_db: str, tmp_path: Path) -> None:
     a, b = pcs(2)
-    pid = a.session.add_patient(patient("Zebedee", "Quartermaine", NHS[3]))
+    pid = a.session.patients.add(patient("Zebedee", "Quartermaine", NHS[3]))
     sync_all([a, b])
     save_draft(b.session, pid, LAYOUT, plan("Xylophone lessons calm me", "پریشانی"), None)
     b.session.record_event("print", patient_id=pid, detail="printed for Zebedee Quartermaine")
@@ -200,8 +201,8 @@ def test_hub_dump_holds_no_plaintext(pcs, hub_db: str, tmp_path: Path) -> None:
 
 def test_corrupted_version_on_hub_is_refused_and_the_rest_syncs(pcs, hub_db: str) -> None:
     a, b = pcs(2)
-    p1 = a.session.add_patient(patient("Alys", "Evans", NHS[0]))
-    p2 = a.session.add_patient(patient("Bryn", "Jones", NHS[1]))
+    p1 = a.session.patients.add(patient("Alys", "Evans", NHS[0]))
+    p2 = a.session.patients.add(patient("Bryn", "Jones", NHS[1]))
     v1 = save_draft(a.session, p1, LAYOUT, plan("one"), None)
     v2 = save_draft(a.session, p1, LAYOUT, plan("two"), v1)  # follows the damaged one
     v3 = save_draft(a.session, p2, LAYOUT, plan("three"), None)
@@ -225,19 +226,19 @@ def test_corrupted_version_on_hub_is_refused_and_the_rest_syncs(pcs, hub_db: str
     assert st.rejected == 2
     assert any("not applied" in p for p in status.problems(b.store))
     b.sync()  # reported once, not retried forever; later work still flows
-    p3 = a.session.add_patient(patient("Carys", "Price", NHS[2]))
+    p3 = a.session.patients.add(patient("Carys", "Price", NHS[2]))
     a.sync()
     assert b.sync().pulled >= 1
-    b.session.reload()
-    assert p3 in {p.record_id for p in b.session.list_patients()}
+    b.session.patients.reload()
+    assert p3 in {p.record_id for p in b.session.patients.all()}
 
 
 def test_hub_cannot_move_a_record_to_another_patient_or_promote_an_account(pcs, hub_db: str) -> None:
     a, b = pcs(2)
-    p1 = a.session.add_patient(patient("Alys", "Evans", NHS[0]))
-    p2 = a.session.add_patient(patient("Bryn", "Jones", NHS[1]))
+    p1 = a.session.patients.add(patient("Alys", "Evans", NHS[0]))
+    p2 = a.session.patients.add(patient("Bryn", "Jones", NHS[1]))
     v = save_draft(a.session, p1, LAYOUT, plan("private words"), None)
-    a.session.add_user("nurse.al", "clinician", "another good password")
+    a.session.users.add("nurse.al", "clinician", "another good password")
     with psycopg.connect(hub_db) as conn:
         conn.execute("ALTER TABLE versions DISABLE TRIGGER ALL")
     a.sync()
@@ -249,7 +250,7 @@ def test_hub_cannot_move_a_record_to_another_patient_or_promote_an_account(pcs, 
     assert any("account change does not authenticate" in r for r in report.rejected)
     assert v not in {x for x, _ in b.versions()}
     with pytest.raises(Exception, match="not right"):
-        b.store.login("nurse.al", "another good password")  # the tampered account never arrived
+        Session.sign_in(b.store, "nurse.al", "another good password")  # the tampered account never arrived
 
 
 def test_enrolment_file_wrong_passphrase_reuse_and_occupied_folder(pcs, hub_db: str, tmp_path: Path) -> None:
@@ -281,13 +282,13 @@ def test_enrolment_file_wrong_passphrase_reuse_and_occupied_folder(pcs, hub_db: 
 
 def test_a_clinician_cannot_enrol_and_a_second_store_cannot_take_the_hub(pcs, hub_db: str, tmp_path: Path) -> None:
     (a,) = pcs(1)
-    a.session.add_user("nurse.jo", "clinician", "another good password")
-    jo = a.store.login("nurse.jo", "another good password")
+    a.session.users.add("nurse.jo", "clinician", "another good password")
+    jo = Session.sign_in(a.store, "nurse.jo", "another good password")
     with pytest.raises(NotAllowed):
         enrolment.export_file(jo, hub_db, tmp_path / "x.enrol", PASSPHRASE)
     other, _ = Store.create(tmp_path / "other", "Other Trust", ADMIN, ADMIN_PASSWORD)
     with pytest.raises(NotAllowed, match="another store"):
-        enrolment.init_hub(other.login(ADMIN, ADMIN_PASSWORD), hub_db)
+        enrolment.init_hub(Session.sign_in(other, ADMIN, ADMIN_PASSWORD), hub_db)
     other.close()
     # Running init again on the first PC upgrades in place and keeps its enrolment.
     _, again = enrolment.init_hub(a.session, hub_db)
@@ -300,12 +301,12 @@ def test_a_revoked_pc_keeps_its_work_queued(pcs, hub_db: str) -> None:
     b_device = next(d for d, label, _, _ in hub_admin.list_devices(hub_address.parse(hub_db)) if "first" not in label)
     hub_admin.revoke_device(hub_address.parse(hub_db), b_device)
     b.client.close()  # a new connection, as after a restart
-    pid = b.session.add_patient(patient("Dai", "Morgan", NHS[3]))
+    pid = b.session.patients.add(patient("Dai", "Morgan", NHS[3]))
     with pytest.raises(HubAccessRefused, match="revoked"):
         b.sync()
     assert status.read(b.store).waiting > 0
-    b.session.reload()
-    assert pid in {p.record_id for p in b.session.list_patients()}  # nothing lost here
+    b.session.patients.reload()
+    assert pid in {p.record_id for p in b.session.patients.all()}  # nothing lost here
     assert a.sync().pulled == 0
 
 
@@ -313,17 +314,17 @@ def test_an_item_the_hub_refuses_for_good_is_parked_and_the_rest_goes(pcs, hub_d
     a, b = pcs(2)
     with psycopg.connect(hub_db) as conn:  # a DBA's limit on version size
         conn.execute("ALTER TABLE versions ADD CONSTRAINT dba_size CHECK (octet_length(payload) < 20000)")
-    p1 = a.session.add_patient(patient("Alys", "Evans", NHS[0]))
+    p1 = a.session.patients.add(patient("Alys", "Evans", NHS[0]))
     save_draft(a.session, p1, LAYOUT, plan("x" * 3000, "y" * 3000, "z" * 3000, "w" * 3000, "v" * 3000, "u" * 3000,
                                            "t" * 3000), None)  # fmt: skip
-    p2 = a.session.add_patient(patient("Bryn", "Jones", NHS[1]))
+    p2 = a.session.patients.add(patient("Bryn", "Jones", NHS[1]))
     report = a.sync()
     st = report.status
     assert st.parked == 1 and st.waiting == 0
     assert any("refused by the hub" in p for p in status.problems(a.store))
     b.sync()
-    b.session.reload()
-    assert {p1, p2} <= {p.record_id for p in b.session.list_patients()}
+    b.session.patients.reload()
+    assert {p1, p2} <= {p.record_id for p in b.session.patients.all()}
     assert a.sync().pushed == 0  # a parked item is not retried every round
 
 
@@ -332,8 +333,8 @@ def test_machine_policy_hub_address_overrides_the_enrolment(pcs, hub_db: str) ->
     (a,) = pcs(1)
     moved = SyncClient(a.store, "postgresql://someone:else@127.0.0.1:9/perfectcare")
     with pytest.raises(HubUnreachable, match="127.0.0.1:9/perfectcare"):
-        moved.round(a.session.dek)
+        moved.round(a.session.require_unlocked())
     port, db = hub_db.rsplit(":", 1)[1].split("/")
     same = SyncClient(a.store, f"postgresql://127.0.0.1:{port}/{db}")  # no credentials in policy: the PC's own
-    assert same.round(a.session.dek).status.waiting == 0
+    assert same.round(a.session.require_unlocked()).status.waiting == 0
     same.close()

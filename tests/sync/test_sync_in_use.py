@@ -47,10 +47,10 @@ def shown(pc: Pc, pid: str) -> dict[str, object]:
     """Which version this PC shows in use, how its history labels each, its caseload row and the
     version the person's printed copy is made from."""
     state = load_plan(pc.session, pid, audit_view=False)
-    pc.session.reload()
+    pc.session.patients.reload()
     row = next(r for r in caseload(pc.session) if r.record_id == pid)
     rows = history_rows([(PLAN_KIND, list(state.history))], {})
-    summary = pc.session.get_patient(pid, audit_view=False)
+    summary = pc.session.patients.get(pid, audit_view=False)
     return {
         "agreed": state.agreed.version_id if state.agreed else None,
         "current": state.current.version_id if state.current else None,
@@ -63,7 +63,7 @@ def shown(pc: Pc, pid: str) -> dict[str, object]:
 
 def test_a_plan_signed_on_two_pcs_offline_is_one_plan_in_use_on_both(two_pcs, hub_db: str) -> None:
     a, b = two_pcs
-    pid = a.session.add_patient(patient("Ffion", "Hughes", "9434765919"))
+    pid = a.session.patients.add(patient("Ffion", "Hughes", "9434765919"))
     a.store.clock = FakeClock(FRIDAY)
     base = save_draft(a.session, pid, LAYOUT, plan("Shouting"), None)
     sync(a, b)
@@ -84,7 +84,7 @@ def test_a_pc_two_days_fast_does_not_outrank_the_plan_signed_on_top_of_its_own(t
     use everywhere, though B's clock says B's came later; a merge signed on A of a further version from
     B and A's own is later than both, whatever B's clock said."""
     a, b = two_pcs
-    pid = a.session.add_patient(patient("Gethin", "Morgan", "9434765870"))
+    pid = a.session.patients.add(patient("Gethin", "Morgan", "9434765870"))
     sync(a, b)
     fast = sign(b, pid, None, FRIDAY + timedelta(days=2), "Shouting")
     sync(a, b)

@@ -43,7 +43,7 @@ def two(tmp_path: Path, hub_db: str):
 
 def test_a_change_the_hub_refused_is_named_and_sent_again_after_the_fix(two, hub_db: str) -> None:
     a, b = two
-    pid = a.session.add_patient(patient("Siân", "Roberts", "9434765919"))
+    pid = a.session.patients.add(patient("Siân", "Roberts", "9434765919"))
     a.sync()
     with psycopg.connect(hub_db) as conn:  # a DBA's constraint that this PC's next plan breaks
         conn.execute("ALTER TABLE versions ADD CONSTRAINT no_plans CHECK (record_kind <> 'safety_plan')")
@@ -72,7 +72,7 @@ def test_a_change_the_hub_refused_is_named_and_sent_again_after_the_fix(two, hub
 
 def test_an_item_refused_from_the_hub_names_the_person_and_retry_fetches_it(two, hub_db: str) -> None:
     a, b = two
-    pid = a.session.add_patient(patient("Aled", "Jones", "9434765870"))
+    pid = a.session.patients.add(patient("Aled", "Jones", "9434765870"))
     a.sync()
     b.sync()
     v = save_draft(a.session, pid, LAYOUT, plan("Not sleeping"), None)

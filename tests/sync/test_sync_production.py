@@ -79,7 +79,7 @@ def test_pcs_syncing_at_once_through_pgbouncer_in_transaction_pooling_converge(
     def work(pc: Pc, n: int) -> None:
         try:
             for r in range(ROUNDS):
-                pid = pc.session.add_patient(patient(f"Pat{n}", f"Round{r}", nhs[n][r]))
+                pid = pc.session.patients.add(patient(f"Pat{n}", f"Round{r}", nhs[n][r]))
                 save_draft(pc.session, pid, LAYOUT, plan(f"Sign {n}.{r}"), None)
                 barrier.wait(timeout=60)  # the three rounds start together
                 pc.sync()
@@ -102,9 +102,9 @@ def test_pcs_syncing_at_once_through_pgbouncer_in_transaction_pooling_converge(
     assert len(trio[0].versions()) >= len(trio) * ROUNDS * 2
     # It was PgBouncer the PCs went through, in transaction pooling, with each PC's own role.
     pools = {p["user"]: p for p in pgbouncer.show("POOLS") if p["database"] == dbname}
-    roles = {pc.client.connection(pc.session.dek).info.user for pc in trio}
+    roles = {pc.client.connection(pc.session.require_unlocked()).info.user for pc in trio}
     assert roles <= set(pools) and {pools[r]["pool_mode"] for r in roles} == {"transaction"}
-    assert all(pc.client.connection(pc.session.dek).prepare_threshold is None for pc in trio)
+    assert all(pc.client.connection(pc.session.require_unlocked()).prepare_threshold is None for pc in trio)
 
 
 def paused(replica: PgCluster, pause: bool) -> None:
@@ -145,13 +145,13 @@ def test_a_pc_pulls_from_the_read_replica_policy_names_and_from_the_primary_when
     use_client(b, SyncClient(b.store, read_url=read_url))
     numbers = nhs_numbers(943476600)
 
-    a.session.add_patient(patient("Siân", "Roberts", next(numbers)))
+    a.session.patients.add(patient("Siân", "Roberts", next(numbers)))
     a.sync()
     replica.wait_for_replay(pg_cluster)
     assert b.sync().pulled > 0
     assert_converged(hub_db, a, b)
     with replica.connect(dbname) as conn:  # b's reading connection is open, idle, on the replica
-        role = b.client.connection(b.session.dek).info.user
+        role = b.client.connection(b.session.require_unlocked()).info.user
         on_replica = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = %s", (role,)).fetchone()[0]
     assert on_replica == 1
 
@@ -161,11 +161,11 @@ def test_a_pc_pulls_from_the_read_replica_policy_names_and_from_the_primary_when
     # on the replica and sends it again: a no-op there).
     paused(replica, True)
     before = a.versions()
-    a.session.add_patient(patient("Wojciech", "Nowak", next(numbers)))
+    a.session.patients.add(patient("Wojciech", "Nowak", next(numbers)))
     a.sync()
     news = a.versions() - before
     assert news and news <= set(hub_versions(hub_db))
-    b.session.add_patient(patient("Gwen", "Lloyd", next(numbers)))
+    b.session.patients.add(patient("Gwen", "Lloyd", next(numbers)))
     assert b.sync().pulled == 0
     printed = cli_sync(b, {"hub_read_url": read_url}, tmp_path, monkeypatch, capsys)
     assert "received 0 versions" in printed
@@ -186,15 +186,15 @@ def test_a_pc_pulls_from_the_read_replica_policy_names_and_from_the_primary_when
     replica.stop()
     caplog.set_level(logging.WARNING, logger="perfectcare.sync")
     before = a.versions()
-    a.session.add_patient(patient("Aled", "Jones", next(numbers)))
+    a.session.patients.add(patient("Aled", "Jones", next(numbers)))
     a.sync()
     news = a.versions() - before
     assert b.sync().pulled >= len(news)
     assert news <= b.versions()
     b.sync()
-    a.session.add_patient(patient("Ola", "Kowalska", next(numbers)))
+    a.session.patients.add(patient("Ola", "Kowalska", next(numbers)))
     a.sync()
-    assert one_round(b.store, b.session.dek, None, read_url).pulled > 0
+    assert one_round(b.store, b.session.require_unlocked(), None, read_url).pulled > 0
     assert_converged(hub_db, a, b)
     fallbacks = [r.getMessage() for r in caplog.records if r.name == "perfectcare.sync"]
     assert len(fallbacks) == 2, fallbacks  # the app's client once (then it waits before trying again); one_round
@@ -217,14 +217,14 @@ def test_a_commit_the_replica_has_not_replayed_holds_its_pulls_back_and_hides_no
     numbers = nhs_numbers(943476700)
     for pc in (a, b, c):
         pc.sync()
-    a.session.add_patient(patient("Siân", "Roberts", next(numbers)))
+    a.session.patients.add(patient("Siân", "Roberts", next(numbers)))
     with a.store.reading() as conn:
-        config = device.load(conn, a.session.dek)
+        config = device.load(conn, a.session.require_unlocked())
     slow = hub_address.connect(config.params(a.store.data_dir))  # A's push, held open on the primary
-    batch = push.next_batch(a.store, a.session.dek, config.device_id)
+    batch = push.next_batch(a.store, a.session.require_unlocked(), config.device_id)
     assert batch is not None and batch.rows["version"]
     push.insert(slow, batch.rows)
-    b.session.add_patient(patient("Wojciech", "Nowak", next(numbers)))
+    b.session.patients.add(patient("Wojciech", "Nowak", next(numbers)))
     b.sync()
     replica.wait_for_replay(pg_cluster)  # the replica has A's rows (uncommitted) and B's commit
     paused(replica, True)
@@ -256,7 +256,7 @@ def test_cancel_ends_a_round_waiting_on_the_replica_at_once_and_keeps_the_replic
     a, b = pcs(2)
     use_client(b, SyncClient(b.store, read_url=address(replica.admin_url(dbname), dbname)))
     b.sync()
-    role = b.client.connection(b.session.dek).info.user
+    role = b.client.connection(b.session.require_unlocked()).info.user
     caplog.set_level(logging.WARNING, logger="perfectcare.sync")
     dba = psycopg.connect(pg_cluster.admin_url(dbname))
     dba.execute("LOCK TABLE versions IN ACCESS EXCLUSIVE MODE")  # a DBA's lock: standbys replay it too
@@ -266,7 +266,7 @@ def test_cancel_ends_a_round_waiting_on_the_replica_at_once_and_keeps_the_replic
 
         def run() -> None:
             try:
-                b.client.round(b.session.dek)
+                b.client.round(b.session.require_unlocked())
             except BaseException as exc:  # noqa: BLE001 - asserted below
                 box["error"] = exc
 
@@ -288,7 +288,7 @@ def test_cancel_ends_a_round_waiting_on_the_replica_at_once_and_keeps_the_replic
         dba.rollback()
         dba.close()
     assert not [r for r in caplog.records if r.name == "perfectcare.sync"]  # the replica was not given up
-    a.session.add_patient(patient("Siân", "Roberts", "9434765919"))
+    a.session.patients.add(patient("Siân", "Roberts", "9434765919"))
     a.sync()
     replica.wait_for_replay(pg_cluster)
     assert b.sync().pulled > 0

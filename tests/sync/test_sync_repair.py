@@ -17,6 +17,7 @@ from testsupport import ADMIN, ADMIN_PASSWORD
 from perfectcare_desktop.core.backup import create_backup, restore_backup
 from perfectcare_desktop.core.plan_layout import load_catalogue
 from perfectcare_desktop.core.plans import save_draft
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.sync import device, status
 
@@ -36,7 +37,7 @@ def two(tmp_path: Path, hub_db: str):
 
 def _device_id(pc: Pc) -> str:
     with pc.store.reading() as conn:
-        return device.load(conn, pc.session.dek).device_id
+        return device.load(conn, pc.session.require_unlocked()).device_id
 
 
 def _hub_audit_macs(hub_db: str) -> set[bytes]:
@@ -51,7 +52,7 @@ def _local_audit_macs(pc: Pc) -> set[bytes]:
 
 def test_a_version_deleted_on_the_hub_is_sent_again(two, hub_db: str, tmp_path: Path) -> None:
     a, b = two
-    pid = a.session.add_patient(patient("Siân", "Roberts", NHS[0]))
+    pid = a.session.patients.add(patient("Siân", "Roberts", NHS[0]))
     v1 = save_draft(a.session, pid, LAYOUT, plan("Pacing at night"), None)
     a.sync()
     with psycopg.connect(hub_db) as conn:  # a DBA's mistake, or a hub restored from an older backup
@@ -71,8 +72,8 @@ def test_rows_a_pc_passed_without_applying_are_fetched(two, hub_db: str) -> None
     the next round finds them missing and fetches them."""
     a, b = two
     b.sync()
-    a.session.add_patient(patient("Siân", "Roberts", NHS[0]))
-    a.session.add_user("nurse.jo", "clinician", "another good password", "Jo Bloggs")
+    a.session.patients.add(patient("Siân", "Roberts", NHS[0]))
+    a.session.users.add("nurse.jo", "clinician", "another good password", "Jo Bloggs")
     a.sync()
     with psycopg.connect(hub_db) as conn:
         top_v = conn.execute("SELECT xid::text, seq FROM versions ORDER BY xid DESC, seq DESC LIMIT 1").fetchone()
@@ -83,13 +84,13 @@ def test_rows_a_pc_passed_without_applying_are_fetched(two, hub_db: str) -> None
     report = b.sync()
     assert report.healed.fetched >= 1 and report.healed.accounts >= 1
     assert b.versions() == a.versions() == set(hub_versions(hub_db))
-    assert b.store.login("nurse.jo", "another good password").user.role == "clinician"
+    assert Session.sign_in(b.store, "nurse.jo", "another good password").user.role == "clinician"
     assert b.sync().healed == type(report.healed)()  # healed: the next round finds nothing to mend
 
 
 def test_a_refused_row_repaired_on_the_hub_is_accepted_with_what_follows_it(two, hub_db: str) -> None:
     a, b = two
-    pid = a.session.add_patient(patient("Alys", "Evans", NHS[0]))
+    pid = a.session.patients.add(patient("Alys", "Evans", NHS[0]))
     v1 = save_draft(a.session, pid, LAYOUT, plan("one"), None)
     save_draft(a.session, pid, LAYOUT, plan("two"), v1)  # follows the damaged one
     a.sync()
@@ -109,7 +110,7 @@ def test_a_refused_row_repaired_on_the_hub_is_accepted_with_what_follows_it(two,
 
 def test_audit_entries_missing_on_the_hub_are_sent_again(two, hub_db: str) -> None:
     a, _ = two
-    a.session.add_patient(patient("Siân", "Roberts", NHS[0]))
+    a.session.patients.add(patient("Siân", "Roberts", NHS[0]))
     a.sync()
     with psycopg.connect(hub_db) as conn:
         deleted = conn.execute(
@@ -129,16 +130,16 @@ def test_a_store_restored_on_an_enrolled_pc_loses_no_audit_entry_on_the_hub(two,
     a.sync()
     backup = tmp_path / "a.pcbackup"
     create_backup(a.session, backup)
-    a.session.add_patient(patient("Siân", "Roberts", NHS[0]))  # entries with numbers after the backup's
+    a.session.patients.add(patient("Siân", "Roberts", NHS[0]))  # entries with numbers after the backup's
     a.sync()
     before_restore = _local_audit_macs(a)
     folder = a.store.data_dir
     a.close()
     restore_backup(backup, folder, username=ADMIN, password=ADMIN_PASSWORD)
     store = Store.open(folder)
-    a2 = Pc(store, store.login(ADMIN, ADMIN_PASSWORD))
+    a2 = Pc(store, Session.sign_in(store, ADMIN, ADMIN_PASSWORD))
     try:
-        a2.session.add_patient(patient("Aled", "Jones", NHS[1]))  # the same numbers again, new entries
+        a2.session.patients.add(patient("Aled", "Jones", NHS[1]))  # the same numbers again, new entries
         a2.sync()
         b.sync()
         a2.sync()
@@ -146,8 +147,8 @@ def test_a_store_restored_on_an_enrolled_pc_loses_no_audit_entry_on_the_hub(two,
         assert _local_audit_macs(a2) <= on_hub, "entries written after the restore were dropped by the hub"
         assert before_restore <= on_hub
         # Nothing clinical lost either: the patient added after the backup comes back from the hub.
-        a2.session.reload()
-        assert {p.details.display_name for p in a2.session.list_patients()} == {"Siân Roberts", "Aled Jones"}
+        a2.session.patients.reload()
+        assert {p.details.display_name for p in a2.session.patients.all()} == {"Siân Roberts", "Aled Jones"}
         assert a2.versions() == b.versions() == set(hub_versions(hub_db))
     finally:
         a2.close()
@@ -159,7 +160,7 @@ def test_the_figures_kept_in_the_store_are_used_after_a_restart_and_mend_when_wr
     replaced by figures counted afresh."""
     a, b = two
     for n, nhs in enumerate(NHS[:3]):
-        a.session.add_patient(patient("Person", f"Number{n}", nhs))
+        a.session.patients.add(patient("Person", f"Number{n}", nhs))
     a.sync()
     b.sync()
     with b.store.reading() as conn:
@@ -169,7 +170,7 @@ def test_the_figures_kept_in_the_store_are_used_after_a_restart_and_mend_when_wr
     folder = b.store.data_dir
     b.close()
     store = Store.open(folder)  # a new engine: the figures come from the store, not from memory
-    b2 = Pc(store, store.login(ADMIN, ADMIN_PASSWORD))
+    b2 = Pc(store, Session.sign_in(store, ADMIN, ADMIN_PASSWORD))
     try:
         assert b2.sync().healed == type(b2.sync().healed)()
         wrong = json.dumps([total, _top, [[bucket, n + 1, x] for bucket, n, x in rows]])
@@ -178,7 +179,7 @@ def test_the_figures_kept_in_the_store_are_used_after_a_restart_and_mend_when_wr
         b2.client.close()
         b2.store.close()
         store = Store.open(folder)
-        b2 = Pc(store, store.login(ADMIN, ADMIN_PASSWORD))
+        b2 = Pc(store, Session.sign_in(store, ADMIN, ADMIN_PASSWORD))
         report = b2.sync()
         assert report.healed == type(report.healed)()  # nothing fetched or queued again on wrong figures
         with b2.store.reading() as conn:

@@ -51,6 +51,7 @@ from testsupport import ADMIN, ADMIN_PASSWORD
 from perfectcare_desktop.core.backup import create_backup, restore_backup
 from perfectcare_desktop.core.plan_layout import load_catalogue
 from perfectcare_desktop.core.plans import load_plan, save_draft, sign_plan
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.core.verify import verify_store
 from perfectcare_desktop.sync import device, hub_address, pull, push, status
@@ -85,7 +86,7 @@ class Node:
 
     def config(self) -> device.DeviceConfig:
         with self.pc.store.reading() as conn:
-            config = device.load(conn, self.pc.session.dek)
+            config = device.load(conn, self.pc.session.require_unlocked())
         assert config is not None
         return config
 
@@ -103,7 +104,7 @@ class Node:
 
     def restart(self) -> None:
         store = Store.open(self.folder)
-        self.pc = Pc(store, store.login(ADMIN, ADMIN_PASSWORD))
+        self.pc = Pc(store, Session.sign_in(store, ADMIN, ADMIN_PASSWORD))
 
 
 @dataclass(eq=False)
@@ -137,7 +138,7 @@ def make_template(cluster: PgCluster, root: Path) -> Template:
     pcs = [first_pc(folders[0], url)]
     try:
         for person in REGISTERED:
-            pcs[0].session.add_patient(patient(*person))
+            pcs[0].session.patients.add(patient(*person))
         pcs += [join(pcs[0].session, url, folder) for folder in folders[1:]]
         for pc in pcs:  # quiet: every PC holds what the others sent
             pc.sync()
@@ -188,11 +189,11 @@ def open_copy(template_folder: Path, folder: Path, db: str) -> Pc:
     """A template PC's store copied to `folder`, pointed at the hub database `db` (as when a hub moves)."""
     shutil.copytree(template_folder, folder)
     store = Store.open(folder)
-    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     with store.writing() as conn:
-        config = device.load(conn, session.dek)
+        config = device.load(conn, session.require_unlocked())
         assert config is not None
-        device.save(conn, session.dek, replace(config, hub={**config.hub, "dbname": db}))
+        device.save(conn, session.require_unlocked(), replace(config, hub={**config.hub, "dbname": db}))
     return Pc(store, session)
 
 
@@ -258,18 +259,18 @@ class SyncMachine(RuleBasedStateMachine):
 
     @rule(node=pcs, person=st.sampled_from(PEOPLE[len(REGISTERED) :]))
     def register(self, node: Node, person: tuple[str, str, str]) -> None:
-        if node.pc.session.find_by_nhs_number(person[2]) is None:  # registered here already: nothing to do
-            node.pc.session.add_patient(patient(*person))
+        if node.pc.session.patients.find_by_nhs_number(person[2]) is None:  # registered here already: nothing to do
+            node.pc.session.patients.add(patient(*person))
 
     @rule(node=pcs, person=st.sampled_from(PEOPLE), merge=st.booleans())
     def save_plan(self, node: Node, person: tuple[str, str, str], merge: bool) -> None:
-        if found := node.pc.session.find_by_nhs_number(person[2]):
+        if found := node.pc.session.patients.find_by_nhs_number(person[2]):
             base, merge_of = self._plan_base(node, found.record_id, merge)
             save_draft(node.pc.session, found.record_id, LAYOUT, plan(self._text("draft")), base, merge_of=merge_of)
 
     @rule(node=pcs, person=st.sampled_from(PEOPLE), merge=st.booleans())
     def sign(self, node: Node, person: tuple[str, str, str], merge: bool) -> None:
-        if found := node.pc.session.find_by_nhs_number(person[2]):
+        if found := node.pc.session.patients.find_by_nhs_number(person[2]):
             base, merge_of = self._plan_base(node, found.record_id, merge)
             today = node.pc.store.clock.now().date()
             sign_plan(node.pc.session, found.record_id, LAYOUT, plan(self._text("signed")), base,
@@ -365,7 +366,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     def _begin(self, node: Node, size: int) -> OpenPush | None:
         """The oldest waiting items inserted in a hub transaction left open (they take seq numbers now)."""
-        batch = push.next_batch(node.pc.store, node.pc.session.dek, node.config().device_id, size)
+        batch = push.next_batch(node.pc.store, node.pc.session.require_unlocked(), node.config().device_id, size)
         if batch is None:
             return None
         push.insert(node.push_connection(), batch.rows)
@@ -373,7 +374,7 @@ class SyncMachine(RuleBasedStateMachine):
         return node.open_push
 
     def _pull(self, node: Node) -> None:
-        dek = node.pc.session.dek
+        dek = node.pc.session.require_unlocked()
         pull.pull(node.pc.store, dek, node.pc.client.connection(dek))
 
     def _check_versions(self, when: str) -> None:

@@ -76,7 +76,7 @@ def test_the_hub_is_reached_with_keepalives_a_user_timeout_and_no_prepared_state
     assert int(params["tcp_user_timeout"]) == (idle + interval * count) * 1000
     assert params["connect_timeout"] == str(hub_address.CONNECT_TIMEOUT_SECONDS)
     a = first_pc(tmp_path / "a", hub_db)
-    hub = a.client.connection(a.session.dek)
+    hub = a.client.connection(a.session.require_unlocked())
     assert hub.prepare_threshold is None  # PgBouncer in transaction pooling keeps no prepared statements
     assert hub.info.get_parameters()["keepalives"] == "1" and hub.info.get_parameters()["tcp_user_timeout"]
     a.close()
@@ -86,12 +86,12 @@ def test_a_hub_that_stops_answering_mid_push_ends_the_round_and_loses_nothing(
     hub_db: str, tmp_path: Path, proxy: HubProxy, short_deadlines: None
 ) -> None:
     a = first_pc(tmp_path / "a", hub_db)
-    pid = a.session.add_patient(patient("Gwen", "Lloyd", NHS[0]))
+    pid = a.session.patients.add(patient("Gwen", "Lloyd", NHS[0]))
     waiting = status.read(a.store).waiting
     client = through(proxy, a, hub_db)
     proxy.black_hole(when_sent=PUSHING)
     started = time.monotonic()
-    thread, box = in_thread(lambda: client.round(a.session.dek))
+    thread, box = in_thread(lambda: client.round(a.session.require_unlocked()))
     ended(thread, started)
     assert isinstance(box.get("error"), HubUnreachable), box
     assert "lost" in str(box["error"]) and "wait here" in str(box["error"])
@@ -100,11 +100,11 @@ def test_a_hub_that_stops_answering_mid_push_ends_the_round_and_loses_nothing(
     client.close()
 
     proxy.forward()  # the hub answers again: the next round sends everything, once
-    assert through(proxy, a, hub_db).round(a.session.dek).pushed == waiting
+    assert through(proxy, a, hub_db).round(a.session.require_unlocked()).pushed == waiting
     b = join(a.session, hub_db, tmp_path / "b")
     b.sync()
-    b.session.reload()
-    assert pid in {p.record_id for p in b.session.list_patients()}
+    b.session.patients.reload()
+    assert pid in {p.record_id for p in b.session.patients.all()}
     on_hub = hub_versions(hub_db)
     assert len(on_hub) == len(set(on_hub)) and a.versions() == set(on_hub) == b.versions()
     a.close()
@@ -117,12 +117,12 @@ def test_cancel_from_another_thread_ends_a_round_stuck_on_a_silent_hub(
     """The deadline is far off: only cancel (the app's lock) can end this round soon."""
     monkeypatch.setattr(hub_connection, "CANCEL_TIMEOUT_SECONDS", 0.5)
     a = first_pc(tmp_path / "a", hub_db)
-    a.session.add_patient(patient("Gwen", "Lloyd", NHS[0]))
+    a.session.patients.add(patient("Gwen", "Lloyd", NHS[0]))
     waiting = status.read(a.store).waiting
     client = through(proxy, a, hub_db)
     proxy.black_hole(when_sent=PUSHING)
     started = time.monotonic()
-    thread, box = in_thread(lambda: client.round(a.session.dek))
+    thread, box = in_thread(lambda: client.round(a.session.require_unlocked()))
     deadline = time.monotonic() + 30
     while proxy.swallowed == 0 and time.monotonic() < deadline:  # the round is now waiting on the hub
         time.sleep(0.02)
@@ -143,18 +143,18 @@ def test_a_hub_that_stops_answering_mid_pull_ends_the_round_and_the_next_pulls_e
     a = first_pc(tmp_path / "a", hub_db)
     b = join(a.session, hub_db, tmp_path / "b")
     for nhs, given in zip(NHS, ("Gwen", "Rhys"), strict=True):
-        a.session.add_patient(patient(given, "Lloyd", nhs))
+        a.session.patients.add(patient(given, "Lloyd", nhs))
     a.sync()
     client = through(proxy, b, hub_db)
     proxy.black_hole(when_sent=b"FROM versions")  # pull's first read
     started = time.monotonic()
-    thread, box = in_thread(lambda: client.round(b.session.dek))
+    thread, box = in_thread(lambda: client.round(b.session.require_unlocked()))
     ended(thread, started)
     assert isinstance(box.get("error"), HubUnreachable), box
     assert proxy.swallowed > 0
     client.close()
     proxy.forward()
-    through(proxy, b, hub_db).round(b.session.dek)
+    through(proxy, b, hub_db).round(b.session.require_unlocked())
     assert b.versions() == a.versions() == set(hub_versions(hub_db))
     a.close()
     b.close()
@@ -169,7 +169,7 @@ def test_perfectcare_admin_sync_on_a_silent_hub_exits_1_saying_so(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     a = first_pc(tmp_path / "a", hub_db)
-    a.session.add_patient(patient("Gwen", "Lloyd", NHS[0]))
+    a.session.patients.add(patient("Gwen", "Lloyd", NHS[0]))
     waiting = status.read(a.store).waiting
     policy = tmp_path / "policy.json"  # machine policy moves the hub: to the proxy
     policy.write_text(json.dumps({"hub_url": proxy.url(hub_address.parse(hub_db)["dbname"])}), encoding="utf-8")

@@ -94,12 +94,12 @@ def test_hub_over_verified_tls_and_the_ca_travels_with_enrolment(tls_hub, tmp_pa
     # The new PC got the CA from the enrolment file; the admin's copy is not needed from now on.
     assert (tmp_path / "b" / "hub-ca.pem").read_bytes() == ca_file.read_bytes()
     ca_file.unlink()
-    pid = a.session.add_patient(patient("Nia", "Wyn", "9434765919"))
+    pid = a.session.patients.add(patient("Nia", "Wyn", "9434765919"))
     a.sync()
     b.sync()
-    b.session.reload()
-    assert pid in {p.record_id for p in b.session.list_patients()}
-    with b.client.connection(b.session.dek).cursor() as cur:
+    b.session.patients.reload()
+    assert pid in {p.record_id for p in b.session.patients.all()}
+    with b.client.connection(b.session.require_unlocked()).cursor() as cur:
         assert cur.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (True,)
     a.close()
     b.close()

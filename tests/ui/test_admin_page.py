@@ -104,7 +104,7 @@ def add_patients(session: Session) -> None:
     for i, (nhs, (given, family)) in enumerate(
         zip(NHS, [("Ann", "Jones"), ("Bilal", "Khan"), ("Chloe", "Ng")], strict=True)
     ):
-        session.add_patient(PatientDetails(given, family, date(1970 + i, 3, 7), nhs))
+        session.patients.add(PatientDetails(given, family, date(1970 + i, 3, 7), nhs))
 
 
 def all_text(root: QWidget) -> list[str]:
@@ -147,15 +147,15 @@ def test_add_clinician_through_the_form(page: AdminPage, store: Store) -> None:
     assert row[1:] == [CLIN_NAME, "clinician", "active", "never"]
     assert page.users_message.isVisibleTo(page) and CLIN in page.users_message.text()
     assert page._selected_username() == CLIN
-    assert store.login(CLIN, CLIN_PASSWORD).user.role == "clinician"
+    assert Session.sign_in(store, CLIN, CLIN_PASSWORD).user.role == "clinician"
 
 
 def test_short_password_shows_the_core_message_and_adds_nobody(page: AdminPage, session: Session) -> None:
     dialog = add_user(page, password="short")
     assert page.dialog is dialog and dialog.isVisible()
-    assert dialog.message.text() == "⚠ Choose a password of at least 10 characters."
+    assert dialog.message.text().startswith("⚠ Choose a password of at least 12 characters.")
     assert dialog.ok.isEnabled()
-    assert [u.username for u in session.list_users()] == [ADMIN]
+    assert [u.username for u in session.users.all()] == [ADMIN]
     assert list(users_shown(page)) == [ADMIN]
 
 
@@ -170,7 +170,7 @@ def test_mismatched_confirmation_and_bad_user_name_are_explained(page: AdminPage
     dialog.username.setText(ADMIN)
     dialog.ok.click()
     assert dialog.message.text() == f"⚠ There is already a user called {ADMIN!r}."
-    assert len(session.list_users()) == 1
+    assert len(session.users.all()) == 1
     dialog.reject()
     assert page.dialog is None
 
@@ -188,7 +188,7 @@ def test_disable_asks_naming_the_user_then_login_is_refused(
     assert users_shown(page)[CLIN][3] == "disabled"
     assert page.enable_button.isEnabled() and not page.disable_button.isEnabled()
     with pytest.raises(LoginFailed, match="disabled"):
-        store.login(CLIN, CLIN_PASSWORD)
+        Session.sign_in(store, CLIN, CLIN_PASSWORD)
 
 
 def test_disable_answered_no_changes_nothing(page: AdminPage, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -218,15 +218,15 @@ def test_enable_with_a_new_password(page: AdminPage, store: Store, monkeypatch: 
     dialog.password.setText("too short")
     dialog.confirm.setText("too short")
     dialog.ok.click()
-    assert dialog.message.text() == "⚠ Choose a password of at least 10 characters."
+    assert dialog.message.text().startswith("⚠ Choose a password of at least 12 characters.")
     dialog.password.setText("a brand new password")
     dialog.confirm.setText("a brand new password")
     dialog.ok.click()
     assert page.dialog is None
     assert users_shown(page)[CLIN][3] == "active"
     with pytest.raises(LoginFailed):
-        store.login(CLIN, CLIN_PASSWORD)
-    assert store.login(CLIN, "a brand new password").user.username == CLIN
+        Session.sign_in(store, CLIN, CLIN_PASSWORD)
+    assert Session.sign_in(store, CLIN, "a brand new password").user.username == CLIN
 
 
 def open_reset(page: AdminPage, key: str, password: str = "reset password 123") -> Any:
@@ -246,7 +246,7 @@ def test_reset_password_with_the_recovery_key(page: AdminPage, store: Store, rec
     open_reset(page, recovery_key.lower())  # typed from paper, in lower case
     assert page.dialog is None
     assert "new password" in page.users_message.text()
-    assert store.login(CLIN, "reset password 123").user.username == CLIN
+    assert Session.sign_in(store, CLIN, "reset password 123").user.username == CLIN
     page.apply_filters()
     assert "password_reset" in audit_actions(page)
 
@@ -275,7 +275,7 @@ def test_recovery_key_typo_and_wrong_key_give_specific_messages(
     dialog.recovery_key.setText(recovery_key)
     dialog.ok.click()
     assert dialog.message.text() == "⚠ There is no user called 'nobody'."
-    assert store.login(CLIN, CLIN_PASSWORD).user.username == CLIN  # unchanged
+    assert Session.sign_in(store, CLIN, CLIN_PASSWORD).user.username == CLIN  # unchanged
 
 
 # --- audit trail -------------------------------------------------------------------------------------
@@ -295,7 +295,7 @@ def test_audit_trail_shows_user_changes_newest_first(page: AdminPage, monkeypatc
 
 def test_filters_by_action_and_by_user_narrow_the_rows(page: AdminPage, store: Store, clock: Any) -> None:
     add_user(page)
-    store.login(CLIN, CLIN_PASSWORD)  # a 'login' by the clinician
+    Session.sign_in(store, CLIN, CLIN_PASSWORD)  # a 'login' by the clinician
     page.refresh()
     everything = rows(page.audit_model)
     page.action_filter.setCurrentIndex(page.action_filter.findData("user_add"))
@@ -470,7 +470,7 @@ def test_real_background_thread(qtbot: Any, session: Session) -> None:
 
 def test_non_admin_sees_only_the_explanation(qtbot: Any, page: AdminPage, store: Store) -> None:
     add_user(page)
-    clinician = store.login(CLIN, CLIN_PASSWORD)
+    clinician = Session.sign_in(store, CLIN, CLIN_PASSWORD)
     p = AdminPage(clinician, Operations(synchronous=True))
     qtbot.addWidget(p)
     p.refresh()
@@ -521,13 +521,13 @@ def populate(page: AdminPage, session: Session, store: Store, monkeypatch: pytes
     add_user(page, "it.admin", "Chris Lee (IT)", "admin", "chris admin password")
     add_user(page, "locum.smith", "Alex Smith", "clinician", "locum password 1")
     clock.advance(hours=2)
-    store.login(CLIN, CLIN_PASSWORD)
+    Session.sign_in(store, CLIN, CLIN_PASSWORD)
     clock.advance(minutes=5)
-    store.login("dr.patel", "patel password 99")
+    Session.sign_in(store, "dr.patel", "patel password 99")
     answer_yes(monkeypatch)
     page.select_user("locum.smith")
     page.disable_button.click()
-    session.get_patient(session.list_patients()[0].record_id)
+    session.patients.get(session.patients.all()[0].record_id)
     page.refresh()
 
 

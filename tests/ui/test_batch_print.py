@@ -30,7 +30,7 @@ def patients(session: Session) -> list[str]:
     today = session.store.clock.now().date()
     ids = []
     for given, family, nhs in PEOPLE:
-        pid = session.add_patient(PatientDetails(given, family, date(1980, 1, 1), nhs))
+        pid = session.patients.add(PatientDetails(given, family, date(1980, 1, 1), nhs))
         c = PlanContent.blank(LAYOUT, load_directory().ref)
         c.section("warning_signs").entries = [{"text": f"{given} goes quiet"}]
         c.section("coping_alone").entries = [{"text": "A walk by the sea"}]  # three sections: nothing left out
@@ -90,7 +90,7 @@ def test_plans_that_need_a_look_are_left_out_named_and_included_when_ticked(qtbo
 
     from perfectcare_desktop.core.plans import save_draft
 
-    draft = session.add_patient(PatientDetails("Dai", "Draft", date(1980, 1, 1), "9434765838"))
+    draft = session.patients.add(PatientDetails("Dai", "Draft", date(1980, 1, 1), "9434765838"))
     c = PlanContent.blank(LAYOUT, load_directory().ref)
     c.section("warning_signs").entries = [{"text": "Dai goes quiet"}]
     save_draft(session, draft, LAYOUT, c, None)

@@ -156,8 +156,8 @@ def plan_with(*warning_signs: str) -> PlanContent:
 
 
 def add_patient(store: Store) -> tuple[Session, str]:
-    session = store.login(ADMIN, PASSWORD)
-    return session, session.add_patient(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), NHS))
+    session = Session.sign_in(store, ADMIN, PASSWORD)
+    return session, session.patients.add(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), NHS))
 
 
 def window(qtbot: Any, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
@@ -627,7 +627,7 @@ def admin(qtbot, session: Session) -> AdminPage:
 
 
 def usernames(page: AdminPage) -> dict[str, bool]:
-    return {u.username: u.active for u in page.session.list_users()}
+    return {u.username: u.active for u in page.session.users.all()}
 
 
 def test_add_user_dialog_cancel_and_add(qtbot, admin: AdminPage, store: Store) -> None:
@@ -646,12 +646,12 @@ def test_add_user_dialog_cancel_and_add(qtbot, admin: AdminPage, store: Store) -
         qtbot.keyClicks(field, text)
     click(qtbot, dialog.ok)
     assert admin.dialog is None and usernames(admin)[CLIN] is True
-    assert store.login(CLIN, CLIN_PASSWORD).user.role == "clinician"
+    assert Session.sign_in(store, CLIN, CLIN_PASSWORD).user.role == "clinician"
     assert CLIN in admin.users_message.text()
 
 
 def test_disable_question_no_and_yes_then_enable_dialog(qtbot, admin: AdminPage, session: Session, store) -> None:
-    session.add_user(CLIN, "clinician", CLIN_PASSWORD, CLIN_NAME)
+    session.users.add(CLIN, "clinician", CLIN_PASSWORD, CLIN_NAME)
     click(qtbot, admin.refresh_button)  # Refresh shows the user added elsewhere
     assert CLIN in [r[0] for r in admin.users_model.rows]
     assert admin.select_user(CLIN)
@@ -673,7 +673,7 @@ def test_disable_question_no_and_yes_then_enable_dialog(qtbot, admin: AdminPage,
     yes.check()
     assert usernames(admin)[CLIN] is False
     with pytest.raises(LoginFailed):
-        store.login(CLIN, CLIN_PASSWORD)
+        Session.sign_in(store, CLIN, CLIN_PASSWORD)
 
     admin.select_user(CLIN)
     click(qtbot, admin.enable_button)
@@ -690,12 +690,12 @@ def test_disable_question_no_and_yes_then_enable_dialog(qtbot, admin: AdminPage,
     qtbot.keyClicks(dialog.confirm, "a brand new password")
     click(qtbot, dialog.ok)
     assert admin.dialog is None and usernames(admin)[CLIN] is True
-    assert store.login(CLIN, "a brand new password").user.username == CLIN
+    assert Session.sign_in(store, CLIN, "a brand new password").user.username == CLIN
 
 
 def test_reset_password_dialog_cancel_and_reset(qtbot, admin: AdminPage, session: Session, store: Store,
                                                 recovery_key: str) -> None:  # fmt: skip
-    session.add_user(CLIN, "clinician", CLIN_PASSWORD, CLIN_NAME)
+    session.users.add(CLIN, "clinician", CLIN_PASSWORD, CLIN_NAME)
     click(qtbot, admin.refresh_button)
     admin.select_user(CLIN)
     click(qtbot, admin.reset_button)
@@ -703,7 +703,7 @@ def test_reset_password_dialog_cancel_and_reset(qtbot, admin: AdminPage, session
     assert isinstance(dialog, ResetPasswordDialog) and dialog.username.text() == CLIN
     click(qtbot, box_button(dialog, QDialogButtonBox.StandardButton.Cancel))
     assert admin.dialog is None
-    assert store.login(CLIN, CLIN_PASSWORD).user.username == CLIN  # unchanged
+    assert Session.sign_in(store, CLIN, CLIN_PASSWORD).user.username == CLIN  # unchanged
 
     click(qtbot, admin.reset_button)
     dialog = admin.dialog
@@ -713,7 +713,7 @@ def test_reset_password_dialog_cancel_and_reset(qtbot, admin: AdminPage, session
     dialog.recovery_key.setText(recovery_key)
     click(qtbot, dialog.ok)
     assert admin.dialog is None and "new password" in admin.users_message.text()
-    assert store.login(CLIN, "reset password 123").user.username == CLIN
+    assert Session.sign_in(store, CLIN, "reset password 123").user.username == CLIN
 
 
 def test_audit_apply_filters_and_verify_by_mouse(qtbot, admin: AdminPage) -> None:
@@ -732,7 +732,7 @@ def signed_patients(session: Session, count: int) -> list[str]:
     people = (("Siân", "Roberts", "9434765919"), ("Jan", "Kowalski", "9434765870"), ("Aisha", "Rahman", "9990000018"))
     ids = []
     for given, family, nhs in people[:count]:
-        pid = session.add_patient(PatientDetails(given, family, date(1980, 1, 1), nhs))
+        pid = session.patients.add(PatientDetails(given, family, date(1980, 1, 1), nhs))
         c = plan_with(f"{given} goes quiet")
         c.section("coping_alone").entries = [{"text": "A walk by the sea"}]
         c.section("people_to_ask").entries = [{"name": "Mam", "phone": "07700 900123"}]

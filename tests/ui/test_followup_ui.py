@@ -20,6 +20,7 @@ from test_plan_tab import on_dialog, patient_window, reactivate
 from perfectcare_desktop.core.discharge import DISCHARGE_KIND, load_discharge, uk_local
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.plans import DECLINED, load_plan
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.ui.main_window import MainWindow
 from perfectcare_desktop.ui.plan_dialogs import DeclineDialog, DischargeDialog, FollowupDialog
@@ -29,8 +30,8 @@ SHOTS = os.environ.get("FOLLOWUP_SHOTS")  # a folder: each screen changed is sav
 
 @pytest.fixture
 def patient_store(store: Store) -> tuple[Store, str]:
-    session = store.login(ADMIN, PASSWORD)
-    pid = session.add_patient(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), "943 476 5919"))
+    session = Session.sign_in(store, ADMIN, PASSWORD)
+    pid = session.patients.add(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), "943 476 5919"))
     session.lock()
     return store, pid
 
@@ -85,8 +86,8 @@ def answer(qtbot, steps: Callable[[QDialog], None]) -> list[str]:
 
 
 def versions(win: MainWindow, pid: str) -> int:
-    found = win.session.records_of_patient(pid, DISCHARGE_KIND)
-    return len(win.session.history(found[0][0])) if found else 0
+    found = win.session.records.of_patient(pid, DISCHARGE_KIND)
+    return len(win.session.records.history(found[0][0])) if found else 0
 
 
 def test_discharge_attempts_missed_and_made_through_the_dialogs(qtbot, win: MainWindow, patient_store, clock) -> None:
@@ -173,7 +174,7 @@ def test_the_missed_follow_up_is_recorded_as_made_late(qtbot, win: MainWindow, p
     store, pid = patient_store
     tab = win.patient_page.plan_tab
     clock.current = datetime(2026, 11, 27, 15, 0)
-    staff = win.session.staff_names()
+    staff = win.session.users.staff_names()
 
     def discharge(d: DischargeDialog) -> None:
         choose(qtbot, d.type_box, "Planned discharge")

@@ -18,6 +18,7 @@ from perfectcare_desktop.core.export_json import export_patients
 from perfectcare_desktop.core.formulations import DISAGREEMENT, SIGNED, load_formulation
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.plan_content import PlanContent
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.ui.main_window import MainWindow
 from perfectcare_desktop.ui.plan_history import CompareDialog
@@ -30,8 +31,8 @@ JUDGEMENT = "Her safety depends on the housing outcome and her sister's daily ca
 
 @pytest.fixture
 def patient_store(store: Store) -> tuple[Store, str]:
-    session = store.login(ADMIN, PASSWORD)
-    pid = session.add_patient(PatientDetails("Aisha", "Rahman", date(1988, 6, 1), NHS))
+    session = Session.sign_in(store, ADMIN, PASSWORD)
+    pid = session.patients.add(PatientDetails("Aisha", "Rahman", date(1988, 6, 1), NHS))
     session.lock()
     return store, pid
 

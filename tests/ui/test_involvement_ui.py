@@ -51,8 +51,8 @@ def not_involved(session: Session, pid: str, name: str) -> None:
 
 @pytest.fixture
 def patient_store(store: Store) -> tuple[Store, str]:
-    session = store.login(ADMIN, PASSWORD)
-    pid = session.add_patient(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), "943 476 5919"))
+    session = Session.sign_in(store, ADMIN, PASSWORD)
+    pid = session.patients.add(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), "943 476 5919"))
     save_draft(session, pid, LAYOUT, a_plan(), None)
     session.lock()
     return store, pid
@@ -117,7 +117,7 @@ def test_no_warning_in_the_sign_dialog_when_no_contact_matches(
 
 
 def test_print_names_the_contact_and_prints_only_when_confirmed(qtbot, session: Session, tmp_path: Path) -> None:
-    pid = session.add_patient(PatientDetails("Siân", "Roberts", date(1991, 2, 3), "9434765919"))
+    pid = session.patients.add(PatientDetails("Siân", "Roberts", date(1991, 2, 3), "9434765919"))
     today = session.store.clock.now().date()
     sign_plan(session, pid, LAYOUT, a_plan(), None, agreed_with_person=True, agreed_on=today,
               review_due=date(2027, 2, 27))  # fmt: skip

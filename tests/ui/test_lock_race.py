@@ -58,17 +58,17 @@ class Gate:
 
 
 def seed(store: Store, *, snapshot: bool) -> None:
-    session = store.login(ADMIN, ADMIN_PASSWORD)
-    session.add_patient(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), "943 476 5919"))
-    session.add_patient(PatientDetails("Żaneta", "Wójcik-Łęcka", date(1990, 1, 2), "999 000 0018"))
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
+    session.patients.add(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), "943 476 5919"))
+    session.patients.add(PatientDetails("Żaneta", "Wójcik-Łęcka", date(1990, 1, 2), "999 000 0018"))
     if snapshot:
-        session.list_patients()  # writes the sealed patient snapshot the next load reads first
+        session.patients.all()  # writes the sealed patient snapshot the next load reads first
     session.lock()
 
 
 def assert_nothing_cached(session: Session) -> None:
-    assert session._summaries is None
-    assert len(session._index) == 0
+    assert not session.patients.loaded
+    assert len(session.patients._index) == 0
 
 
 # Where the load is held: reading the snapshot (its whole decrypt), after it is decrypted, reading the
@@ -86,13 +86,13 @@ def test_a_load_running_when_the_session_locks_leaves_nothing(
     store: Store, monkeypatch: pytest.MonkeyPatch, module: Any, name: str, snapshot: bool, after: bool
 ) -> None:
     seed(store, snapshot=snapshot)
-    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     gate = Gate(monkeypatch, module, name, after=after)
     outcome: list[object] = []
 
     def load() -> None:
         try:
-            outcome.append(session.list_patients())
+            outcome.append(session.patients.all())
         except BaseException as exc:  # noqa: BLE001 - what the worker would hand back
             outcome.append(exc)
 
@@ -106,7 +106,7 @@ def test_a_load_running_when_the_session_locks_leaves_nothing(
     assert_nothing_cached(session)
     assert isinstance(outcome[0], SessionLocked)  # the load is told, and hands back no details
     session.unlock(ADMIN_PASSWORD)
-    assert sorted(p.details.given_name for p in session.list_patients()) == ["Gwenllian", "Żaneta"]
+    assert sorted(p.details.given_name for p in session.patients.all()) == ["Gwenllian", "Żaneta"]
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from perfectcare_desktop.core.patients import PatientDetails
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.ui.caseload import FILTERS
 from perfectcare_desktop.ui.main_window import MainWindow
@@ -38,9 +39,9 @@ class IdleClock:
 
 @pytest.fixture
 def seeded(store: Store) -> Store:
-    session = store.login(ADMIN, PASSWORD)
-    session.add_patient(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), "943 476 5919", local_id="MC1"))
-    session.add_patient(PatientDetails("Żaneta", "Wójcik-Łęcka", date(1990, 1, 2), "999 000 0018"))
+    session = Session.sign_in(store, ADMIN, PASSWORD)
+    session.patients.add(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), "943 476 5919", local_id="MC1"))
+    session.patients.add(PatientDetails("Żaneta", "Wójcik-Łęcka", date(1990, 1, 2), "999 000 0018"))
     session.lock()
     return store
 
@@ -175,7 +176,7 @@ def test_invalid_input_in_the_form_changes_nothing(qtbot, window, seeded: Store)
     form.save_button.click()
     assert "already registered" in form.message.text()
     assert win.stack.currentWidget() is form
-    assert len(win.session.list_patients()) == 2
+    assert len(win.session.patients.all()) == 2
 
 
 def test_edit_makes_a_new_version_shown_in_history(qtbot, window) -> None:
@@ -190,7 +191,7 @@ def test_edit_makes_a_new_version_shown_in_history(qtbot, window) -> None:
     assert win.patient_page.name.text().startswith("Gwen Llywelyn")
     history = win.patient_page.history_model.rows
     assert [r[4] for r in history] == ["Changed preferred name", "Created"]
-    assert len(win.session.history(row.record_id)) == 2
+    assert len(win.session.records.history(row.record_id)) == 2
 
 
 def test_ctrl_l_locks_hides_everything_and_unlock_returns(qtbot, window) -> None:
@@ -247,10 +248,10 @@ def test_copied_text_leaves_the_clipboard(qtbot, window) -> None:
 
 def test_caseload_filters_by_plan_state_and_dates_never_risk(qtbot, window, seeded: Store) -> None:
     win, _ = window
-    session = seeded.login(ADMIN, PASSWORD)
-    gwen = next(p for p in session.list_patients() if p.details.given_name == "Gwenllian")
+    session = Session.sign_in(seeded, ADMIN, PASSWORD)
+    gwen = next(p for p in session.patients.all() if p.details.given_name == "Gwenllian")
     today = seeded.clock.now().date()
-    session.create_record("safety_plan", gwen.record_id, {"schema": "x"}, status="agreed", signed=True,
+    session.records.create("safety_plan", gwen.record_id, {"schema": "x"}, status="agreed", signed=True,
                           review_due=date.fromordinal(today.toordinal() - 1))  # fmt: skip
     sign_in(qtbot, win)
     page = win.caseload_page
@@ -266,8 +267,8 @@ def test_caseload_filters_by_plan_state_and_dates_never_risk(qtbot, window, seed
 
 def test_admin_page_is_only_for_admins(qtbot, window, seeded: Store) -> None:
     win, _ = window
-    admin = seeded.login(ADMIN, PASSWORD)
-    admin.add_user("nurse1", "clinician", "clinician pass 1")
+    admin = Session.sign_in(seeded, ADMIN, PASSWORD)
+    admin.users.add("nurse1", "clinician", "clinician pass 1")
     sign_in(qtbot, win, "nurse1", "clinician pass 1")
     assert not win.admin_action.isEnabled()
     win.show_admin()

@@ -18,6 +18,7 @@ from perfectcare_desktop.core.caseload import caseload
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.plan_content import PlanContent
 from perfectcare_desktop.core.plans import AGREED, DECLINED, REVISION, add_months, load_plan
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.ui.main_window import MainWindow
 from perfectcare_desktop.ui.operation import Operations
@@ -40,8 +41,8 @@ NOTES = "Clinician only: discussed with the duty consultant."
 
 @pytest.fixture
 def patient_store(store: Store) -> tuple[Store, str]:
-    session = store.login(ADMIN, PASSWORD)
-    pid = session.add_patient(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), "943 476 5919"))
+    session = Session.sign_in(store, ADMIN, PASSWORD)
+    pid = session.patients.add(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), "943 476 5919"))
     session.lock()
     return store, pid
 

@@ -27,7 +27,7 @@ LAYOUT = load_catalogue().latest()
 
 @pytest.fixture
 def patient(session: Session) -> str:
-    pid = session.add_patient(PatientDetails("Siân", "Roberts", date(1991, 2, 3), "9434765919",
+    pid = session.patients.add(PatientDetails("Siân", "Roberts", date(1991, 2, 3), "9434765919",
                                              access_needs=("large print",)))  # fmt: skip
     c = PlanContent.blank(LAYOUT, load_directory().ref)
     c.section("warning_signs").entries = [{"text": "I stop answering my phone"}]
@@ -81,7 +81,7 @@ def test_the_clinician_record_is_a_choice_and_nothing_to_print_is_said(qtbot, se
     d = dialog_for(qtbot, session, patient)
     d.variant.setCurrentIndex(d.variant.findData("clinician-record"))
     assert d.pdf is not None and d.pdf.variant == "clinician-record"
-    other = session.add_patient(PatientDetails("Jan", "Kowalski", date(1980, 1, 1), "9434765870"))
+    other = session.patients.add(PatientDetails("Jan", "Kowalski", date(1980, 1, 1), "9434765870"))
     empty = dialog_for(qtbot, session, other)
     assert "no safety plan yet" in empty.message.text() and not empty.print_button.isEnabled()
 

@@ -34,7 +34,7 @@ SHOTS = os.environ.get("PERFECTCARE_SCREENSHOTS")  # a folder: the dialogs are s
 
 
 def plan(session: Session, filled: int, *, signed: bool) -> str:
-    pid = session.add_patient(PatientDetails("Siân", "Roberts", date(1991, 2, 3), "9434765919"))
+    pid = session.patients.add(PatientDetails("Siân", "Roberts", date(1991, 2, 3), "9434765919"))
     c = PlanContent.blank(LAYOUT, load_directory().ref)
     for section in LAYOUT.sections[:filled]:
         c.sections[section.key] = SectionContent([{"text": "Walk Bryn along the prom"}])
@@ -167,7 +167,7 @@ def test_an_admin_hears_of_stale_or_unconfirmed_numbers_at_sign_in(qtbot, store,
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    store.login("admin1", "correct horse battery").add_user("nurse1", "clinician", "clinician pass 1")
+    Session.sign_in(store, "admin1", "correct horse battery").users.add("nurse1", "clinician", "clinician pass 1")
     clock.current = datetime(2027, 12, 3, 9, 0)
     win = MainWindow(store, Operations(synchronous=True), {"idle_lock_minutes": 5})
     qtbot.addWidget(win)
@@ -206,8 +206,8 @@ def test_an_information_need_the_copy_does_not_meet_is_named_and_asked(qtbot, se
     """Hazard H08: a person who needs braille and an interpreter; the print copy is said not to meet
     either, with what to do, and Print asks first; audited with the kind only."""
     pid = plan(session, 3, signed=True)
-    details = session.get_patient(pid, audit_view=False).details
-    session.update_patient(pid, replace(details, access_needs=("braille", "interpreter")))
+    details = session.patients.get(pid, audit_view=False).details
+    session.patients.update(pid, replace(details, access_needs=("braille", "interpreter")))
     d = dialog_for(qtbot, session, pid)
     assert d.checks.isVisible()
     assert "needs information in braille, and this copy is in print" in d.checks.text()

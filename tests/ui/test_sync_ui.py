@@ -63,11 +63,11 @@ def join(first: Session, hub_url: str, folder: Path, pcs: list[sync_support.Pc])
 
 
 def sync(session: Session) -> None:
-    one_round(session.store, session.dek)
+    one_round(session.store, session.require_unlocked())
 
 
 def add_patient(session: Session) -> str:
-    return session.add_patient(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), NHS))
+    return session.patients.add(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), NHS))
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def sync_text(w: MainWindow) -> str:
 
 # --- (a) no hub: exactly as before -------------------------------------------------------------------------
 def test_with_no_hub_the_label_stays_and_no_round_runs(qtbot, store: Store, open_window) -> None:
-    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     add_patient(session)
     session.lock()
     w = open_window(store)
@@ -287,7 +287,7 @@ def test_a_plan_saved_on_two_pcs_needs_attention_and_is_merged_into_one(qtbot, t
     for session in (a, b):
         assert load_plan(session, pid, audit_view=False).heads == (merged,)
         assert status.read(session.store).needs_attention == 0
-        session.reload()
+        session.patients.reload()
         assert not any(r.needs_attention for r in caseload(session))
     assert version_ids(a.store) == version_ids(b.store)
     w.show_caseload()
@@ -367,7 +367,7 @@ def two_heads(store: Store) -> tuple[Session, str, str, str]:
     """A plan with two heads made here, as sync leaves them: (signed-in session, patient, one, two).
     `two` is saved a minute after `one`: heads are shown in the one order of versions (time saved, then
     random id), so with the same time their order would be a coin toss."""
-    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     pid = add_patient(session)
     base = save_draft(session, pid, LAYOUT, plan("Shouting"), None)
     one = save_draft(session, pid, LAYOUT, plan("Shouting", "One"), base)
@@ -442,7 +442,7 @@ def test_a_draft_restored_after_the_plan_changed_elsewhere_keeps_both(
 ) -> None:
     """The draft began from version A; B (another PC's, on top of A) arrived before it was restored. Saving
     it must not land on top of B as if the clinician had seen B: both are kept, needing attention."""
-    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     pid = add_patient(session)
     first = save_draft(session, pid, LAYOUT, plan("Shouting"), None)
     state = load_plan(session, pid, audit_view=False)
@@ -485,8 +485,8 @@ def test_a_merge_draft_left_by_a_crash_is_offered_back_as_the_merge(
 def test_two_records_with_one_nhs_number_are_flagged_in_the_caseload_and_on_each_page(
     qtbot, store: Store, open_window
 ) -> None:
-    session = store.login(ADMIN, ADMIN_PASSWORD)
-    session.import_batch([(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), NHS), []),
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
+    session.patients.import_batch([(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), NHS), []),
                           (PatientDetails("Gwen", "Llywelyn", date(1979, 4, 5), NHS), [])])  # fmt: skip
     session.lock()
     w = open_window(store)
@@ -507,7 +507,7 @@ def test_two_records_with_one_nhs_number_are_flagged_in_the_caseload_and_on_each
 
 # --- the status line in words --------------------------------------------------------------------------------
 def test_the_status_line_says_each_part_and_leaves_out_zeros(qtbot, store: Store, open_window) -> None:
-    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     add_patient(session)
     session.lock()
     w = open_window(store)

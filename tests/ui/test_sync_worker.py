@@ -21,6 +21,7 @@ from testsupport import ADMIN, ADMIN_PASSWORD, ORG
 
 from perfectcare_desktop.core.plan_content import PlanContent
 from perfectcare_desktop.core.plans import load_plan
+from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.sync import enrolment, hub_address
 from perfectcare_desktop.sync.status import clock_warning
@@ -147,7 +148,7 @@ def test_a_clock_days_ahead_of_the_hubs_is_said_in_the_status_bar(qtbot, tmp_pat
                                                                   window) -> None:  # fmt: skip
     store, _ = Store.create(tmp_path / "pc1", ORG, ADMIN, ADMIN_PASSWORD, clock=AheadClock(days=2))
     stores.append(store)
-    session = store.login(ADMIN, ADMIN_PASSWORD)
+    session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     enrolment.init_hub(session, hub_db)
     add_patient(session)
     session.lock()
