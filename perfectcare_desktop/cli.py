@@ -15,12 +15,17 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .cli_terminal import Progress, Secrets
 from .config import DATA_DIR_ENV, resolve_data_dir
 from .errors import InvalidInput, PerfectCareError
+
+if TYPE_CHECKING:  # imported lazily below: a command loads only what it uses
+    from .core.session import Session
+    from .core.store import Store
+    from .policy import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace, Secrets], int]
@@ -43,7 +48,8 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-def _command(sub: Any, name: str, handler: Handler, help_text: str, secrets: str, common: argparse.ArgumentParser,
+def _command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: Handler,
+             help_text: str, secrets: str, common: argparse.ArgumentParser,
              signed_in: bool = True) -> argparse.ArgumentParser:  # fmt: skip
     """One subcommand: the common options, the secrets it reads (in --help), and --user if it signs in."""
     parser = sub.add_parser(
@@ -230,10 +236,10 @@ def _positive_int(text: str) -> int:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-_SETTINGS = None
+_SETTINGS: Settings | None = None
 
 
-def _settings():  # noqa: ANN202 - policy.Settings
+def _settings() -> Settings:
     """Machine policy over the user's settings (read once per command)."""
     global _SETTINGS
     if _SETTINGS is None:
@@ -250,7 +256,7 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return resolve_data_dir(getattr(args, "data_dir", None), _settings().get("data_dir"))
 
 
-def _open_store(args: argparse.Namespace):  # noqa: ANN202 - core.store.Store
+def _open_store(args: argparse.Namespace) -> Store:
     from .core.store import Store
 
     def migrated(old: str, backup: str) -> None:
@@ -259,7 +265,7 @@ def _open_store(args: argparse.Namespace):  # noqa: ANN202 - core.store.Store
     return Store.open(_data_dir(args), on_migrate=migrated)
 
 
-def _login(args: argparse.Namespace, secrets: Secrets):  # noqa: ANN202 - core.session.Session
+def _login(args: argparse.Namespace, secrets: Secrets) -> Session:
     username = args.user
     if not username:
         if secrets.from_stdin or not sys.stdin.isatty():
@@ -661,7 +667,7 @@ def cmd_safety_case(args: argparse.Namespace, secrets: Secrets) -> int:
     log = hazard_log.load_log(Path(args.log) if args.log else hazard_log.DEFAULT_LOG,
                               tests.parent if tests.is_dir() else None)  # fmt: skip
     path = Path(args.results) if args.results else hazard_log.newest_results(hazard_log.DEFAULT_RESULTS_DIR)
-    if args.results and not path.is_file():
+    if args.results and not Path(args.results).is_file():
         raise InvalidInput(f"There are no test results at {path}; no report was written.")
     if path is None:
         run = BuildResults(None, f"None: no {hazard_log.RESULTS_NAME} under {hazard_log.DEFAULT_RESULTS_DIR}.")
@@ -691,7 +697,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = getattr(args, "handler", None)
     log.info("command %s", getattr(command, "__name__", "?").removeprefix("cmd_"))
     try:
-        return args.handler(args, secrets)
+        status: int = args.handler(args, secrets)  # a Handler: set_defaults(handler=) in _command
+        return status
     except PerfectCareError as exc:
         log.warning("refused: %s", type(exc).__name__)  # the message may quote what was typed
         print(f"perfectcare-admin: {exc}", file=sys.stderr)

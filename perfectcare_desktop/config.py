@@ -115,12 +115,14 @@ def save_user_choice(name: str, value: object, path: Path | None = None) -> dict
 
 
 def idle_lock_seconds(settings: Mapping[str, object]) -> int:
-    return _valid(settings, "idle_lock_minutes") * 60
+    minutes: int = _valid(settings, "idle_lock_minutes")  # declared a WholeNumber (settings_schema)
+    return minutes * 60
 
 
 def review_interval_months(settings: Mapping[str, object]) -> int:
     """Months from signing a plan to its review date (the sign dialog's default; the clinician may change it)."""
-    return _valid(settings, "review_interval_months")
+    months: int = _valid(settings, "review_interval_months")  # declared a WholeNumber (settings_schema)
+    return months
 
 
 def _valid(settings: Mapping[str, object], name: str) -> Any:

@@ -32,7 +32,9 @@ def default_log_dir() -> Path:
 class NoDetailFormatter(logging.Formatter):
     """Exceptions as frames and type only: their messages may quote patient details."""
 
-    def formatException(self, ei) -> str:  # noqa: N802 - logging API
+    def formatException(  # noqa: N802 - logging API
+        self, ei: tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+    ) -> str:
         exc_type, _exc, tb = ei
         # File, line and function only: no source text, no values.
         frames = "".join(f'  File "{f.filename}", line {f.lineno}, in {f.name}\n' for f in traceback.extract_tb(tb))

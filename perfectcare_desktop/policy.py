@@ -50,6 +50,8 @@ class RegistrySource(Protocol):
 
 class WindowsRegistry:
     def read(self, hive: str) -> dict[str, object]:  # pragma: no cover - Windows only
+        if sys.platform != "win32":  # as `import winreg` would; the check also has mypy read winreg as on Windows
+            raise ModuleNotFoundError("No module named 'winreg'")
         import winreg
 
         root = winreg.HKEY_LOCAL_MACHINE if hive == "HKLM" else winreg.HKEY_CURRENT_USER

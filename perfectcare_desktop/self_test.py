@@ -34,6 +34,7 @@ def qt_probe() -> int:
     from PySide6.QtGui import QGuiApplication
 
     app = QGuiApplication.instance() or QGuiApplication([sys.argv[0]])
+    assert isinstance(app, QGuiApplication)  # instance() is typed as the base QCoreApplication
     print(f"qt: Qt {__import__('PySide6').__version__}, platform plugin '{app.platformName()}', QtPdf and printing")
     try:
         print(f"fonts: {_fonts()}")

@@ -92,10 +92,11 @@ def create_backup(
             for w in conn.execute(select(KeyWrap.__table__))
         ]
         schema = database.schema_revision(store.engine) or ""
+    store_id, org, created_at = store.store_id, store.organisation, store.clock.now().isoformat()
     header = {
-        "store_id": store.store_id,
-        "organisation": store.organisation,
-        "created_at": store.clock.now().isoformat(),
+        "store_id": store_id,
+        "organisation": org,
+        "created_at": created_at,
         "program_version": __version__,
         "schema": schema,
         "key_id": dek.key_id,
@@ -105,7 +106,7 @@ def create_backup(
     body = aead.seal(dek.backup_key, dek.key_id, zlib.compress(image, 6), header_bytes)
     blob = MAGIC + _LEN.pack(FORMAT, len(header_bytes)) + header_bytes + body
     atomic_write(destination, blob, overwrite=overwrite)
-    return BackupInfo(header["store_id"], header["organisation"], header["created_at"], schema, len(blob))
+    return BackupInfo(store_id, org, created_at, schema, len(blob))
 
 
 def _snapshot(path: Path, progress: Progress | None) -> bytes:

@@ -146,4 +146,4 @@ def _all_patient_records(session: Session) -> list[tuple[str, str]]:
             .where(Record.kind == "patient")
             .order_by(Record.created_at, Record.record_id)
         )
-        return [tuple(r) for r in rows]
+        return [(record_id, kind) for record_id, kind in rows]

@@ -129,8 +129,8 @@ def _load_notes(session: Session, patient_id: str) -> tuple[Note, ...]:
 
 
 def load_formulation(session: Session, patient_id: str, *, audit_view: bool = True) -> FormulationState:
-    found = read_record(session, patient_id, FORMULATION_KIND, audit_view=audit_view)
-    return FormulationState(*found, notes=_load_notes(session, patient_id))
+    record_id, history, heads = read_record(session, patient_id, FORMULATION_KIND, audit_view=audit_view)
+    return FormulationState(record_id, history, heads, notes=_load_notes(session, patient_id))
 
 
 def _append(session: Session, patient_id: str, state: FormulationState, payload: dict, base: str | None,

@@ -64,8 +64,11 @@ def read(conn: Connection, dek: DataKey) -> tuple[int, list[PatientSummary]] | N
     found = read_blob(conn, dek, NAME)
     if found is None:
         return None
+    upto_seq, rows = found
+    if not isinstance(rows, list):
+        return None  # not what write() saves: rebuilt from the records, as a damaged snapshot is
     try:
-        return found[0], [_summary(r) for r in found[1]]  # type: ignore[union-attr]
+        return upto_seq, [_summary(r) for r in rows]
     except (ValueError, KeyError, TypeError, IndexError):
         return None
 

@@ -43,7 +43,7 @@ def without_lone_surrogates(value: T) -> tuple[T, bool]:
         parts = [without_lone_surrogates(v) for v in value]
         if not any(changed for _, changed in parts):
             return value, False
-        return type(value)(v for v, _ in parts), True  # type: ignore[return-value]
+        return type(value)(v for v, _ in parts), True
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {}
         for f in dataclasses.fields(value):
@@ -51,7 +51,7 @@ def without_lone_surrogates(value: T) -> tuple[T, bool]:
                 clean, changed = without_lone_surrogates(getattr(value, f.name))
                 if changed:
                     changes[f.name] = clean
-        return (dataclasses.replace(value, **changes), True) if changes else (value, False)  # type: ignore[type-var]
+        return (dataclasses.replace(value, **changes), True) if changes else (value, False)
     return value, False
 
 
@@ -78,4 +78,5 @@ def encode(payload: dict[str, Any]) -> bytes:
 
 
 def decode(data: bytes) -> dict[str, Any]:
-    return json.loads(data.decode("utf-8"))
+    payload: dict[str, Any] = json.loads(data.decode("utf-8"))  # what encode() wrote: a JSON object
+    return payload

@@ -203,8 +203,8 @@ class Records:
                 q = q.where(Record.kind == kind)
             # The patient's own details first, then their records in the order they were made; within
             # one second, in the order they reached this store (SQLite's rowid), not by random id.
-            order = (Record.kind != PATIENT, Record.created_at, literal_column("records.rowid"))
-            return [(r.record_id, r.kind) for r in conn.execute(q.order_by(*order))]
+            q = q.order_by(Record.kind != PATIENT, Record.created_at, literal_column("records.rowid"))
+            return [(r.record_id, r.kind) for r in conn.execute(q)]
 
 
 def record_row(conn: Connection, record_id: str) -> Any:

@@ -323,7 +323,8 @@ def history(conn: Connection, dek: DataKey, record_id: str) -> list[VersionInfo]
 
 def withdrawn_ids(versions: Iterable[VersionInfo]) -> set[str]:
     """Ids of the versions marked "entered in error" (the notes name the version they withdraw)."""
-    return {v.payload.get("marks") for v in versions if v.status == ENTERED_IN_ERROR}
+    # A note without "marks" (never written so; a damaged or forged one) withdraws nothing.
+    return {str(v.payload["marks"]) for v in versions if v.status == ENTERED_IN_ERROR and v.payload.get("marks")}
 
 
 def current(versions: list[VersionInfo]) -> VersionInfo | None:

@@ -50,6 +50,7 @@ def key_id_of(sealed: bytes) -> int:
     """Which data key sealed this value, read without decrypting (for key rotation)."""
     if len(sealed) < HEADER_BYTES + TAG_BYTES:
         raise DecryptionError("sealed value is too short")
+    key_id: int  # the header's last field is an unsigned integer (struct's unpack is untyped)
     magic, version, key_id = _HEADER.unpack_from(sealed)
     if magic != MAGIC or version != FORMAT_VERSION:
         raise DecryptionError("sealed value has an unknown header")

@@ -40,9 +40,11 @@ class KdfParams:
         if data.get("algorithm") != "argon2id":
             raise KdfParamsRejected(f"unsupported key derivation {data.get('algorithm')!r}")
         values = [data.get(name) for name in ("memory_kib", "iterations", "lanes")]
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+        if len(numbers) != len(values):
             raise KdfParamsRejected("the key-derivation parameters are not whole numbers")
-        params = cls(*values)
+        memory_kib, iterations, lanes = numbers
+        params = cls(memory_kib, iterations, lanes)
         params.check()
         return params
 

@@ -8,6 +8,7 @@ the DEK and touches no record.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -158,7 +159,7 @@ def format_recovery_key(secret: bytes) -> str:
 def parse_recovery_key(text: str) -> bytes:
     cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
     # People copy 0/O and 1/I/L from paper; base32 has no 0, 1 or 8, so map the look-alikes.
-    cleaned = cleaned.translate(str.maketrans({"0": "O", "1": "I", "8": "B"}))
+    cleaned = cleaned.translate(str.maketrans("018", "OIB"))
     expected = (RECOVERY_SECRET_BYTES + _RECOVERY_CHECK_BYTES) * 8 // 5
     if len(cleaned) != expected:
         raise MalformedRecoveryKey(
@@ -166,7 +167,7 @@ def parse_recovery_key(text: str) -> bytes:
         )
     try:
         raw = base64.b32decode(cleaned)
-    except (ValueError, base64.binascii.Error) as exc:
+    except (ValueError, binascii.Error) as exc:
         raise MalformedRecoveryKey("That recovery key contains characters a recovery key never has.") from exc
     secret, check = raw[:RECOVERY_SECRET_BYTES], raw[RECOVERY_SECRET_BYTES:]
     if not hmac.compare_digest(hashlib.sha256(secret).digest()[:_RECOVERY_CHECK_BYTES], check):

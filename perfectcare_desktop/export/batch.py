@@ -147,13 +147,13 @@ def _check_target(out_dir: Path | None, combined: Path | None, count: int) -> tu
             f"Cannot write to the folder {folder} ({exc.strerror or exc}); nothing was printed. Choose another folder."
         ) from exc
     targets = [combined] if combined is not None else [folder / FILE_PATTERN.format(n) for n in range(1, count + 1)]
-    existing = [t for t in targets if t.exists()]  # type: ignore[union-attr]
+    existing = [t for t in targets if t.exists()]
     if existing:
         raise InvalidInput(
             f"{existing[0]} already exists; choose an empty folder or another file name (files are never "
             "overwritten). Nothing was printed."
         )
-    return folder, targets  # type: ignore[return-value]
+    return folder, targets
 
 
 def _write_hidden(folder: Path, final: Path, data: bytes) -> Path:
@@ -248,6 +248,7 @@ def export_batch(session: Session, patients: list[PatientSummary], variant: str 
                 raise ExportCancelled("The batch was cancelled; no file was written.")
             chosen = service.variant_for(patient.details) if variant == service.AUTO else variant
             problems: tuple[PrintProblem, ...] = ()
+            plain: object  # a ClinicianRecord or a PersonCopy, as `kind` says (what _render_plain takes)
             try:
                 if chosen == service.CLINICIAN_RECORD:
                     plain, target = exporter.clinician_record(patient)

@@ -46,7 +46,8 @@ def _resolve_bracket_pairs(storage: dict) -> None:
     for run in storage["runs"]:
         chars = storage["chars"][run["start"] : run["start"] + run["length"]]
         embedding = "R" if chars and chars[0]["level"] % 2 else "L"
-        pairs, stack = [], []
+        pairs: list[tuple[int, int]] = []  # (opener, closer) positions
+        stack: list[tuple[str, int]] = []  # (opener, position)
         for n, ch in enumerate(chars):  # BD16: openers on a stack, a closer matches the nearest opener
             if ch["type"] != "ON":
                 continue

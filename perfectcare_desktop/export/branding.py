@@ -51,8 +51,10 @@ class Branding:
             canvas.translate(x, y)
             canvas.scale(scale, scale)
             # A drawing starts in Helvetica unless told: that would add an unembedded font to the PDF.
-            self.logo.initialFontName = canvas._fontname
-            self.logo.initialFontSize = canvas._fontsize  # else 10 pt, under large print's minimum
+            # Both are reportlab's (a Drawing's attribute map, the canvas's current font) but missing
+            # from types-reportlab.
+            self.logo.initialFontName = canvas._fontname  # type: ignore[attr-defined]
+            self.logo.initialFontSize = canvas._fontsize  # type: ignore[attr-defined]  # else 10 pt, under large print's minimum
             self.logo.drawOn(canvas, 0, 0)
             canvas.restoreState()
             return self.logo.width * scale

@@ -103,7 +103,8 @@ def _icon(name: str, size: float, font: str, min_size: float) -> Drawing | None:
     group.transform = (scale, 0, 0, scale, 0, 0)
     drawing = Drawing(size, size)
     # A drawing starts in Helvetica at 10 pt unless told: an unembedded font, and type under 16 pt.
-    drawing.initialFontName, drawing.initialFontSize = font, min_size
+    # reportlab's Drawing attributes, missing from types-reportlab
+    drawing.initialFontName, drawing.initialFontSize = font, min_size  # type: ignore[attr-defined]
     drawing.add(group)
     return drawing
 
@@ -218,7 +219,7 @@ class CrisisBox(Flowable):
     it is placed (page 1, under the title); if even the last, most compact one does not fit, it is
     split between numbers, 999 in the first part, so the build always ends."""
 
-    def __init__(self, choices: Sequence[Rows], fill: Color, border: Color, padding: float) -> None:
+    def __init__(self, choices: Sequence[Flowable], fill: Color, border: Color, padding: float) -> None:
         super().__init__()
         self.choices, self.fill, self.border, self.padding = list(choices), fill, border, padding
         self.chosen = self.choices[-1]
@@ -246,7 +247,7 @@ class CrisisBox(Flowable):
 
 def _flat(style: ParagraphStyle, name: str, *, right: bool = False, **changes: float) -> ParagraphStyle:
     """The style without its own spacing (the rows space their lines), right-aligned if asked."""
-    out = style.clone(name, spaceBefore=0, spaceAfter=0, keepWithNext=0, **changes)
+    out = style.clone(name, None, spaceBefore=0, spaceAfter=0, keepWithNext=0, **changes)
     if right:
         out.alignment = TA_RIGHT
     return out

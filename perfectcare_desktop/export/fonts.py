@@ -180,6 +180,7 @@ def _register(index: dict[str, Path], names: Sequence[str], cmaps: dict[str, fro
                 continue  # unreadable or not a usable TrueType file: try the next candidate
             pdfmetrics.registerFont(font)
         registered = pdfmetrics.getFont(font_name)
+        assert isinstance(registered, TTFont)  # PC- names are only ever registered above, as TTFonts
         cmaps[font_name] = frozenset(registered.face.charToGlyph)
         return font_name
     return None

@@ -9,6 +9,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from reportlab import rl_config
 from reportlab.lib.colors import Color, HexColor
@@ -83,7 +84,7 @@ class WriteLines(Flowable):
             self.canv.line(0, y, self.width, y)
 
 
-def grid(rows: list[list[Flowable | str]], widths: list[float], fonts: FontSet, branding: Branding, *,
+def grid(rows: Sequence[list[Any]], widths: list[float], fonts: FontSet, branding: Branding, *,
          header: bool, extra: list[tuple] | None = None) -> Table:  # fmt: skip
     """A table with a light grid (the clinician record's and the safety case's facts and lists); with
     `header`, the first row is tinted and repeated on each page the table runs onto."""
@@ -270,7 +271,7 @@ def _numbered_canvas(decor: PageDecor) -> type[Canvas]:
 
         def showPage(self) -> None:  # noqa: N802 - reportlab's name
             self._pages.append(dict(self.__dict__))
-            self._startPage()
+            self._startPage()  # type: ignore[attr-defined]  # reportlab's own; types-reportlab omits it
 
         def save(self) -> None:
             total = len(self._pages)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reportlab.lib.colors import Color, HexColor
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, Paragraph, Spacer
 
@@ -55,7 +56,8 @@ class BuildResults:
     written_at: datetime | None = None
 
 
-def _p(text: str, style, fonts: FontSet, *, bold: bool = False, colour: Color | None = None) -> Paragraph:  # noqa: ANN001
+def _p(text: str, style: ParagraphStyle, fonts: FontSet, *, bold: bool = False,
+       colour: Color | None = None) -> Paragraph:  # fmt: skip
     markup = fonts.markup(text, bold=bold)
     if colour is not None:
         markup = f'<font color="{colour.hexval()}">{markup}</font>'

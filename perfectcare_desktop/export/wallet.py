@@ -345,7 +345,8 @@ def _panels(copy: PersonCopy, fonts: FontSet, branding: Branding) -> tuple[_Styl
     """The four panels, each part at the largest of SIZES at which everything in it fits whole, else at
     the minimum, shortened (a folded card shows one panel at a time). The cover's styles are returned
     for its band."""
-    cover_st, cover = _styles(fonts, branding), []
+    cover_st = _styles(fonts, branding)
+    cover: list[Flowable] = []
     for size in SIZES:
         cover_st = _styles(fonts, branding, size)
         cover, complete = _cover(copy, fonts, branding, cover_st)
@@ -357,7 +358,8 @@ def _panels(copy: PersonCopy, fonts: FontSet, branding: Branding) -> tuple[_Styl
 def render_wallet_card(copy: PersonCopy, fonts: FontSet, branding: Branding) -> bytes:
     st = _styles(fonts, branding)  # the page's own text: the instructions, "fold", the footer
     buf = io.BytesIO()
-    c = Canvas(buf, pagesize=A4, invariant=1, initialFontName=fonts.body, initialFontSize=MIN_SIZE)
+    # A font name, as reportlab takes it; types-reportlab has initialFontName as a number.
+    c = Canvas(buf, pagesize=A4, invariant=1, initialFontName=fonts.body, initialFontSize=MIN_SIZE)  # type: ignore[arg-type]
     c.setTitle(f"{copy.layout.title} — wallet card")
     c.setSubject("Safety plan wallet card (the person's copy)")
     c.setCreator("PerfectCare Desktop")

@@ -80,7 +80,9 @@ def set_wal(engine: Engine) -> None:
     it rewrites header bytes, and a refused file must be left exactly as it was."""
     raw = engine.raw_connection()  # outside any transaction: SQLite refuses the switch inside one
     try:
-        raw.driver_connection.execute("PRAGMA journal_mode=WAL")
+        driver = raw.driver_connection
+        assert driver is not None  # None only once the connection is invalidated; this one is fresh
+        driver.execute("PRAGMA journal_mode=WAL")
     finally:
         raw.close()
 

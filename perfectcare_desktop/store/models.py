@@ -8,13 +8,17 @@ Clinical tables are append-only; triggers in the first migration refuse UPDATE a
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import ClassVar
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every model here is declared with __tablename__, so its __table__ is a Table (SQLAlchemy types
+    # it as the wider FromClause, which has no insert()/delete()); the SQLAlchemy maintainers'
+    # suggested declaration (sqlalchemy/sqlalchemy#9130). An annotation only: nothing is mapped.
+    __table__: ClassVar[Table]
 
 
 class Meta(Base):

@@ -63,6 +63,7 @@ class SyncClient:
         import psycopg
 
         hub = self.connection(dek)
+        assert self._config is not None  # connection() loaded it, or raised NotEnrolled
         device_id = self._config.device_id
         try:
             self._check_clock(hub)
@@ -127,6 +128,7 @@ class SyncClient:
         self._close_replica()
         if self._replica_failed is not None and time.monotonic() - self._replica_failed < REPLICA_RETRY_SECONDS:
             return hub
+        assert self._config is not None  # round() opened the primary `hub` first, which loaded it
         params = self._config.params(self.store.data_dir)
         params.update(hub_address.address_part(hub_address.parse(self.read_url)))
         try:

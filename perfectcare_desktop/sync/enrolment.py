@@ -201,7 +201,8 @@ def read_file(path: Path, passphrase: str) -> dict[str, Any]:
         raise InvalidInput(
             "The passphrase does not open this enrolment file (or the file was altered). Nothing was changed."
         ) from None
-    return json.loads(body)
+    enrolment: dict[str, Any] = json.loads(body)  # sealed by export_file: a JSON object
+    return enrolment
 
 
 def import_file(path: Path, passphrase: str, data_dir: Path, clock: Any = None) -> Enrolled:

@@ -4,9 +4,12 @@ and clear errors instead of driver messages."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
+
+if TYPE_CHECKING:
+    from .hub_connection import HubConnection
 
 SECURE_MODE = "verify-full"
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -82,7 +85,7 @@ def describe(params: dict[str, Any]) -> str:
     return f"{host}{port}/{params.get('dbname')}"
 
 
-def connect(params: dict[str, Any]):  # noqa: ANN201 - HubConnection, imported lazily
+def connect(params: dict[str, Any]) -> HubConnection:  # HubConnection imported lazily (psycopg with it)
     """Open a connection or raise HubUnreachable / HubAccessRefused with a sentence for the user.
 
     The connection has a deadline on each wait for the hub and may be aborted from another thread

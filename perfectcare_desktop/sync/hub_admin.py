@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ..errors import HubUnreachable, InvalidInput, NotAllowed
@@ -55,7 +56,7 @@ class DeviceRole:
     password: str
 
 
-def _sql():  # noqa: ANN202 - psycopg.sql, imported lazily
+def _sql() -> ModuleType:  # psycopg.sql, imported lazily
     from psycopg import sql
 
     return sql
@@ -151,7 +152,9 @@ def init_hub(params: dict[str, Any], store_id: str, organisation: str) -> HubFac
     database that holds another application's tables, and an owner that cannot make device roles,
     before changing anything."""
     with hub_address.connect(params) as conn, owner_errors(params):
-        hub_meta = conn.execute("SELECT to_regclass('hub_meta') IS NOT NULL").fetchone()[0]
+        found = conn.execute("SELECT to_regclass('hub_meta') IS NOT NULL").fetchone()
+        assert found is not None  # a SELECT without FROM returns one row
+        hub_meta = found[0]
         if not hub_meta and _other_tables(conn):
             raise InvalidInput(
                 f"The database at {hub_address.describe(params)} is not a PerfectCare hub (it holds other tables): "
@@ -253,7 +256,8 @@ def revoke_device(params: dict[str, Any], device_id: str) -> str:
         conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(role))
         conn.execute("UPDATE devices SET revoked_at = now() WHERE device_id::text = %s", (device_id,))
         conn.commit()
-    return row[0]
+    role_name: str = row[0]  # devices.role_name is text
+    return role_name
 
 
 def list_devices(params: dict[str, Any]) -> list[tuple[str, str, str, str | None]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
@@ -143,7 +143,7 @@ def _read_audit(session: Session, q: _AuditQuery, limit: int) -> tuple[list[tupl
     )
     truncated = len(entries) > limit
     patients = {p.record_id: p.details.nhs_number_formatted for p in session.patients.all()}
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for e in entries[:limit]:
         user = names.get(e.user_id, f"user {e.user_id[:8]}") if e.user_id else "—"
         patient = ""
@@ -209,6 +209,7 @@ class _FormDialog(QDialog):
     def _fit(self) -> None:
         """Grow to fit a message that wrapped onto more lines (top-level windows ignore height-for-width)."""
         layout = self.layout()
+        assert layout is not None  # the QVBoxLayout made in __init__
         layout.activate()
         needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else -1
         needed = max(needed, layout.totalMinimumSize().height())
@@ -530,7 +531,9 @@ class AdminPage(QWidget):
             self.refresh()
 
     # --- running work ----------------------------------------------------------------------------
-    def _run(self, fn: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[PerfectCareError], None]):
+    def _run(
+        self, fn: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[PerfectCareError], None]
+    ) -> None:
         """Run `fn` through ops; callbacks are dropped if the page was cleared meanwhile."""
         generation = self._generation
 
@@ -723,9 +726,10 @@ class AdminPage(QWidget):
     def _audit_query(self) -> _AuditQuery | None:
         since = until = None
         if self.from_check.isChecked():
-            since = _utc_start_of(self.from_date.date().toPython())
+            # QDate.toPython() gives a datetime.date; PySide's stubs say only `object`.
+            since = _utc_start_of(cast(date, self.from_date.date().toPython()))
         if self.to_check.isChecked():
-            until = _utc_start_of(self.to_date.date().toPython() + timedelta(days=1))
+            until = _utc_start_of(cast(date, self.to_date.date().toPython()) + timedelta(days=1))
         if since and until and since >= until:
             self._audit_failed_text("The ‘from’ date is after the ‘to’ date: change one of them.", self.from_date)
             return None

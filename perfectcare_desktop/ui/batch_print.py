@@ -61,7 +61,7 @@ class BatchPrintDialog(QDialog):
         self.setWindowTitle("Print plans for the team")
         self.ops, self._session, self.selected, self.directory = ops, session, list(selected), directory
         self.cancel_event = threading.Event()
-        self.result: BatchResult | None = None
+        self.batch_result: BatchResult | None = None  # not `result`: that would hide QDialog.result()
         self.running = False
 
         self.choice = QButtonGroup(self)
@@ -242,7 +242,7 @@ class BatchPrintDialog(QDialog):
         super().reject()
 
     def _done(self, result: BatchResult) -> None:
-        self.result = result
+        self.batch_result = result
         self._running(False)
         notes = []
         if result.skipped:

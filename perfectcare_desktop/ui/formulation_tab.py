@@ -27,6 +27,8 @@ from .record_tab import RecordTab
 from .widgets import shortcut_button
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QLayout
+
     from ..core.session import Session
 
 DEFAULT_REVIEW_DAYS = 28
@@ -98,7 +100,7 @@ class FormulationTab(RecordTab):
             more.addWidget(b)
         more.addStretch(1)
 
-        bars = [self.locked_banner, actions, more]
+        bars: list[QWidget | QLayout] = [self.locked_banner, actions, more]
         self.notes_view = self._build_page("Addenda and the person's view (signed, dated):",
                                            "Addenda and the person's view", bars)  # fmt: skip
 

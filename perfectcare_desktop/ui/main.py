@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ..core.store import Store
     from ..policy import Settings
     from .errors_dialog import ErrorReporter
+    from .main_window import MainWindow
 
 
 def run_app(data_dir: Path, argv: list[str], settings: Settings | None = None,
@@ -30,6 +31,7 @@ def run_app(data_dir: Path, argv: list[str], settings: Settings | None = None,
     existing = QApplication.instance()
     # Fusion from the command line: the same look on every PC, set before any widget exists.
     app = existing or QApplication([*argv, "-style", "fusion"])
+    assert isinstance(app, QApplication)  # instance() is typed as the base QCoreApplication
     app.setApplicationName(config.APP_NAME)
     if settings is None:
         from ..policy import default_registry, load_settings
@@ -74,15 +76,15 @@ def run_app(data_dir: Path, argv: list[str], settings: Settings | None = None,
         lock.release()
 
 
-def _start_logging(window: object, reporter: ErrorReporter | None = None) -> None:
+def _start_logging(window: MainWindow, reporter: ErrorReporter | None = None) -> None:
     """After the first paint: logging's imports are not needed to show the window."""
     import logging
 
     from ..logs import setup_logging
 
-    window.log_file = setup_logging("perfectcare-desktop")  # type: ignore[attr-defined]
+    window.log_file = setup_logging("perfectcare-desktop")
     if reporter is not None:
-        reporter.logging_started(window.log_file)  # type: ignore[attr-defined]
+        reporter.logging_started(window.log_file)
     log = logging.getLogger("perfectcare.app")
     log.info("started")
     for problem in window.policy.problems:

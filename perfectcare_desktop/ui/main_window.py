@@ -8,6 +8,7 @@ patient. Unsaved form input stays in memory, hidden, and is back when the same u
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -200,7 +201,7 @@ class MainWindow(QMainWindow):
         group = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
         for name, label in (("light", "&Light theme"), ("high-contrast", "&High-contrast theme")):
-            action = self._action(view_menu, label, None, lambda n=name: self.set_theme(n), needs_session=False)
+            action = self._action(view_menu, label, None, functools.partial(self.set_theme, name), needs_session=False)
             action.setCheckable(True)
             group.addAction(action)
             self.theme_actions[name] = action
@@ -344,6 +345,7 @@ class MainWindow(QMainWindow):
             from PySide6.QtWidgets import QVBoxLayout
 
             stack = self.takeCentralWidget()
+            assert stack is not None  # self.stack, the central widget since __init__
             holder = QWidget(self)
             column = QVBoxLayout(holder)
             column.setContentsMargins(0, 0, 0, 0)

@@ -85,7 +85,8 @@ class PatientForm(QWidget):
         self.message = Message(self)
         self.save_button = shortcut_button("&Save", QKeySequence.StandardKey.Save, self._submit, self, name="save")
         self.cancel_button = shortcut_button("Cancel", "Esc", self._cancel, self, name="cancel")
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self._submit)
+        # A signal as a keyword argument: PySide's own, missing from its stubs.
+        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self._submit)  # type: ignore[call-overload]
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)

@@ -306,11 +306,13 @@ class DischargeDialog(_FormDialog):
 
     @property
     def discharge_type(self) -> str | None:
-        return self.type_box.currentData()
+        key: str | None = self.type_box.currentData()  # a DISCHARGE_TYPES key, or None (nothing chosen)
+        return key
 
     @property
     def owner_user_id(self) -> str | None:
-        return self.owner_box.currentData()
+        user_id: str | None = self.owner_box.currentData()  # a staff user id, or None (named below)
+        return user_id
 
     def check(self) -> None:
         at = _read_when(self.day_line, self.time_line, "Discharge")
@@ -353,7 +355,8 @@ class FollowupDialog(_FormDialog):
 
     @property
     def outcome(self) -> str | None:
-        return self.outcome_box.currentData()
+        key: str | None = self.outcome_box.currentData()  # an OUTCOMES key, or None (nothing chosen)
+        return key
 
     def _outcome_changed(self) -> None:
         attempt = self.outcome == ATTEMPTED

@@ -9,6 +9,8 @@ The editor edits a PlanContent in memory; saving is the plan tab's job.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
@@ -163,7 +165,9 @@ class PlanEditor(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(split)
 
-        def shortcut(seq: str | QKeySequence.StandardKey, slot, widget: QWidget | None = None) -> None:
+        def shortcut(
+            seq: str | QKeySequence.StandardKey, slot: Callable[[], object], widget: QWidget | None = None
+        ) -> None:
             s = QShortcut(QKeySequence(seq), widget or self, slot)
             s.setContext(Qt.ShortcutContext.WidgetShortcut if widget else Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
@@ -212,7 +216,7 @@ class PlanEditor(QWidget):
             self.nav.setCurrentRow((self.nav.currentRow() + step) % self.nav.count())
             self.first_field().setFocus()
 
-    def first_field(self) -> QWidget:
+    def first_field(self) -> QLineEdit | QPlainTextEdit:
         """Where typing starts in the current section: its first field, or its text block."""
         return self.text_edit if self.text_edit is not None else next(iter(self.fields.values()))
 

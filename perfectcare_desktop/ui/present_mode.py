@@ -149,7 +149,8 @@ class PresentWindow(QWidget):
 
     def open_on_best_screen(self) -> None:
         """Full screen on a second screen if there is one, else a large ordinary window here."""
-        here = self.parentWidget().screen() if self.parentWidget() is not None else QGuiApplication.primaryScreen()
+        parent = self.parentWidget()
+        here = parent.screen() if parent is not None else QGuiApplication.primaryScreen()
         other = next((s for s in QGuiApplication.screens() if s is not here), None)
         was_visible = self.isVisible()
         if other is not None:

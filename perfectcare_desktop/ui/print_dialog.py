@@ -171,8 +171,8 @@ class PrintDialog(QDialog):
                           + "\n\n".join(p.sentence for p in self.pdf.problems)
                           + f"\n\n{doing} this copy anyway?", QMessageBox.StandardButton.NoButton, self)  # fmt: skip
         go = box.addButton(f"{doing} anyway", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Do not " + doing.lower(), QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(box.buttons()[-1])  # Enter does not print the wrong plan
+        dont = box.addButton("Do not " + doing.lower(), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(dont)  # Enter does not print the wrong plan
         box.exec()
         self._confirmed = box.clickedButton() is go
         if not self._confirmed:

@@ -47,9 +47,13 @@ AUTOSAVE_MS = 3000  # at most this long between a change and its autosave
 
 
 class RecordState(Protocol):
-    record_id: str | None
-    history: tuple[VersionInfo, ...]
-    heads: tuple[str, ...]
+    # Read-only, as the records' states are frozen dataclasses.
+    @property
+    def record_id(self) -> str | None: ...
+    @property
+    def history(self) -> tuple[VersionInfo, ...]: ...
+    @property
+    def heads(self) -> tuple[str, ...]: ...
 
     @property
     def current(self) -> VersionInfo | None: ...
@@ -63,9 +67,13 @@ class RecordState(Protocol):
 class Loaded(Protocol):
     """What a tab reads for a patient in the background: the record, its autosave, staff names."""
 
-    state: RecordState
-    autosaved: autosave.Autosaved | None
-    staff: dict[str, str]
+    # Read-only, as a tab's load is a frozen dataclass.
+    @property
+    def state(self) -> RecordState: ...
+    @property
+    def autosaved(self) -> autosave.Autosaved | None: ...
+    @property
+    def staff(self) -> dict[str, str]: ...
 
 
 class RecordTab(QWidget):
@@ -516,7 +524,12 @@ class RecordTab(QWidget):
             return
         if self.merge_of is None and (self.dirty or self.editor.pending_entry() is not None):
             first = "What you had typed is saved as a version first, so it is part of the comparison."
-            self._save_draft(lambda loaded: (self._saved(loaded, first, reload=False), self._open_comparison()))
+
+            def saved_then_compare(loaded: Any) -> None:
+                self._saved(loaded, first, reload=False)
+                self._open_comparison()
+
+            self._save_draft(saved_then_compare)
             return
         self._open_comparison()
 

@@ -126,7 +126,7 @@ def _scrolling(page: QWizardPage) -> QVBoxLayout:
 def _look_alikes(text: str) -> str:
     """As the store reads a typed key: case-insensitive, paper look-alikes mapped (0→O, 1→I, 8→B)."""
     cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
-    return cleaned.translate(str.maketrans({"0": "O", "1": "I", "8": "B"}))
+    return cleaned.translate(str.maketrans("018", "OIB"))
 
 
 def key_lines(recovery_key: str) -> list[str]:

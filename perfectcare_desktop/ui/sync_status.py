@@ -257,6 +257,7 @@ class SyncController(QObject):
         self._status, self._problems = outcome.status, outcome.problems
         if not named and (outcome.status.parked or outcome.status.rejected) and (names := self._names()):
             store = self._store  # problems found this round: say them again with the people named
+            assert store is not None  # set by store_ready()/start(), before any round
             self.ops.run(lambda: read_state(store, names), self._state_read, self._read_failed)
         error = outcome.error
         next_ms: float | None = self.period_ms

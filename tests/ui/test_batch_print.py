@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QDialog
 
 from perfectcare_desktop.core.crisis_directory import load_directory
 from perfectcare_desktop.core.patients import PatientDetails
@@ -55,6 +56,15 @@ def test_one_file_per_person_with_progress(qtbot, session: Session, patients: li
     first = PdfReader(out / names[0]).pages[0].extract_text()
     assert "Jan goes quiet" in first  # caseload order: Kowalski, Rahman, Roberts
     assert d.progress.value() == 3 and d.progress.maximum() == 3 and "3 plans printed" in d.message.text()
+    assert d.batch_result is not None and d.batch_result.printed == 3
+
+
+def test_the_batch_result_leaves_qdialog_result_alone(qtbot, session: Session) -> None:
+    """The dialog once kept its batch's result as `self.result`, hiding QDialog.result() (the dialog's
+    accepted/rejected code): calling it raised TypeError."""
+    d = BatchPrintDialog(Operations(synchronous=True), lambda: session, [])
+    qtbot.addWidget(d)
+    assert d.result() == QDialog.DialogCode.Rejected and d.batch_result is None
 
 
 def test_cancel_leaves_no_file_and_the_window_stays_responsive(qtbot, session: Session, patients: list[str],
