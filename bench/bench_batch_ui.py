@@ -25,9 +25,9 @@ from bench_store import percentile  # noqa: E402
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from perfectcare_desktop.core.demo_data import add_demo_data  # noqa: E402
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store  # noqa: E402
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.demo.demo_data import add_demo_data  # noqa: E402
+from perfectcare_desktop.core.storage.store import Store  # noqa: E402
 from perfectcare_desktop.ui.batch_print import BatchPrintDialog  # noqa: E402
 from perfectcare_desktop.ui.operation import Operations  # noqa: E402
 

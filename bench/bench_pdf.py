@@ -27,12 +27,12 @@ os.environ.pop("PERFECTCARE_INSECURE_FAST_KDF", None)
 
 from bench_store import percentile  # noqa: E402
 
-from perfectcare_desktop.core.demo_data import add_demo_data  # noqa: E402
-from perfectcare_desktop.core.plan_content import PlanContent, person_view  # noqa: E402
-from perfectcare_desktop.core.plan_layout import load_catalogue  # noqa: E402
-from perfectcare_desktop.core.plans import load_plan  # noqa: E402
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store  # noqa: E402
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.plan_content import PlanContent, person_view  # noqa: E402
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue  # noqa: E402
+from perfectcare_desktop.core.clinical.plans import load_plan  # noqa: E402
+from perfectcare_desktop.core.demo.demo_data import add_demo_data  # noqa: E402
+from perfectcare_desktop.core.storage.store import Store  # noqa: E402
 from perfectcare_desktop.export.batch import export_batch  # noqa: E402
 from perfectcare_desktop.export.service import patient_pdf  # noqa: E402
 from perfectcare_desktop.export.variants import PERSON_VARIANTS, STANDARD  # noqa: E402

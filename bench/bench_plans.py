@@ -30,11 +30,12 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from perfectcare_desktop.core import autosave, plans  # noqa: E402
-from perfectcare_desktop.core.patients import PatientDetails  # noqa: E402
-from perfectcare_desktop.core.plan_layout import load_catalogue  # noqa: E402
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store  # noqa: E402
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical import plans  # noqa: E402
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue  # noqa: E402
+from perfectcare_desktop.core.patients.details import PatientDetails  # noqa: E402
+from perfectcare_desktop.core.storage import autosave
+from perfectcare_desktop.core.storage.store import Store  # noqa: E402
 from perfectcare_desktop.ui.main_window import MainWindow  # noqa: E402
 from perfectcare_desktop.ui.operation import Operations  # noqa: E402
 from perfectcare_desktop.ui.theme import apply_theme  # noqa: E402

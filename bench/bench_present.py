@@ -20,11 +20,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from bench_store import percentile  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from perfectcare_desktop.core.crisis_directory import load_directory  # noqa: E402
-from perfectcare_desktop.core.demo_data import plan_payload  # noqa: E402
-from perfectcare_desktop.core.demo_text import SECTION_KEYS, demo_people, demo_plan_text  # noqa: E402
-from perfectcare_desktop.core.plan_content import PlanContent, person_view  # noqa: E402
-from perfectcare_desktop.core.plan_layout import load_catalogue  # noqa: E402
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory  # noqa: E402
+from perfectcare_desktop.core.clinical.plan_content import PlanContent, person_view  # noqa: E402
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue  # noqa: E402
+from perfectcare_desktop.core.demo.demo_data import plan_payload  # noqa: E402
+from perfectcare_desktop.core.demo.demo_text import SECTION_KEYS, demo_people, demo_plan_text  # noqa: E402
 from perfectcare_desktop.ui.present_mode import PresentWindow  # noqa: E402
 from perfectcare_desktop.ui.theme import apply_theme  # noqa: E402
 

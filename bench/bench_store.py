@@ -32,13 +32,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from perfectcare_desktop.core import payloads
-from perfectcare_desktop.core.demo_data import PLAN_KIND, add_demo_data
-from perfectcare_desktop.core.demo_text import SECTION_KEYS, demo_people, demo_plan_text
-from perfectcare_desktop.core.patients import PatientDetails, PatientSummary
-from perfectcare_desktop.core.search_index import fold
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.demo.demo_data import PLAN_KIND, add_demo_data
+from perfectcare_desktop.core.demo.demo_text import SECTION_KEYS, demo_people, demo_plan_text
+from perfectcare_desktop.core.patients.details import PatientDetails, PatientSummary
+from perfectcare_desktop.core.patients.search_index import fold
+from perfectcare_desktop.core.storage import payloads
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.crypto import vault
 from perfectcare_desktop.crypto.kdf import DEFAULT_PARAMS, FAST_KDF_ENV
 from perfectcare_desktop.store import database

@@ -51,10 +51,10 @@ from bench_store import (  # noqa: E402
 from pg_cluster import PgCluster  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from perfectcare_desktop.core.demo_data import add_demo_data, patient_details  # noqa: E402
-from perfectcare_desktop.core.demo_text import demo_people  # noqa: E402
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store  # noqa: E402
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.demo.demo_data import add_demo_data, patient_details  # noqa: E402
+from perfectcare_desktop.core.demo.demo_text import demo_people  # noqa: E402
+from perfectcare_desktop.core.storage.store import Store  # noqa: E402
 from perfectcare_desktop.crypto.kdf import FAST_KDF_ENV  # noqa: E402
 from perfectcare_desktop.store.models import Outbox, Version  # noqa: E402
 from perfectcare_desktop.sync import anti_entropy, device, enrolment, hub_address, hub_admin, status  # noqa: E402

@@ -94,9 +94,9 @@ def cold_start(data_dir: Path, runs: int) -> tuple[float, float]:
 
 def build_store(folder: Path, patients: int) -> None:
     os.environ["PERFECTCARE_INSECURE_FAST_KDF"] = "1"
-    from perfectcare_desktop.core.demo_data import add_demo_data
-    from perfectcare_desktop.core.session import Session
-    from perfectcare_desktop.core.store import Store
+    from perfectcare_desktop.core.access.session import Session
+    from perfectcare_desktop.core.demo.demo_data import add_demo_data
+    from perfectcare_desktop.core.storage.store import Store
 
     store, _ = Store.create(folder, "Bench Trust", ADMIN, PASSWORD)
     t0 = time.perf_counter()
@@ -120,7 +120,7 @@ def in_process(data_dir: Path) -> dict[str, object]:
     from perfectcare_desktop.ui.operation import Operations
 
     app = QApplication.instance() or QApplication([])
-    from perfectcare_desktop.core.store import Store
+    from perfectcare_desktop.core.storage.store import Store
 
     store = Store.open(data_dir)
     ops = Operations()  # the real background worker, as in the app

@@ -23,8 +23,8 @@ from .config import DATA_DIR_ENV, resolve_data_dir
 from .errors import InvalidInput, PerfectCareError
 
 if TYPE_CHECKING:  # imported lazily below: a command loads only what it uses
-    from .core.session import Session
-    from .core.store import Store
+    from .core.access.session import Session
+    from .core.storage.store import Store
     from .policy import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -257,7 +257,7 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 
 def _open_store(args: argparse.Namespace) -> Store:
-    from .core.store import Store
+    from .core.storage.store import Store
 
     def migrated(old: str, backup: str) -> None:
         print(f"Upgraded the store from schema {old}; the earlier copy is kept at {backup}.", file=sys.stderr)
@@ -272,7 +272,7 @@ def _login(args: argparse.Namespace, secrets: Secrets) -> Session:
             raise InvalidInput("Say who you are with --user NAME (or set PERFECTCARE_USER).")
         username = input("User name: ").strip()
     store = _open_store(args)
-    from .core.session import Session  # the store stack loads only for commands that need it (--help is quick)
+    from .core.access.session import Session  # the store stack loads only for commands that need it (--help is quick)
 
     return Session.sign_in(store, username, secrets.get(f"Password for {username}: "))
 
@@ -283,7 +283,7 @@ def _say(text: str) -> None:
 
 # --- commands --------------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace, secrets: Secrets) -> int:
-    from .core.store import Store
+    from .core.storage.store import Store
 
     password = secrets.get(f"New password for {args.admin}: ", confirm=True)
     data_dir = _data_dir(args)
@@ -353,7 +353,7 @@ def cmd_user_reset(args: argparse.Namespace, secrets: Secrets) -> int:
     store = _open_store(args)
     password = secrets.get(f"New password for {args.username}: ", confirm=True)
     recovery = secrets.get("Recovery key: ")
-    from .core.sign_in import reset_password_with_recovery
+    from .core.access.sign_in import reset_password_with_recovery
 
     reset_password_with_recovery(store, recovery, args.username, password)
     _say(f"Set a new password for {args.username}.")
@@ -361,7 +361,7 @@ def cmd_user_reset(args: argparse.Namespace, secrets: Secrets) -> int:
 
 
 def cmd_demo_data(args: argparse.Namespace, secrets: Secrets) -> int:
-    from .core.demo_data import add_demo_data
+    from .core.demo.demo_data import add_demo_data
 
     session = _login(args, secrets)
     added = add_demo_data(session, args.patients, args.seed, Progress("Adding synthetic patients"))
@@ -370,8 +370,8 @@ def cmd_demo_data(args: argparse.Namespace, secrets: Secrets) -> int:
 
 
 def cmd_export(args: argparse.Namespace, secrets: Secrets) -> int:
-    from .core.export_json import export_patients
-    from .core.files import atomic_write, check_target
+    from .core.storage.export_json import export_patients
+    from .core.storage.files import atomic_write, check_target
 
     if args.out:  # before signing in and decrypting anything: a target refused costs nothing
         with _force_hint():
@@ -405,7 +405,7 @@ def cmd_export(args: argparse.Namespace, secrets: Secrets) -> int:
 
 @contextlib.contextmanager
 def _force_hint() -> Iterator[None]:
-    from .core.files import TargetExists
+    from .core.storage.files import TargetExists
 
     try:
         yield
@@ -449,7 +449,7 @@ def cmd_export_pdf(args: argparse.Namespace, secrets: Secrets) -> int:
     else:
         selection = batch.Selection(batch.DUE_FOR_REVIEW, review_within_days=args.due_for_review)
     people = batch.select_patients(session, selection)
-    from .core.crisis_directory import directory_in_force, stale_warning
+    from .core.clinical.crisis_directory import directory_in_force, stale_warning
 
     directory = directory_in_force(_settings().values)
     if stale := stale_warning(directory, session.store.clock.now().date(), for_admin=True):
@@ -498,8 +498,8 @@ def _left_out_report(result: Any) -> None:  # batch.BatchResult
 
 
 def cmd_followup_figure(args: argparse.Namespace, secrets: Secrets) -> int:
-    from .core.discharge import followup_figure
-    from .core.wording import long_date
+    from .core.clinical.discharge import followup_figure
+    from .core.clinical.wording import long_date
 
     session = _login(args, secrets)
     f = followup_figure(session, args.start, args.end)
@@ -515,7 +515,7 @@ def cmd_followup_figure(args: argparse.Namespace, secrets: Secrets) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, secrets: Secrets) -> int:
-    from .core.verify import verify_store
+    from .core.storage.verify import verify_store
 
     session = _login(args, secrets)
     with _damage_in_words(session):
@@ -533,7 +533,7 @@ def cmd_verify(args: argparse.Namespace, secrets: Secrets) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, secrets: Secrets) -> int:
-    from .core.backup import create_backup
+    from .core.storage.backup import create_backup
 
     session = _login(args, secrets)
     with _damage_in_words(session), _force_hint():
@@ -543,7 +543,7 @@ def cmd_backup(args: argparse.Namespace, secrets: Secrets) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, secrets: Secrets) -> int:
-    from .core.backup import restore_backup
+    from .core.storage.backup import restore_backup
 
     data_dir = _data_dir(args)
     if args.recovery_key:
@@ -657,8 +657,8 @@ def _sync_round(session: Any) -> int:
 def cmd_safety_case(args: argparse.Namespace, secrets: Secrets) -> int:
     from datetime import datetime
 
-    from .core import hazard_log
-    from .core.files import atomic_write
+    from .core.clinical_safety import hazard_log
+    from .core.storage.files import atomic_write
     from .export.branding import load_branding
     from .export.fonts import load_fonts
     from .export.safety_case import BuildResults, render_safety_case

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from .core.payloads import without_lone_surrogates
+from .core.storage.payloads import without_lone_surrogates
 from .errors import InvalidInput
 
 

@@ -103,7 +103,7 @@ def _crypto() -> str:
 
 def _data_dir(data_dir: Path) -> Callable[[], str]:
     def check() -> str:
-        from .core.files import ensure_writable_folder
+        from .core.storage.files import ensure_writable_folder
         from .paths import db_path
 
         try:
@@ -159,8 +159,8 @@ def _resources() -> str:
 
 
 def _layouts() -> str:
-    from .core.formulations import FORMULATION_LAYOUTS
-    from .core.plan_layout import PLAN_LAYOUTS, load_layout
+    from .core.clinical.formulations import FORMULATION_LAYOUTS
+    from .core.clinical.plan_layout import PLAN_LAYOUTS, load_layout
     from .core.resources import resources_dir
     from .errors import LayoutInvalid
 
@@ -175,7 +175,7 @@ def _layouts() -> str:
 
 
 def _crisis_contacts() -> str:
-    from .core.crisis_directory import NATIONS, load_directory
+    from .core.clinical.crisis_directory import NATIONS, load_directory
 
     counts = [f"{label} {len(load_directory(nation=n).contacts)}" for n, label in NATIONS.items()]
     return f"numbers for {', '.join(counts)}"
@@ -192,7 +192,7 @@ def _branding() -> str:
 
 
 def _easy_read_icons() -> str:
-    from .core.plan_layout import PLAN_LAYOUTS, load_layout
+    from .core.clinical.plan_layout import PLAN_LAYOUTS, load_layout
     from .core.resources import resources_dir
     from .export.branding import load_svg
     from .export.easy_read import INTRO
@@ -211,7 +211,7 @@ def _phone_numbers() -> str:
     # The numbering-plan data loads by region at run time: a frozen build that missed it fails here.
     import phonenumbers
 
-    from .core.phone import phone_warning
+    from .core.patients.phone import phone_warning
 
     wrong = [n for n in ("0800 1111", "116 123", "+48 22 123 45 67") if phone_warning(n) is not None]
     if wrong:

@@ -33,8 +33,8 @@ import pytest  # noqa: E402
 from pg_cluster import PgBouncer, PgBouncerNotFound, PgCluster, PostgresNotFound, find_bindir, find_pgbouncer  # noqa: E402
 from testsupport import ADMIN, ADMIN_PASSWORD, ORG, FakeClock  # noqa: E402, F401 - one home, imported by tests
 
-from perfectcare_desktop.core.session import Session  # noqa: E402
-from perfectcare_desktop.core.store import Store  # noqa: E402
+from perfectcare_desktop.core.access.session import Session  # noqa: E402
+from perfectcare_desktop.core.storage.store import Store  # noqa: E402
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ from pathlib import Path
 import psycopg
 from testsupport import ADMIN, ADMIN_PASSWORD, ORG
 
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.plan_content import PlanContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.sync import enrolment
 from perfectcare_desktop.sync.client import RoundReport, SyncClient
 

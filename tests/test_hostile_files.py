@@ -14,8 +14,8 @@ import pytest
 from testsupport import ADMIN_EXE  # noqa: F401
 from testsupport import admin_cli as run
 
-from perfectcare_desktop.core.files import atomic_write
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.storage.files import atomic_write
 from perfectcare_desktop.errors import InvalidInput
 
 POSIX_ROOT = os.name == "posix" and os.geteuid() == 0
@@ -197,7 +197,7 @@ def test_kdf_parameters_out_of_bounds_are_refused_before_deriving(params: object
 
 
 def test_a_backup_asking_for_two_terabytes_is_refused_in_words(cli_store: Path, tmp_path: Path) -> None:
-    from perfectcare_desktop.core import backup
+    from perfectcare_desktop.core.storage import backup
 
     good = tmp_path / "good.pcbackup"
     assert run(cli_store, "backup", str(good)).returncode == 0
@@ -242,8 +242,8 @@ def test_a_lone_surrogate_read_back_is_exported_as_a_replacement_character(
 
     from testsupport import ADMIN, ADMIN_PASSWORD
 
-    from perfectcare_desktop.core import payloads
-    from perfectcare_desktop.core.patients import PatientDetails
+    from perfectcare_desktop.core.patients.details import PatientDetails
+    from perfectcare_desktop.core.storage import payloads
 
     session = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)  # type: ignore[attr-defined]
     with monkeypatch.context() as m:
@@ -276,7 +276,7 @@ def test_a_lone_surrogate_read_back_is_exported_as_a_replacement_character(
 
 
 def test_a_backup_header_nested_thousands_deep_is_refused_in_words(tmp_path: Path) -> None:
-    from perfectcare_desktop.core import backup
+    from perfectcare_desktop.core.storage import backup
 
     header = b"[" * 100_000
     crafted = tmp_path / "crafted.pcbackup"

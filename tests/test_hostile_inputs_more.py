@@ -17,7 +17,7 @@ import pytest
 from testsupport import CLI_PASSWORD as PASSWORD
 from testsupport import admin_cli as run
 
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
 
 HUGE = {"algorithm": "argon2id", "memory_kib": 2**31, "iterations": 3, "lanes": 4}
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -63,8 +63,8 @@ def dump(data_dir: Path) -> str:
 def test_a_lone_surrogate_typed_in_is_saved_as_a_replacement_character(store: object) -> None:
     from testsupport import ADMIN, ADMIN_PASSWORD
 
-    from perfectcare_desktop.core import payloads
-    from perfectcare_desktop.core.patients import PatientDetails
+    from perfectcare_desktop.core.patients.details import PatientDetails
+    from perfectcare_desktop.core.storage import payloads
 
     assert payloads.decode(payloads.encode({"text": "Call Si\ud800n \udfff"})) == {"text": "Call Si\ufffdn \ufffd"}
     assert payloads.decode(payloads.encode({"k\udc80": ["a\ud83d"]})) == {"k\ufffd": ["a\ufffd"]}
@@ -85,9 +85,9 @@ def plant_surrogate(data_dir: Path, nhs_number: str, record: str = "plan") -> st
 
     from sqlalchemy import insert, select
 
-    from perfectcare_desktop.core import versions
-    from perfectcare_desktop.core.plans import load_plan
-    from perfectcare_desktop.core.store import Store
+    from perfectcare_desktop.core.clinical.plans import load_plan
+    from perfectcare_desktop.core.storage import versions
+    from perfectcare_desktop.core.storage.store import Store
     from perfectcare_desktop.store.models import Version, VersionParent
 
     store = Store.open(data_dir)
@@ -128,8 +128,8 @@ def plant_surrogate(data_dir: Path, nhs_number: str, record: str = "plan") -> st
 
 
 def agreed_nhs_numbers(data_dir: Path) -> list[str]:
-    from perfectcare_desktop.core.caseload import caseload
-    from perfectcare_desktop.core.store import Store
+    from perfectcare_desktop.core.patients.caseload import caseload
+    from perfectcare_desktop.core.storage.store import Store
 
     store = Store.open(data_dir)
     try:
@@ -203,7 +203,7 @@ def test_a_store_whose_key_settings_were_edited_is_refused_in_words(own_store: P
 
 
 def test_signing_in_to_an_edited_store_changes_nothing(own_store: Path) -> None:
-    from perfectcare_desktop.core.store import Store
+    from perfectcare_desktop.core.storage.store import Store
     from perfectcare_desktop.errors import StoreDamaged
 
     with sqlite3.connect(db_file(own_store)) as conn:

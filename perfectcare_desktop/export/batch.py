@@ -14,7 +14,7 @@ person, with progress and Cancel.
   True) is checked between people. Both are called on the worker thread that runs the batch.
 - Each person printed is one audit event (see service.py). People with nothing to print (no plan, an
   offer declined) are skipped and counted, never named in the result.
-- People whose copy needs a look first (core/print_checks.py: two versions not merged, no agreed plan
+- People whose copy needs a look first (core/clinical/print_checks.py: two versions not merged, no agreed plan
   so a draft would print, fewer than three sections filled) are LEFT OUT unless `include_unresolved`,
   and listed in `BatchResult.left_out` with the reasons in words (the UI may show their names; the
   CLI prints counts per reason only). A person's copy that cannot be laid out (PdfLayoutError) is
@@ -39,12 +39,12 @@ from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
 
-from ..core.caseload import caseload
-from ..core.crisis_directory import CrisisDirectory
-from ..core.files import ensure_writable_folder, write_new_private
-from ..core.patients import PatientSummary
-from ..core.print_checks import KIND_LABELS, PrintProblem
-from ..core.session import Session
+from ..core.access.session import Session
+from ..core.clinical.crisis_directory import CrisisDirectory
+from ..core.clinical.print_checks import KIND_LABELS, PrintProblem
+from ..core.patients.caseload import caseload
+from ..core.patients.details import PatientSummary
+from ..core.storage.files import ensure_writable_folder, write_new_private
 from ..errors import InvalidInput, NotFound, PdfLayoutError, PerfectCareError, StoreNotWritable
 from . import service
 from .protect import check_password, protect_pdf

@@ -22,7 +22,7 @@ from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph
 
-from ..core.wording import mainly_rtl
+from ..core.clinical.wording import mainly_rtl
 from .fonts import FontSet
 from .links import link_phones, unbroken
 

@@ -19,9 +19,9 @@ from reportlab.lib.colors import HexColor
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 
-from ..core.discharge import DISCHARGE_TYPES, Discharge, uk_local, uk_text
-from ..core.plan_content import PersonSection
-from ..core.wording import long_date
+from ..core.clinical.discharge import DISCHARGE_TYPES, Discharge, uk_local, uk_text
+from ..core.clinical.plan_content import PersonSection
+from ..core.clinical.wording import long_date
 from .bidi import paragraph
 from .branding import Branding
 from .fonts import FontSet

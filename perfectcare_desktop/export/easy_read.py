@@ -32,9 +32,9 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, Paragraph, Spacer
 
-from ..core.crisis_directory import CrisisContact
-from ..core.plan_content import PersonSection
-from ..core.wording import long_date, mainly_rtl
+from ..core.clinical.crisis_directory import CrisisContact
+from ..core.clinical.plan_content import PersonSection
+from ..core.clinical.wording import long_date, mainly_rtl
 from .bidi import paragraph
 from .branding import Branding, section_icon
 from .fonts import FontSet

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ..core.crisis_directory import CrisisContact
+from ..core.clinical.crisis_directory import CrisisContact
 
 NBSP = "\u00a0"
 # 0 then 9-10 more digits, or +44 then 9-10 digits, with single spaces or hyphens between groups.

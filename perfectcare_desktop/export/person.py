@@ -22,10 +22,10 @@ from datetime import date
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 
-from ..core.crisis_directory import CrisisContact, CrisisDirectory
-from ..core.plan_content import PersonSection
-from ..core.plan_layout import PlanLayout
-from ..core.wording import long_date
+from ..core.clinical.crisis_directory import CrisisContact, CrisisDirectory
+from ..core.clinical.plan_content import PersonSection
+from ..core.clinical.plan_layout import PlanLayout
+from ..core.clinical.wording import long_date
 from .bidi import paragraph
 from .branding import Branding
 from .fonts import FontSet

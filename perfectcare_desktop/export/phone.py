@@ -23,9 +23,9 @@ from reportlab.graphics.shapes import Drawing
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 
-from ..core.crisis_directory import CrisisContact
-from ..core.plan_content import PersonSection
-from ..core.wording import long_date
+from ..core.clinical.crisis_directory import CrisisContact
+from ..core.clinical.plan_content import PersonSection
+from ..core.clinical.wording import long_date
 from .bidi import has_rtl, paragraph
 from .branding import Branding
 from .fonts import FontSet

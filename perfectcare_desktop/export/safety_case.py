@@ -16,7 +16,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, Paragraph, Spacer
 
-from ..core.hazard_log import (
+from ..core.clinical.wording import long_date
+from ..core.clinical_safety.hazard_log import (
     CONSEQUENCES,
     FAILED,
     GRADE_MEANING,
@@ -31,7 +32,6 @@ from ..core.hazard_log import (
     HazardLog,
     outcome,
 )
-from ..core.wording import long_date
 from .branding import Branding
 from .fonts import FontSet
 from .pages import PageDecor, Styles, body_width, build_pdf, grid, make_styles

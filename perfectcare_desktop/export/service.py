@@ -11,7 +11,7 @@ Every call records one audit event (`print`, `export`, or `view` for an on-scree
 variant, never the content. Nothing is written to disk here.
 
 A person's copy comes with what the clinician must hear before printing it (`PatientPdf.problems`,
-core/print_checks.py: two versions not merged, a draft, a nearly empty plan) and `crisis_warning`
+core/clinical/print_checks.py: two versions not merged, a draft, a nearly empty plan) and `crisis_warning`
 when the crisis numbers were checked more than 12 months before the store's today. The PDF is made
 all the same: the dialog asks, a batch leaves such people out unless told otherwise.
 """
@@ -22,19 +22,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from ..core.crisis_directory import CrisisDirectory, load_directory, stale_warning
-from ..core.discharge import load_discharges
-from ..core.formulations import FORMULATION_LAYOUTS, NOTE_LABELS, load_formulation
-from ..core.patients import PatientDetails, PatientSummary
-from ..core.payloads import without_lone_surrogates
-from ..core.plan_content import PlanContent, person_view
-from ..core.plan_layout import LayoutCatalogue, load_catalogue
-from ..core.plans import load_plan
-from ..core.print_checks import PrintProblem, needs_problems, print_problems, version_to_print
-from ..core.session import Session
-from ..core.statuses import ENTERED_IN_ERROR
-from ..core.versions import VersionInfo
-from ..core.wording import long_date
+from ..core.access.session import Session
+from ..core.clinical.crisis_directory import CrisisDirectory, load_directory, stale_warning
+from ..core.clinical.discharge import load_discharges
+from ..core.clinical.formulations import FORMULATION_LAYOUTS, NOTE_LABELS, load_formulation
+from ..core.clinical.plan_content import PlanContent, person_view
+from ..core.clinical.plan_layout import LayoutCatalogue, load_catalogue
+from ..core.clinical.plans import load_plan
+from ..core.clinical.print_checks import PrintProblem, needs_problems, print_problems, version_to_print
+from ..core.clinical.statuses import ENTERED_IN_ERROR
+from ..core.clinical.wording import long_date
+from ..core.patients.details import PatientDetails, PatientSummary
+from ..core.storage.payloads import without_lone_surrogates
+from ..core.storage.versions import VersionInfo
 from ..errors import InvalidInput
 from .branding import Branding, load_branding
 from .clinician import ClinicianRecord, NoteLine, RecordPart, VersionLine, discharge_parts, render_clinician_record

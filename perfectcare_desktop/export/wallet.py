@@ -31,8 +31,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph
 
-from ..core.crisis_directory import CrisisContact
-from ..core.wording import long_date
+from ..core.clinical.crisis_directory import CrisisContact
+from ..core.clinical.wording import long_date
 from .bidi import paragraph
 from .branding import Branding
 from .fonts import FontSet

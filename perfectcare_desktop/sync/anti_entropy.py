@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from ..core import outbox
+from ..core.storage import outbox
 from ..crypto.vault import DataKey
 from ..store.models import AuditEntry, Outbox, SyncReject
 from . import device, pull

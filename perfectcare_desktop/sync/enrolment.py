@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..core import audit
-from ..core.files import atomic_write, check_target, ensure_writable_folder
-from ..core.store import Store
+from ..core.storage import audit
+from ..core.storage.files import atomic_write, check_target, ensure_writable_folder
+from ..core.storage.store import Store
 from ..crypto import aead, vault
 from ..crypto.kdf import KdfParams, default_params, derive_key, new_salt
 from ..errors import (

@@ -23,9 +23,9 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from ..core import audit, versions
-from ..core.accounts import latest_user_wrap
-from ..core.outbox import USER
+from ..core.access.accounts import latest_user_wrap
+from ..core.storage import audit, versions
+from ..core.storage.outbox import USER
 from ..crypto.aead import DecryptionError
 from ..crypto.vault import DataKey
 from ..store.models import BlindIndex, KeyWrap, Outbox, Record, SyncReject, User, Version, VersionParent

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from ..core import outbox
-from ..core.accounts import latest_user_wrap
+from ..core.access.accounts import latest_user_wrap
+from ..core.storage import outbox
 from ..crypto.vault import DataKey
 from ..errors import HubAccessRefused, HubUnreachable
 from ..store.models import AuditEntry, Outbox, Record, User, Version, VersionParent

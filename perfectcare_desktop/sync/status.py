@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ..core import outbox, versions
+from ..core.storage import outbox, versions
 from ..store.models import SyncReject
 from . import device
 
@@ -81,7 +81,7 @@ _KINDS = {"patient": "details", "safety_plan": "safety plan", "safety_formulatio
 
 def patient_names(session: Any) -> Names:
     """Name and NHS number of each patient the session may see, for sync's messages."""
-    from ..core.nhs_number import format_nhs_number
+    from ..core.patients.nhs_number import format_nhs_number
 
     shown = {s.record_id: s for s in session.patients.all()}
 

@@ -37,12 +37,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.accounts import UserInfo
-from ..core.audit import ACTIONS
-from ..core.nhs_number import format_nhs_number
-from ..core.session import Session
-from ..core.sign_in import reset_password_with_recovery
-from ..core.verify import VerifyReport, verify_store
+from ..core.access.accounts import UserInfo
+from ..core.access.session import Session
+from ..core.access.sign_in import reset_password_with_recovery
+from ..core.patients.nhs_number import format_nhs_number
+from ..core.storage.audit import ACTIONS
+from ..core.storage.verify import VerifyReport, verify_store
 from ..errors import NotFound, PerfectCareError
 from .operation import Operations
 from .table_model import RowsModel

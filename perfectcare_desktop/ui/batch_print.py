@@ -5,7 +5,7 @@ The work is export.batch on the worker; its progress callback runs on that threa
 a signal that Qt queues to the GUI thread (no widget is touched from the worker). Cancel sets an
 event the batch checks between people; a cancelled batch leaves no file behind.
 
-People whose plan needs a look first (core/print_checks.py) are left out unless "Include them" is
+People whose plan needs a look first (core/clinical/print_checks.py) are left out unless "Include them" is
 ticked, and listed by name with the reasons once the batch is done; so are copies that could not be
 laid out, with the sentence (the others print). Crisis numbers checked over 12 months ago are named
 with their date before Start; printing goes on.
@@ -42,8 +42,8 @@ from .print_dialog import VARIANT_LABELS
 from .widgets import Message, em, shortcut_button
 
 if TYPE_CHECKING:
-    from ..core.crisis_directory import CrisisDirectory
-    from ..core.session import Session
+    from ..core.access.session import Session
+    from ..core.clinical.crisis_directory import CrisisDirectory
     from ..export.batch import BatchResult
 
 
@@ -160,7 +160,7 @@ class BatchPrintDialog(QDialog):
         session = self._session()
         if session is None or session.locked:
             return
-        from ..core.crisis_directory import load_directory, stale_warning
+        from ..core.clinical.crisis_directory import load_directory, stale_warning
         from ..errors import LayoutInvalid
 
         try:

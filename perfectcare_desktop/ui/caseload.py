@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.discharge import uk_local
+from ..core.clinical.discharge import uk_local
 from .widgets import heading, shortcut_button
 
 if TYPE_CHECKING:
-    from ..core.caseload import CaseloadRow
+    from ..core.patients.caseload import CaseloadRow
 
 Index = QModelIndex | QPersistentModelIndex
 _TEXT_ROLES = frozenset({int(Qt.ItemDataRole.DisplayRole.value), int(Qt.ItemDataRole.AccessibleTextRole.value)})

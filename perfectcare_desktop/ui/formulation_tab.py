@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from ..core import autosave, formulations, plans
-from ..core.formulations import FormulationState, Note
-from ..core.plan_content import PlanContent
-from ..core.plan_layout import LayoutCatalogue, PlanLayout
-from ..core.plan_prompts import plan_prompts
+from ..core.clinical import formulations, plans
+from ..core.clinical.formulations import FormulationState, Note
+from ..core.clinical.plan_content import PlanContent
+from ..core.clinical.plan_layout import LayoutCatalogue, PlanLayout
+from ..core.clinical.plan_prompts import plan_prompts
+from ..core.storage import autosave
 from .operation import Operations
 from .plan_dialogs import ReasonDialog, SignFormulationDialog
 from .record_tab import RecordTab
@@ -29,7 +30,7 @@ from .widgets import shortcut_button
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QLayout
 
-    from ..core.session import Session
+    from ..core.access.session import Session
 
 DEFAULT_REVIEW_DAYS = 28
 

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import config
-from ..core.instance_lock import InstanceLock
+from ..core.storage.instance_lock import InstanceLock
 from ..errors import PerfectCareError
 from ..paths import db_path
 
 if TYPE_CHECKING:
-    from ..core.store import Store
+    from ..core.storage.store import Store
     from ..policy import Settings
     from .errors_dialog import ErrorReporter
     from .main_window import MainWindow
@@ -59,7 +59,7 @@ def run_app(data_dir: Path, argv: list[str], settings: Settings | None = None,
             wizard.store.close()  # made (even if the key page was closed early): go on to sign-in
 
         def open_store() -> Store:
-            from ..core.store import Store  # loads the database libraries, off the GUI thread
+            from ..core.storage.store import Store  # loads the database libraries, off the GUI thread
 
             return Store.open(data_dir)
 

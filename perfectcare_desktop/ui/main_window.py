@@ -34,10 +34,10 @@ if TYPE_CHECKING:  # the store stack loads in the background, after the window i
 
     from PySide6.QtGui import QCloseEvent, QKeySequence  # annotations only
 
-    from ..core.caseload import CaseloadRow
-    from ..core.patients import PatientDetails
-    from ..core.session import Session
-    from ..core.store import Store
+    from ..core.access.session import Session
+    from ..core.patients.caseload import CaseloadRow
+    from ..core.patients.details import PatientDetails
+    from ..core.storage.store import Store
     from ..sync.client import RoundReport
     from .sync_status import SyncController
 
@@ -237,7 +237,7 @@ class MainWindow(QMainWindow):
             self.session.unlock(password)
             return None
         assert self.store is not None
-        from ..core.session import Session  # here, not at import: the window shows before the store code loads
+        from ..core.access.session import Session  # here, not at import: the window shows before the store code loads
 
         return Session.sign_in(self.store, username, password)
 
@@ -271,9 +271,9 @@ class MainWindow(QMainWindow):
             self.sync.store_ready(self.store)  # says whether this PC syncs, before anyone signs in
 
     def _build_record_tabs(self) -> tuple[Any, Any]:
-        from ..core.crisis_directory import directory_in_force
-        from ..core.formulations import FORMULATION_LAYOUTS
-        from ..core.plan_layout import load_catalogue
+        from ..core.clinical.crisis_directory import directory_in_force
+        from ..core.clinical.formulations import FORMULATION_LAYOUTS
+        from ..core.clinical.plan_layout import load_catalogue
         from .formulation_tab import FormulationTab
         from .plan_tab import PlanTab
 
@@ -287,7 +287,7 @@ class MainWindow(QMainWindow):
         try:
             self.crisis_directory = directory_in_force(self.settings)
         except PerfectCareError as exc:  # a broken trust entry: the nation's numbers still print
-            from ..core.crisis_directory import load_directory
+            from ..core.clinical.crisis_directory import load_directory
 
             problems.append(f"The trust's crisis contacts were not loaded: {exc}")
             self.statusBar().showMessage(" ".join(problems), 30000)
@@ -333,7 +333,7 @@ class MainWindow(QMainWindow):
         """An admin hears, at sign-in, that the crisis numbers printed on every copy are over 12 months old
         (or not confirmed at source): a banner over the pages until they sign out. Clinicians hear it in
         the print dialogs."""
-        from ..core.crisis_directory import admin_notes
+        from ..core.clinical.crisis_directory import admin_notes
 
         session = self.session
         notes: list[str] = []
@@ -449,7 +449,7 @@ class MainWindow(QMainWindow):
         return self.session is session and not session.locked and session.generation == generation
 
     def _reload_caseload(self) -> None:
-        from ..core.caseload import caseload
+        from ..core.patients.caseload import caseload
 
         session = self.session
         if session is None:

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.nhs_number import InvalidNhsNumber, format_nhs_number, nhs_number_warning, normalise_nhs_number
-from ..core.patients import ACCESS_NEEDS, PatientDetails, parse_date
+from ..core.patients.details import ACCESS_NEEDS, PatientDetails, parse_date
+from ..core.patients.nhs_number import InvalidNhsNumber, format_nhs_number, nhs_number_warning, normalise_nhs_number
 from ..errors import InvalidInput, PerfectCareError
 from .operation import Operations
 from .widgets import Message, em, heading, shortcut_button

@@ -21,14 +21,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.discharge import OUTCOMES
-from ..core.patients import PatientSummary
-from ..core.statuses import ENTERED_IN_ERROR
+from ..core.clinical.discharge import OUTCOMES
+from ..core.clinical.statuses import ENTERED_IN_ERROR
+from ..core.patients.details import PatientSummary
 from .table_model import RowsModel
 from .widgets import heading, shortcut_button
 
 if TYPE_CHECKING:
-    from ..core.versions import VersionInfo
+    from ..core.storage.versions import VersionInfo
     from .formulation_tab import FormulationTab
     from .plan_tab import PlanTab
     from .record_tab import RecordTab
@@ -102,7 +102,7 @@ def history_rows(records: list[tuple[str, list[VersionInfo]]],
                  staff: dict[str, str]) -> list[tuple[VersionInfo, tuple[str, ...]]]:  # fmt: skip
     """Newest first, across every record of the patient: each version with its row of text. Each
     record's `versions` come in the history's one order (`versions.in_order`), which the rows keep."""
-    from ..core.versions import withdrawn_ids
+    from ..core.storage.versions import withdrawn_ids
 
     out: list[tuple[Any, tuple[VersionInfo, tuple[str, ...]]]] = []
     for kind, versions in records:
@@ -317,7 +317,7 @@ class PatientPage(QWidget):
         if tab is None:
             QMessageBox.information(self, "Version", "This line's changes are listed in the history itself.")
             return
-        from ..core.plan_content import PlanContent, person_view
+        from ..core.clinical.plan_content import PlanContent, person_view
         from .plan_history import VersionDialog
 
         content = PlanContent.from_payload(v.payload)
@@ -337,7 +337,7 @@ class PatientPage(QWidget):
         if len(versions) < 2:
             QMessageBox.information(self, "Compare", f"There is only one version of the {tab.noun} so far.")
             return
-        from ..core.plan_content import PlanContent
+        from ..core.clinical.plan_content import PlanContent
         from .plan_history import CompareDialog
 
         labels = {v.version_id: self.history_model.rows[i] for i, v in enumerate(self.history_versions)}

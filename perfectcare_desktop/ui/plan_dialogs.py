@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.discharge import ATTEMPTED, DISCHARGE_TYPES, OUTCOMES
-from ..core.patients import parse_date
-from ..core.plans import add_months
+from ..core.clinical.discharge import ATTEMPTED, DISCHARGE_TYPES, OUTCOMES
+from ..core.clinical.plans import add_months
+from ..core.patients.details import parse_date
 from ..errors import InvalidInput
 from .widgets import Message, em
 
@@ -68,7 +68,7 @@ class _FormDialog(QDialog):
 
 
 class _SignChecklist(_FormDialog):
-    """A signing dialog that opens with the clinician's checklist (core/plan_prompts.py), for a plan
+    """A signing dialog that opens with the clinician's checklist (core/clinical/plan_prompts.py), for a plan
     and a formulation alike; they may sign anyway."""
 
     def __init__(self, title: str, ok_text: str, prompts: list[str], parent: QWidget | None) -> None:
@@ -88,7 +88,7 @@ class _SignChecklist(_FormDialog):
 
 class SignDialog(_SignChecklist):
     """Sign the plan as agreed with the person. The checklist is for the clinician; they may sign anyway.
-    `involvement`: contacts that may be people the person does not want involved (core/involvement.py),
+    `involvement`: contacts that may be people the person does not want involved (core/clinical/involvement.py),
     said first, in a frame; signing is still theirs to decide."""
 
     def __init__(self, prompts: list[str], today: date, review_due: date, parent: QWidget | None = None,

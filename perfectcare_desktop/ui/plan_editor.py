@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.phone import phone_warning
-from ..core.plan_content import SECTION_STATES, PlanContent, SectionContent, entry_text
-from ..core.plan_layout import FIELD_LABELS, PlanLayout, Section
+from ..core.clinical.plan_content import SECTION_STATES, PlanContent, SectionContent, entry_text
+from ..core.clinical.plan_layout import FIELD_LABELS, PlanLayout, Section
+from ..core.patients.phone import phone_warning
 from .widgets import em, shortcut_button
 
 _STATE_CHOICES = (("", "Filled in"), *SECTION_STATES.items())

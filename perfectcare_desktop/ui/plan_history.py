@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.plan_content import PersonSection, PlanContent
-from ..core.plan_diff import ADDED, CHANGED, REMOVED, SAME, compare
-from ..core.plan_layout import PlanLayout
+from ..core.clinical.plan_content import PersonSection, PlanContent
+from ..core.clinical.plan_diff import ADDED, CHANGED, REMOVED, SAME, compare
+from ..core.clinical.plan_layout import PlanLayout
 from .present_mode import person_html
 from .table_model import RowsModel
 from .widgets import em, heading, shortcut_button

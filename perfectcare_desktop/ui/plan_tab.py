@@ -13,21 +13,29 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from ..core import autosave, plans
-from ..core.crisis_directory import CrisisDirectory
-from ..core.discharge import DISCHARGE_TYPES, Discharge, load_discharge, record_discharge, record_followup, uk_local
-from ..core.formulations import load_formulation
-from ..core.involvement import match_sentence, not_involved, possible_matches
-from ..core.plan_content import PlanContent, person_view
-from ..core.plan_layout import LayoutCatalogue, PlanLayout
-from ..core.plan_prompts import plan_prompts
+from ..core.clinical import plans
+from ..core.clinical.crisis_directory import CrisisDirectory
+from ..core.clinical.discharge import (
+    DISCHARGE_TYPES,
+    Discharge,
+    load_discharge,
+    record_discharge,
+    record_followup,
+    uk_local,
+)
+from ..core.clinical.formulations import load_formulation
+from ..core.clinical.involvement import match_sentence, not_involved, possible_matches
+from ..core.clinical.plan_content import PlanContent, person_view
+from ..core.clinical.plan_layout import LayoutCatalogue, PlanLayout
+from ..core.clinical.plan_prompts import plan_prompts
+from ..core.storage import autosave
 from .operation import Operations
 from .plan_dialogs import DeclineDialog, DischargeDialog, FollowupDialog, ReasonDialog, SignDialog
 from .record_tab import AUTOSAVE_MS, RecordTab
 from .widgets import shortcut_button
 
 if TYPE_CHECKING:
-    from ..core.session import Session
+    from ..core.access.session import Session
     from .present_mode import PresentWindow
 
 __all__ = ["AUTOSAVE_MS", "PlanLoad", "PlanTab", "load_for_patient"]

@@ -16,9 +16,9 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QFontMetricsF, QGuiApplication, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QTextBrowser, QWidget
 
-from ..core.crisis_directory import CrisisDirectory
-from ..core.plan_content import PersonSection
-from ..core.wording import long_date, mainly_rtl
+from ..core.clinical.crisis_directory import CrisisDirectory
+from ..core.clinical.plan_content import PersonSection
+from ..core.clinical.wording import long_date, mainly_rtl
 
 WINDOW_TITLE = "My safety plan"
 NOT_FILLED = "Not filled in yet"

@@ -6,7 +6,7 @@ file name that carries no patient identifier, optionally protected by a password
 preview, print and save is an audit event naming the variant, never the content.
 
 Before a person's copy is printed or saved the clinician hears what is wrong with it (a banner over
-the preview, then a question on Print or Save: core/print_checks.py): two versions not merged, no
+the preview, then a question on Print or Save: core/clinical/print_checks.py): two versions not merged, no
 agreed plan so the draft prints, fewer than three sections filled, a contact who may be someone the
 person does not want involved (named as the plan has it); each names the version that prints.
 Printing goes ahead only if they confirm. Crisis numbers checked more than 12 months ago are named
@@ -39,15 +39,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.files import atomic_write
+from ..core.storage.files import atomic_write
 from ..errors import InvalidInput, PerfectCareError
 from ..export.variants import LABELS
 from .operation import Operations
 from .widgets import Message, em, shortcut_button
 
 if TYPE_CHECKING:
-    from ..core.crisis_directory import CrisisDirectory
-    from ..core.session import Session
+    from ..core.access.session import Session
+    from ..core.clinical.crisis_directory import CrisisDirectory
     from ..export.service import PatientPdf
 
 VARIANT_LABELS = LABELS

@@ -31,17 +31,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import autosave
-from ..core.plan_content import PlanContent
-from ..core.plan_layout import LayoutCatalogue, PlanLayout
+from ..core.clinical.plan_content import PlanContent
+from ..core.clinical.plan_layout import LayoutCatalogue, PlanLayout
+from ..core.storage import autosave
 from ..errors import PerfectCareError
 from .operation import Operations
 from .plan_editor import PlanEditor
 from .widgets import Message, em, shortcut_button
 
 if TYPE_CHECKING:
-    from ..core.session import Session
-    from ..core.versions import VersionInfo
+    from ..core.access.session import Session
+    from ..core.storage.versions import VersionInfo
 
 AUTOSAVE_MS = 3000  # at most this long between a change and its autosave
 

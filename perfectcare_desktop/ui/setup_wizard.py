@@ -45,9 +45,9 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from ..core.access.passwords import MIN_PASSWORD_LENGTH, check_username
 from ..core.clock import Clock, SystemClock
-from ..core.passwords import MIN_PASSWORD_LENGTH, check_username
-from ..core.store import Store
+from ..core.storage.store import Store
 from ..errors import InvalidInput, PerfectCareError, StoreAlreadyExists
 from ..store import database
 from .operation import Operations

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
     from PySide6.QtGui import QAction
 
-    from ..core.session import Session
-    from ..core.store import Store
+    from ..core.access.session import Session
+    from ..core.storage.store import Store
     from ..sync.client import RoundReport
     from ..sync.status import Names, SyncStatus
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from perfectcare_desktop import cli
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
 
 PASSWORD = "correct horse battery"
 NURSE_PASSWORD = "clinician pass 1"
@@ -224,10 +224,10 @@ def test_followup_figure_counts_discharges_followed_up_within_72_hours(cli_store
     why; a period that ends before it starts is refused in words."""
     from datetime import datetime, timedelta
 
-    from perfectcare_desktop.core.discharge import MADE, PLANNED, TRANSFER, record_discharge, record_followup
-    from perfectcare_desktop.core.nhs_number import test_range_numbers
-    from perfectcare_desktop.core.patients import PatientDetails
-    from perfectcare_desktop.core.store import Store
+    from perfectcare_desktop.core.clinical.discharge import MADE, PLANNED, TRANSFER, record_discharge, record_followup
+    from perfectcare_desktop.core.patients.details import PatientDetails
+    from perfectcare_desktop.core.patients.nhs_number import test_range_numbers
+    from perfectcare_desktop.core.storage.store import Store
 
     numbers = test_range_numbers(__import__("random").Random(3))
     store = Store.open(cli_store)

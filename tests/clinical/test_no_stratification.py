@@ -40,8 +40,9 @@ def test_no_store_column_holds_a_rating() -> None:
 
 def test_no_core_data_class_has_a_rating_field() -> None:
     fields = []
-    for info in pkgutil.iter_modules(perfectcare_desktop.core.__path__):
-        module = importlib.import_module(f"perfectcare_desktop.core.{info.name}")
+    core = perfectcare_desktop.core
+    for info in pkgutil.walk_packages(core.__path__, prefix=f"{core.__name__}."):  # every folder of core/
+        module = importlib.import_module(info.name)
         for obj in vars(module).values():
             if dataclasses.is_dataclass(obj) and isinstance(obj, type) and obj.__module__ == module.__name__:
                 fields += [f"{obj.__name__}.{f.name}" for f in dataclasses.fields(obj)]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from perfectcare_desktop.core import hazard_log
-from perfectcare_desktop.core.hazard_log import (
+from perfectcare_desktop.core.clinical_safety import hazard_log
+from perfectcare_desktop.core.clinical_safety.hazard_log import (
     CONSEQUENCES,
     DEFAULT_LOG,
     LIKELIHOODS,

@@ -15,8 +15,16 @@ import pytest
 from pypdf import PdfReader
 
 from perfectcare_desktop import __version__, cli
-from perfectcare_desktop.core import hazard_log
-from perfectcare_desktop.core.hazard_log import DEFAULT_LOG, FAILED, NOT_RUN, PASSED, SKIPPED, outcome, read_results
+from perfectcare_desktop.core.clinical_safety import hazard_log
+from perfectcare_desktop.core.clinical_safety.hazard_log import (
+    DEFAULT_LOG,
+    FAILED,
+    NOT_RUN,
+    PASSED,
+    SKIPPED,
+    outcome,
+    read_results,
+)
 
 ADMIN_EXE = Path(sys.executable).with_name("perfectcare-admin")
 MEANS = "tests/export/test_means_on_copy.py::test_the_persons_copy_shows_the_agreed_steps_never_the_method_or_the_means"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from testsupport import ADMIN, ADMIN_PASSWORD, FakeClock
 
-from perfectcare_desktop.core import audit
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage import audit
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import LoginFailed, NotFound
 from perfectcare_desktop.paths import db_path
 

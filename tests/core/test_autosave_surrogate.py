@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from perfectcare_desktop.core import autosave
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage import autosave
 
 
 def test_an_autosave_with_a_lone_surrogate_is_kept(session: Session) -> None:

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from testsupport import ADMIN, ADMIN_PASSWORD, ORG, FakeClock
 
-from perfectcare_desktop.core import backup
-from perfectcare_desktop.core.backup import create_backup, restore_backup
-from perfectcare_desktop.core.demo_data import add_demo_data
-from perfectcare_desktop.core.export_json import export_patients
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
-from perfectcare_desktop.core.verify import verify_store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.demo.demo_data import add_demo_data
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage import backup
+from perfectcare_desktop.core.storage.backup import create_backup, restore_backup
+from perfectcare_desktop.core.storage.export_json import export_patients
+from perfectcare_desktop.core.storage.store import Store
+from perfectcare_desktop.core.storage.verify import verify_store
 from perfectcare_desktop.errors import BackupRejected, InvalidInput, NotAllowed, StoreDamaged, StoreNotWritable
 from perfectcare_desktop.paths import BACKUP_DIR, DB_NAME, db_path
 

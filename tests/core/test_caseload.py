@@ -6,10 +6,10 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
-from perfectcare_desktop.core.caseload import caseload
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.patients.caseload import caseload
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.paths import db_path
 
 ADMIN, PASSWORD = "admin1", "correct horse battery"

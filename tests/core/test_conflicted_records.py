@@ -7,11 +7,11 @@ from datetime import date
 
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core import versions
-from perfectcare_desktop.core.caseload import caseload
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.patients.caseload import caseload
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage import versions
+from perfectcare_desktop.core.storage.store import Store
 
 
 def conflicted(store: Store) -> set[str]:

@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from perfectcare_desktop.core.crisis_directory import (
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.crisis_directory import (
     NATIONS,
     directory_in_force,
     load_directory,
     parse_directory,
     stale_warning,
 )
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent, SectionContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import sign_plan
+from perfectcare_desktop.core.clinical.plan_content import PlanContent, SectionContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import sign_plan
+from perfectcare_desktop.core.patients.details import PatientDetails
 from perfectcare_desktop.core.resources import resources_dir
-from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.errors import LayoutInvalid
 from perfectcare_desktop.export.service import patient_pdf
 from perfectcare_desktop.policy import load_settings

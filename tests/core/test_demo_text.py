@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from perfectcare_desktop.core.demo_text import (
+from perfectcare_desktop.core.demo.demo_text import (
     ACCESS_NEEDS,
     MAX_AGE,
     MIN_AGE,
@@ -17,7 +17,7 @@ from perfectcare_desktop.core.demo_text import (
     demo_people,
     demo_plan_text,
 )
-from perfectcare_desktop.core.nhs_number import is_test_range, is_valid_nhs_number
+from perfectcare_desktop.core.patients.nhs_number import is_test_range, is_valid_nhs_number
 
 EXPECTED_SECTIONS = {
     "warning_signs",

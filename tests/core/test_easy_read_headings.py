@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from perfectcare_desktop.core.plan_layout import BUILTIN_FALLBACK, EASY_READ_LIMIT, load_catalogue, load_layout
+from perfectcare_desktop.core.clinical.plan_layout import BUILTIN_FALLBACK, EASY_READ_LIMIT, load_catalogue, load_layout
 from perfectcare_desktop.core.resources import resources_dir
 from perfectcare_desktop.errors import LayoutInvalid
 

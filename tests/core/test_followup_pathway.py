@@ -11,9 +11,9 @@ from datetime import date, datetime, timedelta
 import pytest
 from testsupport import FakeClock
 
-from perfectcare_desktop.core import discharge as dc
-from perfectcare_desktop.core.caseload import caseload
-from perfectcare_desktop.core.discharge import (
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical import discharge as dc
+from perfectcare_desktop.core.clinical.discharge import (
     ATTEMPTED,
     DECLINED,
     DISCHARGE_KIND,
@@ -29,9 +29,9 @@ from perfectcare_desktop.core.discharge import (
     record_followup,
     uk_local,
 )
-from perfectcare_desktop.core.nhs_number import test_range_numbers as nhs_numbers
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.patients.caseload import caseload
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.patients.nhs_number import test_range_numbers as nhs_numbers
 from perfectcare_desktop.errors import InvalidInput
 
 H72 = timedelta(hours=72)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from perfectcare_desktop.core.export_json import export_patients
-from perfectcare_desktop.core.formulations import (
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.formulations import (
     ADDENDUM,
     DISAGREEMENT,
     FALLBACK,
@@ -21,11 +21,11 @@ from perfectcare_desktop.core.formulations import (
     save_draft,
     sign_formulation,
 )
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import MAX_TEXT_CHARS, PlanContent, person_view
-from perfectcare_desktop.core.plan_layout import load_catalogue, load_layout
+from perfectcare_desktop.core.clinical.plan_content import MAX_TEXT_CHARS, PlanContent, person_view
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue, load_layout
+from perfectcare_desktop.core.patients.details import PatientDetails
 from perfectcare_desktop.core.resources import resources_dir
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.storage.export_json import export_patients
 from perfectcare_desktop.errors import InvalidInput, LayoutInvalid, NotAllowed
 
 LAYOUT = load_catalogue(layout_type=FORMULATION_LAYOUTS).latest()

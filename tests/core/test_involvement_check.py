@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from perfectcare_desktop.core import formulations, plans
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.involvement import normalised, not_involved, possible_matches, same_name
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent, SectionContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.print_checks import KIND_LABELS, NOT_INVOLVED, print_problems
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical import formulations, plans
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.involvement import normalised, not_involved, possible_matches, same_name
+from perfectcare_desktop.core.clinical.plan_content import PlanContent, SectionContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.print_checks import KIND_LABELS, NOT_INVOLVED, print_problems
+from perfectcare_desktop.core.patients.details import PatientDetails
 
 PLAN_LAYOUT = load_catalogue().latest()
 F_LAYOUT = load_catalogue(layout_type=formulations.FORMULATION_LAYOUTS).latest()

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from perfectcare_desktop.core import nhs_number as nhs
-from perfectcare_desktop.core.nhs_number import (
+from perfectcare_desktop.core.patients import nhs_number as nhs
+from perfectcare_desktop.core.patients.nhs_number import (
     InvalidNhsNumber,
     check_digit,
     format_nhs_number,

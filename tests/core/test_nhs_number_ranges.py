@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfectcare_desktop.core.nhs_number import check_digit, nhs_number_warning, normalise_nhs_number
+from perfectcare_desktop.core.patients.nhs_number import check_digit, nhs_number_warning, normalise_nhs_number
 
 
 def valid(first_nine: str) -> str:

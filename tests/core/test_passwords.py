@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from testsupport import ADMIN, ADMIN_PASSWORD, CLI_PASSWORD, admin_cli
 
-from perfectcare_desktop.core.passwords import MIN_PASSWORD_LENGTH, check_new_password, common_passwords
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.passwords import MIN_PASSWORD_LENGTH, check_new_password, common_passwords
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import InvalidInput
 from perfectcare_desktop.store.models import KeyWrap, User
 

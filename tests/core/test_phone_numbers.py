@@ -7,11 +7,11 @@ import copy
 
 import pytest
 
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.phone import phone_warning
-from perfectcare_desktop.core.plan_content import PlanContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plan_prompts import plan_prompts
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.plan_content import PlanContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plan_prompts import plan_prompts
+from perfectcare_desktop.core.patients.phone import phone_warning
 
 LAYOUT = load_catalogue().latest()
 

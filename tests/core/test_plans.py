@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 from testsupport import FakeClock
 
-from perfectcare_desktop.core import autosave, plan_layout, records
-from perfectcare_desktop.core.caseload import caseload
-from perfectcare_desktop.core.crisis_directory import load_directory, parse_directory
-from perfectcare_desktop.core.discharge import load_discharge, record_discharge, record_followup
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.phone import phone_warning
-from perfectcare_desktop.core.plan_content import (
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical import plan_layout
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory, parse_directory
+from perfectcare_desktop.core.clinical.discharge import load_discharge, record_discharge, record_followup
+from perfectcare_desktop.core.clinical.plan_content import (
     DECLINED,
     MAX_FIELD_CHARS,
     NOT_APPLICABLE,
@@ -25,10 +23,10 @@ from perfectcare_desktop.core.plan_content import (
     clean_text,
     person_view,
 )
-from perfectcare_desktop.core.plan_diff import ADDED, CHANGED, REMOVED, SAME, compare
-from perfectcare_desktop.core.plan_layout import BUILTIN_FALLBACK, load_catalogue, load_layout
-from perfectcare_desktop.core.plan_prompts import plan_prompts
-from perfectcare_desktop.core.plans import (
+from perfectcare_desktop.core.clinical.plan_diff import ADDED, CHANGED, REMOVED, SAME, compare
+from perfectcare_desktop.core.clinical.plan_layout import BUILTIN_FALLBACK, load_catalogue, load_layout
+from perfectcare_desktop.core.clinical.plan_prompts import plan_prompts
+from perfectcare_desktop.core.clinical.plans import (
     AGREED,
     DRAFT,
     ENDED,
@@ -41,9 +39,12 @@ from perfectcare_desktop.core.plans import (
     save_draft,
     sign_plan,
 )
+from perfectcare_desktop.core.patients.caseload import caseload
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.patients.phone import phone_warning
 from perfectcare_desktop.core.resources import resources_dir
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.versions import one_per_patient_id
+from perfectcare_desktop.core.storage import autosave, records
+from perfectcare_desktop.core.storage.versions import one_per_patient_id
 from perfectcare_desktop.errors import InvalidInput, LayoutInvalid
 
 LAYOUT = load_catalogue().latest()

@@ -7,19 +7,19 @@ from datetime import date
 
 import pytest
 
-from perfectcare_desktop.core import plans
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import DECLINED, PlanContent, SectionContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.print_checks import (
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical import plans
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.plan_content import DECLINED, PlanContent, SectionContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.print_checks import (
     DRAFT_ONLY,
     NEARLY_EMPTY,
     TWO_HEADS,
     print_problems,
     version_to_print,
 )
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.patients.details import PatientDetails
 from perfectcare_desktop.errors import NotFound
 
 LAYOUT = load_catalogue().latest()
@@ -100,8 +100,8 @@ def test_every_problem_at_once_and_nothing_to_print_is_refused(session: Session)
 
 # --- information needs a printed copy does not meet (hazard H08) ------------------------------------------
 def test_needs_a_printed_copy_does_not_meet_are_said_with_what_to_do() -> None:
-    from perfectcare_desktop.core.patients import PatientDetails
-    from perfectcare_desktop.core.print_checks import NEEDS, needs_problems
+    from perfectcare_desktop.core.clinical.print_checks import NEEDS, needs_problems
+    from perfectcare_desktop.core.patients.details import PatientDetails
 
     def person(needs: tuple[str, ...] = (), language: str = "") -> PatientDetails:
         return PatientDetails("Siân", "Roberts", date(1991, 2, 3), "9434765919", preferred_language=language,

@@ -10,13 +10,13 @@ from datetime import date, timedelta
 import pytest
 from testsupport import FakeClock
 
-from perfectcare_desktop.core.caseload import caseload
-from perfectcare_desktop.core.formulations import FORMULATION_LAYOUTS, save_draft, sign_formulation
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import DECLINED, load_plan, record_declined_offer
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.formulations import FORMULATION_LAYOUTS, save_draft, sign_formulation
+from perfectcare_desktop.core.clinical.plan_content import PlanContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import DECLINED, load_plan, record_declined_offer
+from perfectcare_desktop.core.patients.caseload import caseload
+from perfectcare_desktop.core.patients.details import PatientDetails
 from perfectcare_desktop.errors import InvalidInput
 
 LAYOUT = load_catalogue(layout_type=FORMULATION_LAYOUTS).latest()

@@ -7,8 +7,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perfectcare_desktop.core.demo_text import demo_people
-from perfectcare_desktop.core.search_index import PatientIndex
+from perfectcare_desktop.core.demo.demo_text import demo_people
+from perfectcare_desktop.core.patients.search_index import PatientIndex
 
 PEOPLE = demo_people(400, seed=3)
 

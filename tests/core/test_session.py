@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from testsupport import ADMIN, ADMIN_PASSWORD, ORG, FakeClock
 
-from perfectcare_desktop.core import audit, versions
-from perfectcare_desktop.core.nhs_number import test_range_numbers
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.sign_in import lockout_delay, reset_password_with_recovery
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.access.sign_in import lockout_delay, reset_password_with_recovery
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.patients.nhs_number import test_range_numbers
+from perfectcare_desktop.core.storage import audit, versions
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import (
     AccountLocked,
     InvalidInput,

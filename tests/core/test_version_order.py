@@ -18,15 +18,15 @@ import pytest
 from sqlalchemy import insert, select
 from testsupport import ADMIN, ADMIN_PASSWORD, ORG, FakeClock
 
-from perfectcare_desktop.core import versions
-from perfectcare_desktop.core.caseload import caseload
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import PLAN_KIND, load_plan, save_draft, sign_plan
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.plan_content import PlanContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import PLAN_KIND, load_plan, save_draft, sign_plan
+from perfectcare_desktop.core.patients.caseload import caseload
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage import versions
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.store.models import Record, Version, VersionParent
 from perfectcare_desktop.ui.patient_page import history_rows
 

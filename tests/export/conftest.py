@@ -7,8 +7,8 @@ import random
 import pytest
 from export_helpers import SAMPLES, Sample, add_formulation, add_sample
 
-from perfectcare_desktop.core.nhs_number import test_range_numbers
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.patients.nhs_number import test_range_numbers
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from perfectcare_desktop.core import formulations, plans
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import DECLINED, PlanContent, SectionContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical import formulations, plans
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.plan_content import DECLINED, PlanContent, SectionContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.patients.details import PatientDetails
 
 CLINICIAN_NOTE = "CLINICIAN-ONLY note: discussed with the team"
 DECLINED_REASON = "SECRET-REASON did not want to talk about family today"

@@ -11,9 +11,9 @@ import pytest
 from export_helpers import SAMPLES, _content, add_sample, pdf_text
 from pypdf import PdfReader
 
-from perfectcare_desktop.core.plan_content import PlanContent, SectionContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.plan_content import PlanContent, SectionContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
 from perfectcare_desktop.errors import InvalidInput, NotFound
 from perfectcare_desktop.export import branding as branding_mod
 from perfectcare_desktop.export import fonts as fonts_mod
@@ -92,7 +92,7 @@ def test_unknown_variant_and_no_plan_are_refused(session: Session, samples, nhs_
         patient_pdf(session, samples["latin"].patient_id, "poster")
     from datetime import date
 
-    from perfectcare_desktop.core.patients import PatientDetails
+    from perfectcare_desktop.core.patients.details import PatientDetails
 
     pid = session.patients.add(PatientDetails("No", "Plan", date(1990, 1, 1), next(nhs_numbers)))
     with pytest.raises(NotFound, match="no safety plan yet"):

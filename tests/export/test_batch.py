@@ -14,7 +14,7 @@ import pytest
 from export_helpers import Sample, add_sample, pdf_text
 from pypdf import PdfReader
 
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
 from perfectcare_desktop.errors import InvalidInput, StoreNotWritable
 from perfectcare_desktop.export import batch
 from perfectcare_desktop.export.protect import protect_pdf
@@ -105,7 +105,7 @@ def test_existing_files_are_never_overwritten(session: Session, samples: dict[st
 
 
 def test_people_without_a_plan_are_skipped_and_counted(session: Session, samples, nhs_numbers, tmp_path) -> None:  # noqa: ANN001
-    from perfectcare_desktop.core.patients import PatientDetails
+    from perfectcare_desktop.core.patients.details import PatientDetails
 
     pid = session.patients.add(PatientDetails("No", "Plan", date(1990, 1, 1), next(nhs_numbers)))
     people = batch.select_patients(session, batch.Selection(batch.CHOSEN, (pid, samples["latin"].patient_id)))

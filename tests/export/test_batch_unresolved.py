@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from export_helpers import Sample, add_sample, pdf_text
 
-from perfectcare_desktop.core import plans
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent, SectionContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical import plans
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.plan_content import PlanContent, SectionContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import PdfLayoutError
 from perfectcare_desktop.export import batch
 

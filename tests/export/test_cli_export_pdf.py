@@ -11,8 +11,8 @@ from pathlib import Path
 from export_helpers import add_sample
 from pypdf import PdfReader
 
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.storage.store import Store
 
 ADMIN, ADMIN_PASSWORD = "admin1", "correct horse battery"  # as tests/conftest.py creates the store
 ADMIN_EXE = Path(sys.executable).with_name("perfectcare-admin")

@@ -13,16 +13,16 @@ from export_helpers import add_formulation, add_sample, pdf_text, render_png
 from pypdf import PdfReader
 from stratification import rates_risk
 
-from perfectcare_desktop.core import plans
-from perfectcare_desktop.core.discharge import (
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical import plans
+from perfectcare_desktop.core.clinical.discharge import (
     ATTEMPTED,
     DISCHARGE_KIND,
     SELF_DISCHARGE,
     record_discharge,
     record_followup,
 )
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
 from perfectcare_desktop.export.service import CLINICIAN_RECORD, patient_pdf
 
 SHOTS = os.environ.get("FOLLOWUP_SHOTS")  # a folder: the pages are rendered there to look at
@@ -41,7 +41,7 @@ def long_record(session: Session, nhs_numbers, clock) -> str:  # noqa: ANN001
     layout = load_catalogue().latest()
     content = plans.load_plan(session, pid, audit_view=False).current
     assert content is not None
-    from perfectcare_desktop.core.plan_content import PlanContent
+    from perfectcare_desktop.core.clinical.plan_content import PlanContent
 
     for _ in range(30):  # a long version history: the record runs over several pages
         plans.save_draft(session, pid, layout, PlanContent.from_payload(content.payload), None)

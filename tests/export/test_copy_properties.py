@@ -22,10 +22,16 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from perfectcare_desktop.core.crisis_directory import NATIONS, CrisisDirectory, load_directory
-from perfectcare_desktop.core.plan_content import DECLINED, NOT_APPLICABLE, PlanContent, SectionContent, person_view
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.wording import long_date
+from perfectcare_desktop.core.clinical.crisis_directory import NATIONS, CrisisDirectory, load_directory
+from perfectcare_desktop.core.clinical.plan_content import (
+    DECLINED,
+    NOT_APPLICABLE,
+    PlanContent,
+    SectionContent,
+    person_view,
+)
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.wording import long_date
 from perfectcare_desktop.export.branding import load_branding
 from perfectcare_desktop.export.copies import render_copy
 from perfectcare_desktop.export.fonts import load_fonts

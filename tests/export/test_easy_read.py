@@ -14,11 +14,11 @@ import pytest
 from export_helpers import CLINICIAN_NOTE, DECLINED_REASON, URDU_LINE, Sample, pdf_text
 from pypdf import PdfReader
 
-from perfectcare_desktop.core.crisis_directory import CrisisContact, CrisisDirectory, load_directory
-from perfectcare_desktop.core.demo_data import add_demo_data
-from perfectcare_desktop.core.plan_content import PlanContent, SectionContent, person_view
-from perfectcare_desktop.core.plan_layout import PlanLayout, load_catalogue
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.crisis_directory import CrisisContact, CrisisDirectory, load_directory
+from perfectcare_desktop.core.clinical.plan_content import PlanContent, SectionContent, person_view
+from perfectcare_desktop.core.clinical.plan_layout import PlanLayout, load_catalogue
+from perfectcare_desktop.core.demo.demo_data import add_demo_data
 from perfectcare_desktop.errors import NotFound
 from perfectcare_desktop.export.branding import load_branding
 from perfectcare_desktop.export.copies import render_copy

@@ -11,8 +11,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer, Table
 from reportlab.platypus.flowables import KeepTogether
 
-from perfectcare_desktop.core.demo_data import add_demo_data
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.demo.demo_data import add_demo_data
 from perfectcare_desktop.errors import NotFound, PdfLayoutError
 from perfectcare_desktop.export.branding import load_branding
 from perfectcare_desktop.export.fonts import load_fonts

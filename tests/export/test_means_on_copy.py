@@ -9,12 +9,12 @@ from datetime import date
 import pytest
 from export_helpers import SAMPLES, _content, pdf_text
 
-from perfectcare_desktop.core import plans
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent, SectionContent, person_view
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plan_prompts import plan_prompts
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical import plans
+from perfectcare_desktop.core.clinical.plan_content import PlanContent, SectionContent, person_view
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plan_prompts import plan_prompts
+from perfectcare_desktop.core.patients.details import PatientDetails
 from perfectcare_desktop.export.service import CLINICIAN_RECORD, PERSON_VARIANTS, patient_pdf
 
 METHOD, ACCESS = "Hanging", "Belts and ties in the wardrobe"

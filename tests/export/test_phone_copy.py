@@ -16,10 +16,10 @@ from pypdf import PageObject, PdfReader
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from perfectcare_desktop.core.crisis_directory import CrisisContact, load_directory
-from perfectcare_desktop.core.plan_content import SectionContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.crisis_directory import CrisisContact, load_directory
+from perfectcare_desktop.core.clinical.plan_content import SectionContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
 from perfectcare_desktop.export.fonts import load_fonts
 from perfectcare_desktop.export.service import patient_pdf
 

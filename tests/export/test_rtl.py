@@ -18,7 +18,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
 from perfectcare_desktop.export.bidi import get_display, paragraph, visual
 from perfectcare_desktop.export.fonts import load_fonts
 from perfectcare_desktop.export.service import patient_pdf

@@ -12,9 +12,9 @@ from export_helpers import CLINICIAN_NOTE, DECLINED_REASON, Sample, add_sample, 
 from pypdf import PdfReader
 from stratification import rates_risk
 
-from perfectcare_desktop.core.audit import read as read_audit
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.storage.audit import read as read_audit
 from perfectcare_desktop.export.person import LARGE_PRINT
 from perfectcare_desktop.export.service import CLINICIAN_RECORD, PERSON_VARIANTS, patient_pdf, variant_for
 
@@ -98,7 +98,7 @@ def test_clinician_record_is_confidential_and_complete(session: Session, samples
 def test_entered_in_error_version_is_marked_on_the_clinician_record(
     session: Session, samples: dict[str, Sample]
 ) -> None:
-    from perfectcare_desktop.core.plans import load_plan
+    from perfectcare_desktop.core.clinical.plans import load_plan
 
     pid = samples["welsh"].patient_id
     first = load_plan(session, pid, audit_view=False).history[0].version_id
@@ -143,8 +143,8 @@ def test_every_print_is_audited_with_the_variant_never_the_content(
 def test_current_directory_is_printed_even_if_the_plan_used_an_older_one(session: Session, nhs_numbers) -> None:  # noqa: ANN001
     from export_helpers import SAMPLES, _content
 
-    from perfectcare_desktop.core.plan_content import PlanContent
-    from perfectcare_desktop.core.plan_layout import load_catalogue
+    from perfectcare_desktop.core.clinical.plan_content import PlanContent
+    from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
 
     content: PlanContent = _content(SAMPLES["latin"], load_catalogue().latest())
     content.directory = {"id": "uk-national", "version": "2020-01-01", "checked_on": "2020-01-01"}

@@ -11,10 +11,10 @@ import time
 from export_helpers import CLINICIAN_NOTE, DECLINED_REASON, SAMPLES, URDU_LINE, Sample, _content, add_sample, pdf_text
 from pypdf import PdfReader
 
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.plan_content import PlanContent, SectionContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.plan_content import PlanContent, SectionContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
 from perfectcare_desktop.export.service import patient_pdf
 
 WALLET = "wallet-card"

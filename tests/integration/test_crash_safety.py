@@ -28,10 +28,10 @@ import pytest
 from sqlalchemy import select
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
-from perfectcare_desktop.core.verify import verify_store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage.store import Store
+from perfectcare_desktop.core.storage.verify import verify_store
 from perfectcare_desktop.store.models import Version
 
 pytestmark = pytest.mark.slow
@@ -43,7 +43,7 @@ LINE_TIMEOUT = 30.0
 CHILD_SOURCE = r'''
 """Crash-test child: save plan versions forever, printing "record_id version_id n" after each save."""
 import sys
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
 
 WELSH = "Pan dw i'n teimlo'n isel, dw i'n mynd am dro ar hyd y traeth ac yn ffonio fy chwaer. "
 POLISH = "Kiedy czuję się źle, dzwonię do przyjaciółki i słucham muzyki; żółć, gęś, łódź. "
@@ -68,7 +68,7 @@ def make_payload(tag, n):
 
 def main():
     data_dir, username, password, patient_id, tag = sys.argv[1:6]
-    from perfectcare_desktop.core.store import Store  # the slow part: done before the go signal
+    from perfectcare_desktop.core.storage.store import Store  # the slow part: done before the go signal
 
     if not sys.stdin.readline().strip():
         return  # the parent no longer needs us

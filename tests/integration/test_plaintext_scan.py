@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from testsupport import ADMIN_PASSWORD
 
-from perfectcare_desktop.core.backup import create_backup
-from perfectcare_desktop.core.demo_data import add_demo_data
-from perfectcare_desktop.core.export_json import export_patients
-from perfectcare_desktop.core.nhs_number import check_digit, format_nhs_number, is_valid_nhs_number
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.demo.demo_data import add_demo_data
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.patients.nhs_number import check_digit, format_nhs_number, is_valid_nhs_number
+from perfectcare_desktop.core.storage.backup import create_backup
+from perfectcare_desktop.core.storage.export_json import export_patients
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import LoginFailed
 from perfectcare_desktop.paths import BACKUP_DIR, db_path
 

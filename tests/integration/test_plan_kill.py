@@ -20,15 +20,15 @@ import pytest
 from PySide6.QtCore import Qt
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core import autosave
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import PLAN_KIND, load_plan
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
-from perfectcare_desktop.core.verify import verify_store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.plan_content import PlanContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import PLAN_KIND, load_plan
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage import autosave
+from perfectcare_desktop.core.storage.store import Store
+from perfectcare_desktop.core.storage.verify import verify_store
 from perfectcare_desktop.ui.operation import Operations
 from perfectcare_desktop.ui.plan_tab import PlanTab, load_for_patient
 
@@ -46,12 +46,12 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 app = QApplication([])
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.ui.operation import Operations
 from perfectcare_desktop.ui.plan_tab import PlanTab, load_for_patient
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
 
 data_dir, pid, user, password, added, typing = sys.argv[1:7]
 session = Session.sign_in(Store.open(Path(data_dir)), user, password)

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
-from perfectcare_desktop.core.verify import verify_store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage.store import Store
+from perfectcare_desktop.core.storage.verify import verify_store
 from perfectcare_desktop.crypto.aead import HEADER_BYTES, NONCE_BYTES, TAG_BYTES, DecryptionError
 from perfectcare_desktop.paths import db_path
 

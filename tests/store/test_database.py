@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from testsupport import ADMIN, ADMIN_PASSWORD, ORG, FakeClock
 
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import (
     InvalidInput,
     StoreAlreadyExists,
@@ -457,8 +457,8 @@ def test_a_store_killed_mid_checkpoint_opens_and_finishes_from_its_wal(
     process killed in between leaves a main file shorter than its header says, and the WAL that
     completes it. That store is whole: it must open, not be called truncated (the sync kill tests met
     this state)."""
-    from perfectcare_desktop.core.demo_data import add_demo_data
-    from perfectcare_desktop.core.verify import verify_store
+    from perfectcare_desktop.core.demo.demo_data import add_demo_data
+    from perfectcare_desktop.core.storage.verify import verify_store
 
     database.checkpoint(store.engine)
     add_demo_data(session, 150, seed=5)  # grows the database by many pages, all still in the WAL

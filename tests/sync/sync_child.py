@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from testsupport import ADMIN, ADMIN_PASSWORD  # noqa: E402
 
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store  # noqa: E402
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.storage.store import Store  # noqa: E402
 from perfectcare_desktop.sync import device, hub_address  # noqa: E402
 from perfectcare_desktop.sync.pull import pull  # noqa: E402
 from perfectcare_desktop.sync.push import push  # noqa: E402

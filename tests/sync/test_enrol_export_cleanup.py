@@ -14,7 +14,7 @@ import pytest
 from sync_support import PASSPHRASE, first_pc
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core import files
+from perfectcare_desktop.core.storage import files
 from perfectcare_desktop.errors import InvalidInput
 from perfectcare_desktop.sync import enrolment
 

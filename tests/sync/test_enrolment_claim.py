@@ -14,9 +14,9 @@ import pytest
 from sync_support import PASSPHRASE, Pc, first_pc, hub_versions
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core.demo_data import add_demo_data
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.demo.demo_data import add_demo_data
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import EnrolmentInterrupted, HubUnreachable, NotAllowed, StoreNotFound
 from perfectcare_desktop.sync import client, enrolment, hub_address, hub_admin
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.sync import device
 
 ADMIN_EXE = Path(sys.executable).with_name("perfectcare-admin")

@@ -14,7 +14,7 @@ import pytest
 from sync_support import Pc, first_pc, hub_versions, join, patient
 from testsupport import ADMIN_PASSWORD
 
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
 from perfectcare_desktop.sync import device, hub_address, hub_admin, push
 from perfectcare_desktop.sync.pull import pull
 

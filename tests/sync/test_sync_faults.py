@@ -16,8 +16,8 @@ import psycopg
 import pytest
 from sync_support import Pc, first_pc, hub_versions, join, patient
 
-from perfectcare_desktop.core.demo_data import add_demo_data
-from perfectcare_desktop.core.verify import verify_store
+from perfectcare_desktop.core.demo.demo_data import add_demo_data
+from perfectcare_desktop.core.storage.verify import verify_store
 from perfectcare_desktop.errors import HubUnreachable, InvalidInput
 from perfectcare_desktop.sync import hub_address, status
 

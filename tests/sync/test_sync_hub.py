@@ -14,12 +14,12 @@ from pg_cluster import find_bindir
 from sync_support import PASSPHRASE, Pc, first_pc, hub_versions, join, patient, plan
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core.caseload import caseload
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import load_plan, save_draft, sign_plan
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import load_plan, save_draft, sign_plan
+from perfectcare_desktop.core.patients.caseload import caseload
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import HubAccessRefused, HubUnreachable, InvalidInput, NotAllowed, StoreAlreadyExists
 from perfectcare_desktop.sync import enrolment, hub_address, hub_admin, status
 from perfectcare_desktop.sync.client import SyncClient

@@ -12,9 +12,9 @@ import pytest
 from sync_support import Pc, first_pc, join, patient, plan
 from testsupport import FakeClock
 
-from perfectcare_desktop.core.caseload import caseload
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import PLAN_KIND, load_plan, save_draft, sign_plan
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import PLAN_KIND, load_plan, save_draft, sign_plan
+from perfectcare_desktop.core.patients.caseload import caseload
 from perfectcare_desktop.export.service import Exporter
 from perfectcare_desktop.ui.patient_page import history_rows
 

@@ -13,8 +13,8 @@ import pytest
 from sync_support import first_pc, hub_versions, join, patient, plan
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import save_draft
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import save_draft
 from perfectcare_desktop.sync import status
 
 ADMIN_EXE = Path(sys.executable).with_name("perfectcare-admin")

@@ -22,8 +22,8 @@ from test_sync_hub import pcs  # noqa: F401 - a fixture, used by name: PCs enrol
 from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop import cli
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import save_draft
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import save_draft
 from perfectcare_desktop.errors import HubUnreachable
 from perfectcare_desktop.sync import device, hub_address, push, status
 from perfectcare_desktop.sync.client import SyncClient, one_round

@@ -14,11 +14,11 @@ import pytest
 from sync_support import Pc, first_pc, hub_versions, join, patient, plan
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core.backup import create_backup, restore_backup
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import save_draft
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import save_draft
+from perfectcare_desktop.core.storage.backup import create_backup, restore_backup
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.sync import device, status
 
 LAYOUT = load_catalogue().latest()

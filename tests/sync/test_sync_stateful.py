@@ -48,12 +48,12 @@ from psycopg import sql
 from sync_support import Pc, first_pc, hub_versions, join, patient, plan
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core.backup import create_backup, restore_backup
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import load_plan, save_draft, sign_plan
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
-from perfectcare_desktop.core.verify import verify_store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import load_plan, save_draft, sign_plan
+from perfectcare_desktop.core.storage.backup import create_backup, restore_backup
+from perfectcare_desktop.core.storage.store import Store
+from perfectcare_desktop.core.storage.verify import verify_store
 from perfectcare_desktop.sync import device, hub_address, pull, push, status
 
 LAYOUT = load_catalogue().latest()

@@ -23,10 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from perfectcare_desktop.core.nhs_number import InvalidNhsNumber, normalise_nhs_number, test_range_numbers
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.patients.nhs_number import (
+    InvalidNhsNumber,
+    normalise_nhs_number,
+    test_range_numbers,
+)
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import LoginFailed
 from perfectcare_desktop.ui import admin_page
 from perfectcare_desktop.ui.admin_page import AdminPage

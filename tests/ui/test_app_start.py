@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from perfectcare_desktop.core.instance_lock import InstanceLock
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.storage.instance_lock import InstanceLock
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.ui.main import run_app
 
 DESKTOP = Path(sys.executable).with_name("perfectcare-desktop")

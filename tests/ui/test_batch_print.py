@@ -12,12 +12,12 @@ from pypdf import PdfReader
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialog
 
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import add_months, sign_plan
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.plan_content import PlanContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import add_months, sign_plan
+from perfectcare_desktop.core.patients.details import PatientDetails
 from perfectcare_desktop.ui.batch_print import BatchPrintDialog
 from perfectcare_desktop.ui.operation import Operations
 
@@ -98,7 +98,7 @@ def test_plans_that_need_a_look_are_left_out_named_and_included_when_ticked(qtbo
     prints them; crisis numbers checked over 12 months ago are said before Start."""
     from datetime import datetime
 
-    from perfectcare_desktop.core.plans import save_draft
+    from perfectcare_desktop.core.clinical.plans import save_draft
 
     draft = session.patients.add(PatientDetails("Dai", "Draft", date(1980, 1, 1), "9434765838"))
     c = PlanContent.blank(LAYOUT, load_directory().ref)

@@ -39,16 +39,24 @@ from test_main_window import ADMIN, PASSWORD, IdleClock
 from test_plan_tab import reactivate
 from test_setup_wizard import as_key, make_wizard, themed, walk_to_recovery  # noqa: F401 - fixtures used by name
 
-from perfectcare_desktop.core import formulations
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.discharge import DISCHARGE_KIND, MADE, PLANNED, load_discharge
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import AGREED, DECLINED, ENDED, add_months, load_plan, save_draft, sign_plan
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.statuses import ENTERED_IN_ERROR
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical import formulations
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.discharge import DISCHARGE_KIND, MADE, PLANNED, load_discharge
+from perfectcare_desktop.core.clinical.plan_content import PlanContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import (
+    AGREED,
+    DECLINED,
+    ENDED,
+    add_months,
+    load_plan,
+    save_draft,
+    sign_plan,
+)
+from perfectcare_desktop.core.clinical.statuses import ENTERED_IN_ERROR
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import LoginFailed
 from perfectcare_desktop.export import batch
 from perfectcare_desktop.ui.about import AboutDialog

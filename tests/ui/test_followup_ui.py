@@ -17,11 +17,11 @@ from PySide6.QtWidgets import QComboBox, QDialog, QLineEdit
 from test_main_window import ADMIN, PASSWORD
 from test_plan_tab import on_dialog, patient_window, reactivate
 
-from perfectcare_desktop.core.discharge import DISCHARGE_KIND, load_discharge, uk_local
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plans import DECLINED, load_plan
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.discharge import DISCHARGE_KIND, load_discharge, uk_local
+from perfectcare_desktop.core.clinical.plans import DECLINED, load_plan
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.ui.main_window import MainWindow
 from perfectcare_desktop.ui.plan_dialogs import DeclineDialog, DischargeDialog, FollowupDialog
 

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QDialog
 from test_formulation_tab import patient_store, win  # noqa: F401  # the fixtures
 from test_plan_tab import on_dialog, reactivate
 
-from perfectcare_desktop.core.formulations import load_formulation
-from perfectcare_desktop.core.plans import load_plan
+from perfectcare_desktop.core.clinical.formulations import load_formulation
+from perfectcare_desktop.core.clinical.plans import load_plan
 from perfectcare_desktop.ui.main_window import MainWindow
 
 SHOTS = os.environ.get("PERFECTCARE_SCREENSHOTS")  # a folder: the dialogs are saved there to look at

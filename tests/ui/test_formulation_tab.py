@@ -14,12 +14,12 @@ from PySide6.QtWidgets import QApplication, QDialog, QInputDialog
 from test_main_window import ADMIN, PASSWORD, sign_in
 from test_plan_tab import on_dialog, patient_window, reactivate
 
-from perfectcare_desktop.core.export_json import export_patients
-from perfectcare_desktop.core.formulations import DISAGREEMENT, SIGNED, load_formulation
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.formulations import DISAGREEMENT, SIGNED, load_formulation
+from perfectcare_desktop.core.clinical.plan_content import PlanContent
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage.export_json import export_patients
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.ui.main_window import MainWindow
 from perfectcare_desktop.ui.plan_history import CompareDialog
 

@@ -15,14 +15,14 @@ from test_main_window import ADMIN, PASSWORD
 from test_plan_tab import on_dialog, patient_window
 from test_print_warnings import answer, audit, dialog_for
 
-from perfectcare_desktop.core import formulations
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent, SectionContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import load_plan, save_draft, sign_plan
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical import formulations
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.plan_content import PlanContent, SectionContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import load_plan, save_draft, sign_plan
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.ui.main_window import MainWindow
 
 LAYOUT = load_catalogue().latest()

@@ -20,10 +20,11 @@ from PySide6.QtWidgets import QMessageBox
 from test_main_window import IdleClock, assert_no_patient_visible, sign_in
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core import patient_snapshot, versions
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.patients import snapshot as patient_snapshot
+from perfectcare_desktop.core.storage import versions
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import SessionLocked
 from perfectcare_desktop.ui.main_window import MainWindow
 from perfectcare_desktop.ui.operation import Operations
@@ -158,7 +159,7 @@ def test_caseload_rows_from_before_a_lock_are_dropped_even_after_an_unlock(
 ) -> None:
     """The GUI's own check: rows computed before the lock reach the GUI thread only after the lock and an
     unlock (the unlock done here directly, so it lands before the queued result is delivered)."""
-    from perfectcare_desktop.core import caseload as caseload_module
+    from perfectcare_desktop.core.patients import caseload as caseload_module
 
     seed(store, snapshot=True)
     win = async_window

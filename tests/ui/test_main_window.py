@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.ui.caseload import FILTERS
 from perfectcare_desktop.ui.main_window import MainWindow
 from perfectcare_desktop.ui.operation import Operations
@@ -276,7 +276,7 @@ def test_admin_page_is_only_for_admins(qtbot, window, seeded: Store) -> None:
 
 
 def test_second_instance_on_the_same_store_is_refused(data_dir: Path, store: Store) -> None:
-    from perfectcare_desktop.core.instance_lock import InstanceLock, StoreInUse
+    from perfectcare_desktop.core.storage.instance_lock import InstanceLock, StoreInUse
 
     with InstanceLock(data_dir), pytest.raises(StoreInUse, match="already open on this store"):
         InstanceLock(data_dir).acquire()

@@ -6,9 +6,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QDialog, QLabel
 
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.plan_content import NOT_APPLICABLE, PlanContent, person_view
-from perfectcare_desktop.core.plan_layout import PlanLayout, load_catalogue
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.plan_content import NOT_APPLICABLE, PlanContent, person_view
+from perfectcare_desktop.core.clinical.plan_layout import PlanLayout, load_catalogue
 from perfectcare_desktop.ui.plan_history import NOTES_TITLE, CompareDialog, VersionDialog
 
 LABELS = (

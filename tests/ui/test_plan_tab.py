@@ -13,13 +13,13 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from stratification import every_text, rates_risk
 from test_main_window import ADMIN, PASSWORD, IdleClock, sign_in, visible_texts
 
-from perfectcare_desktop.core import autosave
-from perfectcare_desktop.core.caseload import caseload
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent
-from perfectcare_desktop.core.plans import AGREED, DECLINED, REVISION, add_months, load_plan
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.plan_content import PlanContent
+from perfectcare_desktop.core.clinical.plans import AGREED, DECLINED, REVISION, add_months, load_plan
+from perfectcare_desktop.core.patients.caseload import caseload
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage import autosave
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.ui.main_window import MainWindow
 from perfectcare_desktop.ui.operation import Operations
 from perfectcare_desktop.ui.plan_history import CompareDialog

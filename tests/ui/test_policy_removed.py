@@ -16,7 +16,7 @@ from test_plan_tab import reactivate
 from test_setup_wizard import themed  # noqa: F401 - fixture used by name
 
 from perfectcare_desktop import config
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.policy import DEFAULT, MACHINE_FILE, USER, default_registry, load_settings
 from perfectcare_desktop.ui.main_window import MainWindow
 from perfectcare_desktop.ui.operation import Operations

@@ -13,9 +13,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextBlock
 from PySide6.QtWidgets import QApplication
 
-from perfectcare_desktop.core.crisis_directory import CrisisDirectory, load_directory
-from perfectcare_desktop.core.plan_content import DECLINED, PlanContent, person_view
-from perfectcare_desktop.core.plan_layout import PlanLayout, load_catalogue
+from perfectcare_desktop.core.clinical.crisis_directory import CrisisDirectory, load_directory
+from perfectcare_desktop.core.clinical.plan_content import DECLINED, PlanContent, person_view
+from perfectcare_desktop.core.clinical.plan_layout import PlanLayout, load_catalogue
 from perfectcare_desktop.ui.present_mode import NOT_FILLED, WINDOW_TITLE, PresentWindow, direction
 
 NOTES = "Disclosed a plan last week; discuss with the team"

@@ -13,12 +13,12 @@ from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog
 
-from perfectcare_desktop.core.crisis_directory import load_directory
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import add_months, sign_plan
-from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.crisis_directory import load_directory
+from perfectcare_desktop.core.clinical.plan_content import PlanContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import add_months, sign_plan
+from perfectcare_desktop.core.patients.details import PatientDetails
 from perfectcare_desktop.ui.operation import Operations
 from perfectcare_desktop.ui.print_dialog import DEFAULT_FILE_NAME, PrintDialog
 

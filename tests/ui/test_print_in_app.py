@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 from test_plan_tab import patient_store, type_plan, win  # noqa: F401 - fixtures used by name
 
-from perfectcare_desktop.core.crisis_directory import directory_in_force
+from perfectcare_desktop.core.clinical.crisis_directory import directory_in_force
 from perfectcare_desktop.ui import about, batch_print, print_dialog
 from perfectcare_desktop.ui.main_window import MainWindow
 

@@ -15,9 +15,9 @@ from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, QWizard
 
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.sign_in import reset_password_with_recovery
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.access.sign_in import reset_password_with_recovery
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.store import database
 from perfectcare_desktop.ui import setup_wizard
 from perfectcare_desktop.ui.operation import Operations

@@ -21,14 +21,15 @@ from test_main_window import IdleClock, sign_in
 from test_plan_tab import on_dialog, patient_window, reactivate
 from testsupport import ADMIN, ADMIN_PASSWORD
 
-from perfectcare_desktop.core import autosave, formulations
-from perfectcare_desktop.core.caseload import caseload
-from perfectcare_desktop.core.patients import PatientDetails
-from perfectcare_desktop.core.plan_content import PlanContent
-from perfectcare_desktop.core.plan_layout import load_catalogue
-from perfectcare_desktop.core.plans import REVISION, load_plan, save_draft, sign_plan
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical import formulations
+from perfectcare_desktop.core.clinical.plan_content import PlanContent
+from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
+from perfectcare_desktop.core.clinical.plans import REVISION, load_plan, save_draft, sign_plan
+from perfectcare_desktop.core.patients.caseload import caseload
+from perfectcare_desktop.core.patients.details import PatientDetails
+from perfectcare_desktop.core.storage import autosave
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import InvalidInput, NotAllowed
 from perfectcare_desktop.sync import status
 from perfectcare_desktop.sync.backoff import Backoff

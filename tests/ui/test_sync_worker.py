@@ -19,10 +19,10 @@ from test_plan_tab import reactivate
 from test_sync_ui import add_patient, open_only_patient, press_f9, sync_text
 from testsupport import ADMIN, ADMIN_PASSWORD, ORG
 
-from perfectcare_desktop.core.plan_content import PlanContent
-from perfectcare_desktop.core.plans import load_plan
-from perfectcare_desktop.core.session import Session
-from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.access.session import Session
+from perfectcare_desktop.core.clinical.plan_content import PlanContent
+from perfectcare_desktop.core.clinical.plans import load_plan
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.sync import enrolment, hub_address
 from perfectcare_desktop.sync.status import clock_warning
 from perfectcare_desktop.ui.main_window import MainWindow

@@ -1,0 +1,1 @@
+"""Who may do what: signing in, the session and its key, accounts and password rules, user admin."""

@@ -1,0 +1,154 @@
+"""A signed-in session: one user and the data key, and the managers that do the work with them.
+
+The session itself only holds the key and says whether it may be used (`require_unlocked`,
+`require_admin`); the work is in its managers, each in a module named for it:
+- `session.patients` (core/patients/registry.py): the patient list in memory, search, NHS checks, import;
+- `session.records` (core/storage/records.py): clinical records' versions, history, entered-in-error;
+- `session.users` (core/access/user_admin.py): accounts, for admins.
+Every write is one transaction that appends versions and the audit entry recording it.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from ...crypto import vault
+from ...errors import LoginFailed, NotAllowed, NotFound, SessionLocked
+from ...store.models import User
+from ..patients.registry import PatientRegistry
+from ..storage import audit
+from ..storage.records import Records
+from ..storage.store import Store
+from .accounts import UserInfo, set_password, user_by_name, user_info
+from .passwords import check_new_password
+from .sign_in import authenticate
+from .user_admin import UserAdmin
+
+
+class Session:
+    def __init__(self, store: Store, user_id: str, dek: vault.DataKey) -> None:
+        self.store = store
+        self._dek: vault.DataKey | None = dek
+        with store.reading() as conn:
+            user = conn.execute(select(User.__table__).where(User.user_id == user_id)).one()
+        self.user: UserInfo = user_info(user)
+        # lock() adds one; work on another thread that began under an older generation (a caseload load,
+        # a save) never writes the patient cache after the lock that emptied it. The guard makes the
+        # check and the write one step.
+        self._generation = 0
+        self.cache_guard = threading.Lock()
+        self.patients = PatientRegistry(self)
+        self.records = Records(self)
+        self.users = UserAdmin(self)
+
+    @classmethod
+    def sign_in(cls, store: Store, username: str, password: str) -> Session:
+        """Let a user in (lockout rules apply) and hold the data key their password unwraps."""
+        user_id, dek = authenticate(store, username, password, action="login")
+        return cls(store, user_id, dek)
+
+    # --- lock state ----------------------------------------------------------------------------
+    @property
+    def locked(self) -> bool:
+        return self._dek is None
+
+    def require_unlocked(self) -> vault.DataKey:
+        """The data key, or SessionLocked with a sentence saying to sign in again."""
+        if self._dek is None:
+            raise SessionLocked("The session is locked: sign in again to continue.")
+        return self._dek
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role == "admin"
+
+    def require_admin(self) -> None:
+        """Refuse unless this user is an active admin now. Checked against the store, not the role
+        cached at sign-in: an admin disabled or demoted meanwhile (on another PC, say) loses admin
+        powers at once."""
+        with self.store.reading() as conn:
+            row = conn.execute(select(User.role, User.active).where(User.user_id == self.user.user_id)).one()
+        if row.role != "admin" or not row.active:
+            raise NotAllowed("Only an administrator can do that.")
+
+    @property
+    def generation(self) -> int:
+        """How many times this session has locked: a result from work begun under another is stale."""
+        return self._generation
+
+    def lock(self) -> None:
+        """Forget the key and every decrypted detail held in memory; a load in flight publishes nothing."""
+        dek = self._dek
+        if dek is None:
+            return
+        # Forgotten first, then audited: a slow or failing audit write must not keep the key or details.
+        with self.cache_guard:
+            self._generation += 1
+            self._dek = None
+            self.patients.forget()
+        with self.store.writing() as conn:
+            audit.append(conn, dek, self.now(), "lock", user_id=self.user.user_id)
+
+    def unlock(self, password: str) -> None:
+        """Unlock as the same user (lockout rules apply as at sign-in)."""
+        user_id, dek = authenticate(self.store, self.user.username, password, action="unlock")
+        if user_id != self.user.user_id:  # pragma: no cover - same username, same id
+            raise LoginFailed("The user name or password is not right.")
+        self._dek = dek
+
+    def now(self) -> datetime:
+        return self.store.clock.now()
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def change_password(self, old_password: str, new_password: str) -> None:
+        """Re-wrap the data key under a new password; nothing else changes."""
+        check_new_password(new_password, self.user.username)
+        try:
+            authenticate(self.store, self.user.username, old_password, action="unlock")
+        except LoginFailed as exc:
+            raise LoginFailed("The current password is not right; the password was not changed.") from exc
+        dek, now = self.require_unlocked(), self.now()
+        with self.store.writing() as conn:
+            set_password(conn, dek, self.user.user_id, new_password, now)
+            audit.append(conn, dek, now, "password_change", user_id=self.user.user_id, target_id=self.user.user_id)
+
+    # --- audit ---------------------------------------------------------------------------------
+    def record_event(
+        self, action: str, *, patient_id: str | None = None, target_id: str | None = None, detail: str = ""
+    ) -> None:
+        """Audit an event that changes no record (view, print, export)."""
+        dek = self.require_unlocked()
+        with self.store.writing() as conn:
+            audit.append(
+                conn, dek, self.now(), action, user_id=self.user.user_id, patient_id=patient_id,
+                target_id=target_id, detail=detail,
+            )  # fmt: skip
+
+    def audit_trail(
+        self,
+        *,
+        username: str | None = None,
+        patient_id: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 1000,
+    ) -> list[audit.AuditRecord]:
+        """The audit trail, newest last (admins only)."""
+        self.require_admin()
+        dek = self.require_unlocked()
+        with self.store.reading() as conn:
+            user_id = None
+            if username:
+                user = user_by_name(conn, username)
+                if user is None:
+                    raise NotFound(f"There is no user called {username!r}.")
+                user_id = user.user_id
+            return audit.read(
+                conn, dek, user_id=user_id, patient_id=patient_id, action=action, since=since, until=until, limit=limit
+            )

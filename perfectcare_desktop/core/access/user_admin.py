@@ -1,0 +1,86 @@
+"""Accounts, as an admin manages them: list, add, disable, re-enable. Everything a user wrote stays,
+attributed to them, whatever happens to their account."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+
+from ...errors import InvalidInput, NotAllowed, NotFound
+from ...store.models import KeyWrap, User
+from ..storage import audit, outbox
+from .accounts import UserInfo, active_admins, add_user_row, set_password, user_by_name, user_info
+from .passwords import check_new_password
+
+if TYPE_CHECKING:  # the session makes its user admin: a type, not a dependency of behaviour
+    from .session import Session
+
+
+class UserAdmin:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def staff_names(self) -> dict[str, str]:
+        """user id -> display name, for attributing versions in history (any signed-in user)."""
+        self._session.require_unlocked()
+        with self._session.store.reading() as conn:
+            return {r.user_id: r.display_name for r in conn.execute(select(User.user_id, User.display_name))}
+
+    def all(self) -> list[UserInfo]:
+        self._session.require_admin()
+        with self._session.store.reading() as conn:
+            return [user_info(u) for u in conn.execute(select(User.__table__).order_by(User.username)).all()]
+
+    def add(self, username: str, role: str, password: str, display_name: str = "") -> str:
+        s = self._session
+        s.require_admin()
+        dek, now = s.require_unlocked(), s.now()
+        with s.store.writing() as conn:
+            user_id = add_user_row(conn, dek, username, display_name, role, password, now)
+            audit.append(conn, dek, now, "user_add", user_id=s.user.user_id, target_id=user_id,
+                         detail=f"{username.strip()} as {role}")  # fmt: skip
+        return user_id
+
+    def disable(self, username: str) -> None:
+        """Stop a user signing in. Everything they wrote stays, attributed to them."""
+        s = self._session
+        s.require_admin()
+        dek, now = s.require_unlocked(), s.now()
+        with s.store.writing() as conn:
+            user = user_by_name(conn, username)
+            if user is None:
+                raise NotFound(f"There is no user called {username!r}.")
+            if user.user_id == s.user.user_id:
+                raise NotAllowed("You cannot disable your own account.")
+            if not user.active:
+                raise InvalidInput(f"{user.username!r} is already disabled.")
+            if user.role == "admin" and active_admins(conn) <= 1:
+                raise NotAllowed("This is the last active administrator; add another before disabling it.")
+            conn.execute(update(User).where(User.user_id == user.user_id).values(active=False, disabled_at=now))
+            # Their copy of the data key goes too, so the account is closed by cryptography, not a flag.
+            conn.execute(KeyWrap.__table__.delete().where(KeyWrap.user_id == user.user_id))
+            outbox.queue(conn, outbox.USER, user.user_id, now)  # disabled on every PC at its next sync
+            audit.append(conn, dek, now, "user_disable", user_id=s.user.user_id, target_id=user.user_id,
+                         detail=user.username)  # fmt: skip
+
+    def enable(self, username: str, new_password: str) -> None:
+        """Re-enable a disabled user with a new password (their old key wrap was destroyed)."""
+        s = self._session
+        s.require_admin()
+        dek, now = s.require_unlocked(), s.now()
+        with s.store.writing() as conn:
+            user = user_by_name(conn, username)
+            if user is None:
+                raise NotFound(f"There is no user called {username!r}.")
+            if user.active:
+                raise InvalidInput(f"{user.username!r} is already enabled.")
+            check_new_password(new_password, user.username)
+            conn.execute(
+                update(User)
+                .where(User.user_id == user.user_id)
+                .values(active=True, disabled_at=None, failed_attempts=0, locked_until=None)
+            )
+            set_password(conn, dek, user.user_id, new_password, now)
+            audit.append(conn, dek, now, "user_enable", user_id=s.user.user_id, target_id=user.user_id,
+                         detail=user.username)  # fmt: skip

@@ -1,0 +1,1 @@
+"""The clinical safety case: the hazard log (DCB0129) and what controls each hazard."""

@@ -1,0 +1,1 @@
+"""Synthetic people and plans for demos and benchmarks (never real data)."""

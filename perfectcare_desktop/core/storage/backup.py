@@ -1,0 +1,319 @@
+"""Single-file encrypted backups and their restore.
+
+File layout: MAGIC | format (1 byte) | header length (4 bytes) | header JSON | sealed body.
+The header carries the store id and the key wraps (already encrypted), so a backup can be restored
+onto an empty PC with any user's password or the recovery key. The body is a consistent SQLite
+snapshot (online backup API), compressed, then sealed with AES-256-GCM under a key derived from the
+data key, with the header as associated data: any flipped byte anywhere is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import sqlite3
+import struct
+import urllib.parse
+import uuid
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, func, select
+
+from ... import __version__
+from ...crypto import aead, vault
+from ...crypto.kdf import KdfParamsRejected
+from ...errors import BackupRejected, InvalidInput, StoreDamaged, StoreNotWritable
+from ...store import database
+from ...store.models import AuditEntry, KeyWrap, User
+from ..access.session import Session
+from ..clock import Clock, SystemClock
+from . import audit
+from .files import atomic_write, check_target
+from .verify import database_damage
+
+MAGIC = b"PCBACKUP"
+FORMAT = 1
+_LEN = struct.Struct(">BI")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    store_id: str
+    organisation: str
+    created_at: str
+    schema: str
+    size_bytes: int
+
+
+def create_backup(
+    session: Session, destination: Path, progress: Progress | None = None, *, overwrite: bool = False
+) -> BackupInfo:
+    """Write an encrypted, consistent backup of the whole store to `destination` (atomically).
+
+    An existing file is replaced only with overwrite; a damaged store is refused (a backup of it
+    would carry the damage forward and look like a good one)."""
+    session.require_admin()
+    dek = session.require_unlocked()
+    store = session.store
+    destination = Path(destination)
+    if destination.is_dir():
+        raise InvalidInput(f"{destination} is a folder; give the backup a file name.")
+    if not destination.parent.is_dir():
+        raise StoreNotWritable(f"The folder {destination.parent} does not exist.")
+    check_target(destination, overwrite=overwrite)
+    path = database.db_path(store.data_dir)
+    damage = database_damage(path)
+    if damage:
+        raise StoreDamaged(
+            f"The store {path} is damaged, so no backup was taken (it would copy the damage): "
+            + "; ".join(damage[:5])
+            + ". Keep your last good backup; run 'perfectcare-admin verify' for the whole report."
+        )
+    # The audit entry goes in first, so the backup itself records that it was taken.
+    session.record_event("backup", detail=destination.name)
+    image = _snapshot(path, progress)
+    with store.reading() as conn:
+        wraps = [
+            {
+                "purpose": w.purpose,
+                "username": (conn.execute(select(User.username).where(User.user_id == w.user_id)).scalar() or ""),
+                "user_id": w.user_id,
+                "key_id": w.key_id,
+                "kdf": w.kdf,
+                "salt": base64.b64encode(w.salt).decode(),
+                "wrapped": base64.b64encode(w.wrapped).decode(),
+            }
+            for w in conn.execute(select(KeyWrap.__table__))
+        ]
+        schema = database.schema_revision(store.engine) or ""
+    store_id, org, created_at = store.store_id, store.organisation, store.clock.now().isoformat()
+    header = {
+        "store_id": store_id,
+        "organisation": org,
+        "created_at": created_at,
+        "program_version": __version__,
+        "schema": schema,
+        "key_id": dek.key_id,
+        "wraps": wraps,
+    }
+    header_bytes = json.dumps(header, sort_keys=True).encode()
+    body = aead.seal(dek.backup_key, dek.key_id, zlib.compress(image, 6), header_bytes)
+    blob = MAGIC + _LEN.pack(FORMAT, len(header_bytes)) + header_bytes + body
+    atomic_write(destination, blob, overwrite=overwrite)
+    return BackupInfo(store_id, org, created_at, schema, len(blob))
+
+
+def _snapshot(path: Path, progress: Progress | None) -> bytes:
+    src = sqlite3.connect(str(path))
+    mem = sqlite3.connect(":memory:")
+    try:
+
+        def step(_status: int, remaining: int, total: int) -> None:
+            if progress:
+                progress(total - remaining, total)
+
+        src.backup(mem, pages=256, progress=step)
+        return mem.serialize()
+    finally:
+        mem.close()
+        src.close()
+
+
+def read_header(source: Path) -> tuple[dict, bytes, bytes]:
+    """(header, header bytes, sealed body); refuses anything that is not one of our backups."""
+    try:
+        blob = Path(source).read_bytes()
+    except FileNotFoundError as exc:
+        raise BackupRejected(f"There is no file {source}.") from exc
+    except OSError as exc:
+        raise BackupRejected(f"Cannot read {source}: {exc.strerror or exc}.") from exc
+    if not blob.startswith(MAGIC):
+        raise BackupRejected(f"{source} is not a PerfectCare backup file.")
+    try:
+        fmt, length = _LEN.unpack_from(blob, len(MAGIC))
+        start = len(MAGIC) + _LEN.size
+        header_bytes = blob[start : start + length]
+        header = json.loads(header_bytes)
+        body = blob[start + length :]
+    except (struct.error, ValueError, RecursionError) as exc:  # RecursionError: a header nested thousands deep
+        raise BackupRejected(f"The backup {source} is damaged (its header cannot be read).") from exc
+    if fmt != FORMAT:
+        raise BackupRejected(f"The backup {source} was made by a newer PerfectCare (backup format {fmt}).")
+    complete = isinstance(header, dict) and isinstance(header.get("store_id"), str)
+    if not complete or not isinstance(header.get("wraps"), list):
+        raise BackupRejected(f"The backup {source} is damaged (its header is incomplete).")
+    return header, header_bytes, body
+
+
+def _unwrap(header: dict, username: str | None, password: str | None, recovery_key: str | None) -> vault.DataKey:
+    try:
+        return _unwrap_checked(header, username, password, recovery_key)
+    except KdfParamsRejected as exc:
+        raise BackupRejected(
+            f"The backup was not made by PerfectCare or is damaged: {exc}. Nothing was changed."
+        ) from exc
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise BackupRejected("The backup is damaged: its key section cannot be read. Nothing was changed.") from exc
+
+
+def _unwrap_checked(
+    header: dict, username: str | None, password: str | None, recovery_key: str | None
+) -> vault.DataKey:
+    for w in header["wraps"]:
+        wrap = vault.WrappedKey(w["key_id"], w["kdf"], base64.b64decode(w["salt"]), base64.b64decode(w["wrapped"]))
+        try:
+            if recovery_key and w["purpose"] == "recovery":
+                return vault.unwrap_with_recovery(wrap, vault.parse_recovery_key(recovery_key))
+            if password is not None and w["purpose"] == "user" and w["username"] == username:
+                return vault.unwrap_with_password(wrap, password, w["user_id"])
+        except vault.MalformedRecoveryKey as exc:
+            raise InvalidInput(str(exc)) from exc
+        except vault.WrongSecret:
+            break
+    if recovery_key:
+        raise BackupRejected("That recovery key does not open this backup (it belongs to another store?).")
+    raise BackupRejected("The user name or password does not open this backup.")
+
+
+def restore_backup(
+    source: Path,
+    data_dir: Path,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    recovery_key: str | None = None,
+    clock: Clock | None = None,
+    progress: Progress | None = None,
+) -> BackupInfo:
+    """Restore a backup into `data_dir`: into an empty folder, or over the same store (kept aside
+    first). A damaged file, a wrong key or a different organisation's store changes nothing."""
+    clock = clock or SystemClock()
+    header, header_bytes, body = read_header(source)
+    dek = _unwrap(header, username, password, recovery_key)
+    try:
+        image = zlib.decompress(aead.open_sealed(dek.backup_key, body, header_bytes))
+    except (aead.DecryptionError, zlib.error) as exc:
+        raise BackupRejected(
+            f"The backup {source} is damaged: its contents do not authenticate. Nothing was changed."
+        ) from exc
+    if progress:
+        progress(1, 3)
+    data_dir = Path(data_dir)
+    target = database.db_path(data_dir)
+    existing_id = _existing_store_id(data_dir) if target.exists() else None
+    if existing_id not in (None, _DAMAGED, header["store_id"]):
+        raise BackupRejected(
+            f"This backup is of another store ({header.get('organisation', '?')}, id {header['store_id']}); the data "
+            f"folder {data_dir} holds store {existing_id}. Restore into an empty folder. Nothing was changed."
+        )
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreNotWritable(f"Cannot create {data_dir}: {exc.strerror or exc}.") from exc
+    staged = data_dir / f".restoring-{uuid.uuid4().hex}.sqlite3"
+    try:
+        atomic_write(staged, image, overwrite=False, private=False)  # the store keeps its usual mode
+        _check_staged(staged, header)
+        if progress:
+            progress(2, 3)
+        if existing_id == _DAMAGED:
+            _set_aside_damaged(target, clock)
+        elif target.exists():
+            database.keep_copy(target, "before-restore")
+        from .store import remove_store_files
+
+        remove_store_files(data_dir)
+        os.replace(staged, target)
+    finally:
+        for leftover in data_dir.glob(staged.name + "*"):
+            leftover.unlink(missing_ok=True)
+    engine = database.open_database(data_dir)
+    try:
+        with engine.begin() as conn:
+            _continue_audit_on_hub(conn)
+            audit.append(conn, dek, clock.now(), "restore", detail=f"from backup taken {header.get('created_at', '?')}")
+    finally:
+        engine.dispose()
+    if progress:
+        progress(3, 3)
+    return BackupInfo(
+        header["store_id"],
+        header.get("organisation", ""),
+        header.get("created_at", ""),
+        header.get("schema", ""),
+        len(image),
+    )
+
+
+_DAMAGED = "(damaged)"
+
+
+def _continue_audit_on_hub(conn: Connection) -> None:
+    """A restored store numbers its audit entries again from the backup's last one, numbers this PC
+    may already have sent to the hub since the backup was taken: the hub would keep those and drop
+    the new entries as re-sends. On an enrolled PC, entries from here on go under a new stream."""
+    from ...sync import device
+
+    if device.is_enrolled(conn):
+        top = conn.execute(select(func.coalesce(func.max(AuditEntry.seq), 0))).scalar_one()
+        device.new_audit_stream(conn, top + 1, uuid.uuid4().hex)
+
+
+def _set_aside_damaged(target: Path, clock: Clock) -> None:
+    """Keep a damaged store's files (renamed, never deleted) for investigation."""
+    folder = target.parent / database.BACKUP_DIR
+    folder.mkdir(exist_ok=True)
+    stamp = clock.now().strftime("%Y%m%dT%H%M%S.%fZ")
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(str(target) + suffix)
+        if part.exists():
+            os.replace(part, folder / f"damaged-{stamp}.sqlite3{suffix}")
+
+
+def _existing_store_id(data_dir: Path) -> str:
+    """The store id of the store already in the folder, or _DAMAGED; reads without changing a byte."""
+    path = database.db_path(data_dir)
+    # immutable=1 creates no -wal/-shm files; only when a WAL is already there must SQLite read it.
+    has_wal = Path(str(path) + "-wal").exists()
+    uri = "file:" + urllib.parse.quote(str(path)) + ("?mode=ro" if has_wal else "?mode=ro&immutable=1")
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return _DAMAGED
+    return row[0] if row else _DAMAGED
+
+
+def _check_staged(path: Path, header: dict) -> None:
+    conn = sqlite3.connect(str(path))
+    try:
+        if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise BackupRejected("The backup's database fails its integrity check. Nothing was changed.")
+        row = conn.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise BackupRejected(f"The backup's database cannot be read ({exc}). Nothing was changed.") from exc
+    finally:
+        conn.close()
+    if not row or row[0] != header["store_id"]:
+        raise BackupRejected("The backup's contents do not match its header. Nothing was changed.")
+    engine = database.make_engine(path)
+    try:
+        revision = database.schema_revision(engine)
+    finally:
+        engine.dispose()
+    if revision is None:
+        raise BackupRejected("The backup holds no PerfectCare store. Nothing was changed.")
+    if not database.is_known_revision(revision):
+        raise BackupRejected(
+            f"The backup was made by a newer PerfectCare Desktop (schema {revision}); install that version to "
+            "restore it. Nothing was changed."
+        )
