@@ -21,8 +21,8 @@ from test_main_window import IdleClock, assert_no_patient_visible, sign_in
 from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop.core.access.session import Session
-from perfectcare_desktop.core.patients.details import PatientDetails
 from perfectcare_desktop.core.patients import snapshot as patient_snapshot
+from perfectcare_desktop.core.patients.details import PatientDetails
 from perfectcare_desktop.core.storage import versions
 from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import SessionLocked
