@@ -107,15 +107,10 @@ class DataKey:
     # --- wrapping -----------------------------------------------------------------------------
     def wrap_with_password(self, password: str, label: str, params: KdfParams) -> WrappedKey:
         salt = new_salt()
-        kek = derive_key(password, salt, params)
-        wrapped = aead.seal(kek, self.key_id, self._key, _wrap_context(label, self.key_id))
-        return WrappedKey(self.key_id, "argon2id:" + params.to_json(), salt, wrapped)
+        return wrap_secret(self._key, derive_key(password, salt, params), salt, params, label, self.key_id)
 
     def wrap_with_recovery(self, recovery_secret: bytes) -> WrappedKey:
-        salt = new_salt()
-        kek = _recovery_kek(recovery_secret, salt)
-        wrapped = aead.seal(kek, self.key_id, self._key, _wrap_context("recovery", self.key_id))
-        return WrappedKey(self.key_id, "recovery-hkdf", salt, wrapped)
+        return wrap_with_recovery(self._key, recovery_secret, "recovery", self.key_id)
 
 
 def _recovery_kek(secret: bytes, salt: bytes) -> bytes:
@@ -123,25 +118,50 @@ def _recovery_kek(secret: bytes, salt: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"perfectcare|recovery-kek").derive(secret)
 
 
-def unwrap_with_password(wrap: WrappedKey, password: str, label: str) -> DataKey:
+def password_kek(wrap: WrappedKey, password: str) -> bytes:
+    """The key a password gives under a wrap's salt and parameters (the one slow step of signing in).
+    An admin's wraps of the data key and of the admin signing key share the salt, so one derivation
+    opens both."""
     if not wrap.kdf.startswith("argon2id:"):
         raise WrongSecret("not a password wrap")
-    params = KdfParams.from_json(wrap.kdf.removeprefix("argon2id:"))
-    kek = derive_key(password, wrap.salt, params)
+    return derive_key(password, wrap.salt, KdfParams.from_json(wrap.kdf.removeprefix("argon2id:")))
+
+
+def wrap_secret(secret: bytes, kek: bytes, salt: bytes, params: KdfParams, label: str, key_id: int = 1) -> WrappedKey:
+    """Seal `secret` under a password-derived key already derived with `salt` and `params`."""
+    wrapped = aead.seal(kek, key_id, secret, _wrap_context(label, key_id))
+    return WrappedKey(key_id, "argon2id:" + params.to_json(), salt, wrapped)
+
+
+def unwrap_secret(wrap: WrappedKey, kek: bytes, label: str) -> bytes:
     try:
-        key = aead.open_sealed(kek, wrap.wrapped, _wrap_context(label, wrap.key_id))
+        return aead.open_sealed(kek, wrap.wrapped, _wrap_context(label, wrap.key_id))
     except aead.DecryptionError as exc:
-        raise WrongSecret("password does not unwrap the data key") from exc
-    return DataKey(wrap.key_id, key)
+        raise WrongSecret("the password does not unwrap this key") from exc
+
+
+def unwrap_with_password(wrap: WrappedKey, password: str, label: str) -> DataKey:
+    return DataKey(wrap.key_id, unwrap_secret(wrap, password_kek(wrap, password), label))
+
+
+def wrap_with_recovery(secret: bytes, recovery_secret: bytes, label: str, key_id: int = 1) -> WrappedKey:
+    """Seal another secret (the admin signing key) under the recovery key."""
+    salt = new_salt()
+    wrapped = aead.seal(_recovery_kek(recovery_secret, salt), key_id, secret, _wrap_context(label, key_id))
+    return WrappedKey(key_id, "recovery-hkdf", salt, wrapped)
+
+
+def unwrap_secret_with_recovery(wrap: WrappedKey, recovery_secret: bytes, label: str) -> bytes:
+    try:
+        return aead.open_sealed(
+            _recovery_kek(recovery_secret, wrap.salt), wrap.wrapped, _wrap_context(label, wrap.key_id)
+        )
+    except aead.DecryptionError as exc:
+        raise WrongSecret("the recovery key does not unwrap this key") from exc
 
 
 def unwrap_with_recovery(wrap: WrappedKey, recovery_secret: bytes) -> DataKey:
-    kek = _recovery_kek(recovery_secret, wrap.salt)
-    try:
-        key = aead.open_sealed(kek, wrap.wrapped, _wrap_context("recovery", wrap.key_id))
-    except aead.DecryptionError as exc:
-        raise WrongSecret("recovery key does not unwrap the data key") from exc
-    return DataKey(wrap.key_id, key)
+    return DataKey(wrap.key_id, unwrap_secret_with_recovery(wrap, recovery_secret, "recovery"))
 
 
 # --- recovery key text ----------------------------------------------------------------------------

@@ -41,6 +41,9 @@ class User(Base):
     failed_attempts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # The grant (name, role, active) as last signed by the admin key, and that signature (core/access/grants.py).
+    grant_rev: Mapped[int] = mapped_column(default=0)
+    grant_sig: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class KeyWrap(Base):
@@ -49,7 +52,7 @@ class KeyWrap(Base):
     __tablename__ = "key_wraps"
     wrap_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     key_id: Mapped[int]
-    purpose: Mapped[str] = mapped_column(String(16))  # "user" | "recovery"
+    purpose: Mapped[str] = mapped_column(String(16))  # "user" | "recovery" | "admin" | "admin-recovery"
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.user_id"))
     kdf: Mapped[str] = mapped_column(Text)
     salt: Mapped[bytes] = mapped_column(LargeBinary)

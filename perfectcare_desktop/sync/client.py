@@ -16,9 +16,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import insert
+
+from ..core.access import grants
 from ..crypto.vault import DataKey
 from ..errors import HubAccessRefused, HubUnreachable, NotEnrolled
-from . import anti_entropy, device, hub_address, status
+from ..store.models import Meta
+from . import anti_entropy, device, hub_address, hub_admin, status
 from .pull import pull
 from .push import push
 
@@ -67,6 +71,7 @@ class SyncClient:
         device_id = self._config.device_id
         try:
             self._check_clock(hub)
+            self._pin_admin_key(hub)
             pushed = push(self.store, dek, hub, device_id)
             reader, cancels = self._reader(dek, hub), self._cancels
             try:
@@ -162,6 +167,17 @@ class SyncClient:
         with self.store.writing() as conn:
             device.set_value(conn, device.CLOCK_SKEW, f"{skew:.0f}")
         self._clock_checked = now
+
+    def _pin_admin_key(self, hub: Any) -> None:
+        """A PC enrolled before accounts were signed takes the admin key `hub init` gave the hub; a PC
+        that has one keeps it (an account change signed by another key is refused and reported)."""
+        row = hub.execute("SELECT value FROM hub_meta WHERE key = %s", (hub_admin.ADMIN_KEY_META,)).fetchone()
+        hub.commit()
+        if row is None:
+            return
+        with self.store.writing() as conn:
+            if grants.public_key(conn) is None:
+                conn.execute(insert(Meta.__table__).values(key=grants.PUBLIC_KEY_META, value=row[0]))
 
     def connection(self, dek: DataKey) -> Any:
         """The open hub connection (opened on first use, again after a failure)."""

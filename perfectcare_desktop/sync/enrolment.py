@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ..core.access import grants
 from ..core.storage import audit
 from ..core.storage.files import atomic_write, check_target, ensure_writable_folder
 from ..core.storage.store import Store
@@ -72,7 +73,10 @@ def init_hub(session: Any, url: str, label: str = "") -> tuple[hub_admin.HubFact
     params = hub_address.parse(url)
     with store.reading() as conn:
         config = device.load(conn, dek)
-    facts = hub_admin.init_hub(params, store.store_id, store.organisation)
+        pinned = grants.public_key(conn)
+    if pinned is None:  # a store from before accounts were signed: make the key here, once, for every PC
+        pinned = session.make_admin_key().public
+    facts = hub_admin.init_hub(params, store.store_id, store.organisation, pinned.hex())
     if config is not None:
         if config.hub_store_id == facts.store_id:  # run again (an upgrade): this PC stays as it was
             return facts, Enrolled(config.device_id, facts.organisation, hub_address.describe(config.hub))
@@ -107,6 +111,7 @@ def export_file(session: Any, admin_url: str, out: Path, passphrase: str, label:
     with store.reading() as conn:
         config = device.load(conn, dek)
         recovery = conn.execute(select(KeyWrap.__table__).where(KeyWrap.purpose == "recovery")).one()
+        admin_public = grants.public_key(conn)
     if config is None:
         raise NotAllowed("This PC is not enrolled with a hub: run 'perfectcare-admin hub init' first.")
     params = hub_address.parse(admin_url)
@@ -126,6 +131,7 @@ def export_file(session: Any, admin_url: str, out: Path, passphrase: str, label:
         "device_id": role.device_id,
         "store_id": facts.store_id,
         "organisation": store.organisation,
+        "admin_public_key": admin_public.hex() if admin_public else None,
         "dek": base64.b64encode(dek.material()).decode("ascii"),
         "key_id": dek.key_id,
         "recovery": {
@@ -283,7 +289,8 @@ def _claim(config: device.DeviceConfig, data_dir: Path) -> None:
 def _build(staging: Path, body: dict[str, Any], dek: vault.DataKey, recovery: vault.WrappedKey,
            config: device.DeviceConfig, clock: Any) -> None:  # fmt: skip
     """The joined store, complete, in `staging`: accounts, records, enrolment, audit entry."""
-    store = Store.create_joined(staging, body["organisation"], body["store_id"], dek, recovery, clock)
+    store = Store.create_joined(staging, body["organisation"], body["store_id"], dek, recovery, clock,
+                                admin_public_key=body.get("admin_public_key"))  # fmt: skip
     client = SyncClient(store)
     try:
         with store.writing() as conn:

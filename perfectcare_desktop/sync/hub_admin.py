@@ -36,7 +36,7 @@ _INSERTABLE = {
     "versions": "version_id, record_id, record_kind, patient_id, record_created_at, record_created_by, record_mac, "
     "kind, author_id, created_at, signed, status, review_due, followup_due, parents, payload",
     "users": "change_id, user_id, username, display_name, role, active, created_at, disabled_at, "
-    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, mac",
+    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped, mac",
     "audit": "device_id, stream, seq, at, user_id, action, patient_id, target_id, detail, mac",
     "device_claims": "device_id",
 }
@@ -47,6 +47,7 @@ class HubFacts:
     store_id: str
     organisation: str
     group_role: str
+    admin_public_key: str | None = None  # the admin signing key every PC checks account changes with
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,13 @@ def read_facts(conn: Any) -> HubFacts | None:
     meta = dict(conn.execute("SELECT key, value FROM hub_meta").fetchall())
     if "store_id" not in meta:
         return None
-    return HubFacts(meta["store_id"], meta.get("organisation", ""), meta["device_group"])
+    return HubFacts(meta["store_id"], meta.get("organisation", ""), meta["device_group"], meta.get(ADMIN_KEY_META))
 
 
-def init_hub(params: dict[str, Any], store_id: str, organisation: str) -> HubFacts:
+ADMIN_KEY_META = "admin_public_key"
+
+
+def init_hub(params: dict[str, Any], store_id: str, organisation: str, admin_public_key: str | None = None) -> HubFacts:
     """Create or upgrade the hub for this store; refuse a hub that belongs to another store, a
     database that holds another application's tables, and an owner that cannot make device roles,
     before changing anything."""
@@ -169,6 +173,11 @@ def init_hub(params: dict[str, Any], store_id: str, organisation: str) -> HubFac
             f"({facts.organisation}). Join this PC to it with an enrolment file from one of its PCs; "
             "nothing was changed."
         )
+    if facts is not None and facts.admin_public_key and admin_public_key and facts.admin_public_key != admin_public_key:
+        raise NotAllowed(
+            f"The hub at {hub_address.describe(params)} trusts another admin key than this PC's store, so the PCs "
+            "would refuse each other's account changes. Ask your PerfectCare support; nothing was changed."
+        )
     with owner_errors(params):
         upgrade_schema(params)
     with hub_address.connect(params) as conn, owner_errors(params):
@@ -181,6 +190,9 @@ def init_hub(params: dict[str, Any], store_id: str, organisation: str) -> HubFac
                 (store_id, organisation, group),
             )
             facts = HubFacts(store_id, organisation, group)
+        if admin_public_key and not facts.admin_public_key:  # pinned once; every PC takes it from here
+            conn.execute("INSERT INTO hub_meta (key, value) VALUES (%s, %s)", (ADMIN_KEY_META, admin_public_key))
+            facts = HubFacts(facts.store_id, facts.organisation, facts.group_role, admin_public_key)
         _grant(conn, facts.group_role)
         # Device roles made before these limits existed get them on upgrade (a role a DBA dropped is skipped).
         for (role,) in conn.execute(

@@ -23,10 +23,12 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from ..core.access.accounts import latest_user_wrap
+from ..core.access import grants
+from ..core.access.accounts import ADMIN_WRAP, latest_user_wrap
 from ..core.storage import audit, versions
 from ..core.storage.outbox import USER
 from ..crypto.aead import DecryptionError
+from ..crypto.signing import AdminPublicKey
 from ..crypto.vault import DataKey
 from ..store.models import BlindIndex, KeyWrap, Outbox, Record, SyncReject, User, Version, VersionParent
 from . import device
@@ -52,7 +54,7 @@ _SELECT_VERSIONS = (
 _SELECT_PAYLOADS = "SELECT version_id::text, payload FROM versions WHERE version_id = ANY(%s::uuid[])"
 USER_COLUMNS = (
     "seq, change_id, user_id::text, username, display_name, role, active, created_at, disabled_at, "
-    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, mac, xid::text"
+    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped, mac, xid::text"
 )
 _SELECT_USERS = (
     f"SELECT {USER_COLUMNS} FROM users WHERE (xid, seq) > (%s::xid8, %s) AND {BELOW_HORIZON} ORDER BY xid, seq"
@@ -181,7 +183,7 @@ ROW_DIGEST = {
     "versions": "md5(ROW(version_id, record_id, record_kind, patient_id, record_created_at, record_created_by, "
     "record_mac, kind, author_id, created_at, signed, status, review_due, followup_due, parents, payload)::text)",
     "users": "md5(ROW(change_id, user_id, username, display_name, role, active, created_at, disabled_at, "
-    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, mac)::text)",
+    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped, mac)::text)",
 }
 
 
@@ -243,22 +245,28 @@ def _reject(conn: Any, stream: str, seq: int, ref: str, reason: str, result: Pul
 def _apply_users(conn: Any, dek: DataKey, rows: list[Any], result: PullResult, now: Any) -> int:
     applied = 0
     pending = set(conn.execute(select(Outbox.ref).where(Outbox.item == USER)).scalars())
+    pinned, store = grants.public_key(conn), grants.store_id(conn)
     for r in rows:
-        seq, fields, mac = r[0], tuple(r[1:13]), r[13]
+        seq, fields, mac = r[0], tuple(r[1:16]), r[16]
         user_id = fields[1]
         if not hmac.compare_digest(user_mac(dek, fields), bytes(mac)):
             _reject(conn, "users", seq, user_id, "the account change does not authenticate (altered on the hub?)",
                     result, now)  # fmt: skip
             continue
+        (_c, _u, username, display, role, active, created, disabled, key_id, kdf, salt, wrapped,
+         grant_rev, grant_sig, admin_wrapped) = fields  # fmt: skip
+        if pinned is not None and (why := _grant_refused(conn, pinned, store, fields)):
+            _reject(conn, "users", seq, user_id, why, result, now)
+            continue
         if user_id in pending:
             continue  # this PC has a newer change to this account, still to be pushed: it wins
-        (_c, _u, username, display, role, active, created, disabled, key_id, kdf, salt, wrapped) = fields
         clash = conn.execute(select(User.user_id).where(User.username == username, User.user_id != user_id)).first()
         if clash is not None:
             _reject(conn, "users", seq, user_id, f"the user name {username!r} is another account's on this PC",
                     result, now, retry=DEPENDENCY)  # fmt: skip
             continue
-        values = dict(username=username, display_name=display, role=role, active=active, disabled_at=disabled)
+        values = dict(username=username, display_name=display, role=role, active=active, disabled_at=disabled,
+                      grant_rev=int(grant_rev or 0), grant_sig=bytes(grant_sig) if grant_sig else None)  # fmt: skip
         here = conn.execute(select(User.__table__).where(User.user_id == user_id)).one_or_none()
         if here is not None and _same_account(conn, here, values, wrapped):
             continue  # this PC's own change coming back, or one it already has
@@ -266,23 +274,34 @@ def _apply_users(conn: Any, dek: DataKey, rows: list[Any], result: PullResult, n
             conn.execute(update(User).where(User.user_id == user_id).values(**values))
         else:
             conn.execute(insert(User.__table__), dict(values, user_id=user_id, created_at=created, failed_attempts=0))
-        conn.execute(delete(KeyWrap).where(KeyWrap.user_id == user_id, KeyWrap.purpose == "user"))
+        conn.execute(delete(KeyWrap).where(KeyWrap.user_id == user_id, KeyWrap.purpose.in_(("user", ADMIN_WRAP))))
         if active and wrapped:
-            conn.execute(
-                insert(KeyWrap.__table__),
-                dict(
-                    key_id=key_id,
-                    purpose="user",
-                    user_id=user_id,
-                    kdf=kdf,
-                    salt=bytes(salt),
-                    wrapped=bytes(wrapped),
-                    created_at=now,
-                ),  # fmt: skip
-            )
+            wrap = dict(key_id=key_id, user_id=user_id, kdf=kdf, salt=bytes(salt), created_at=now)
+            conn.execute(insert(KeyWrap.__table__), dict(wrap, purpose="user", wrapped=bytes(wrapped)))
+            if admin_wrapped and role == "admin":  # the admin key, under the same password-derived key
+                conn.execute(insert(KeyWrap.__table__), dict(wrap, purpose=ADMIN_WRAP, wrapped=bytes(admin_wrapped)))
         applied += 1
         result.accounts += 1
     return applied
+
+
+def _grant_refused(conn: Any, pinned: AdminPublicKey, store: str, fields: tuple[Any, ...]) -> str | None:
+    """Why an account change from the hub is not taken, or None: it must be signed by this store's admin
+    key, and no older than the grant held here (a replayed row cannot re-enable an account or give back
+    a role); at the same revision only the password wraps may differ."""
+    (_c, user_id, username, display, role, active, _cr, _d, _k, _kdf, _s, _w, grant_rev, grant_sig, _a) = fields
+    claimed = SimpleNamespace(user_id=user_id, username=username, display_name=display, role=role, active=active,
+                              grant_rev=int(grant_rev or 0))  # fmt: skip
+    if not pinned.verify(grant_sig, *grants.fields(store, claimed)):
+        return "the account change is not signed by this organisation's admin key (forged or altered on the hub?)"
+    here = conn.execute(select(User.__table__).where(User.user_id == user_id)).one_or_none()
+    if here is None or not grants.is_genuine(conn, here, pinned):
+        return None
+    if claimed.grant_rev < int(here.grant_rev):
+        return "the account change is older than the one this PC holds (replayed on the hub?)"
+    if claimed.grant_rev == int(here.grant_rev) and grants.fields(store, claimed) != grants.fields(store, here):
+        return "the account change contradicts the signed one this PC holds at the same revision"
+    return None
 
 
 def _same_account(conn: Any, here: Any, values: dict[str, Any], wrapped: bytes | None) -> bool:

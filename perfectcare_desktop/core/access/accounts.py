@@ -12,13 +12,15 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from ...crypto import vault
-from ...crypto.kdf import KdfParams, default_params
+from ...crypto.kdf import KdfParams, default_params, derive_key, new_salt
+from ...crypto.signing import AdminKey
 from ...errors import InvalidInput
 from ...store.models import KeyWrap, User
 from ..storage import outbox
 from .passwords import check_new_password, check_username
 
 ROLES = ("clinician", "admin")
+ADMIN_WRAP = "admin"  # the admin signing key's private half, wrapped for one admin (core/access/grants.py)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,16 @@ def latest_user_wrap(conn: Connection, user_id: str) -> Any | None:
     ).one_or_none()
 
 
+def admin_wrap(conn: Connection, user_id: str) -> Any | None:
+    """An admin's wrap of the admin signing key (sync sends it with their password wrap)."""
+    return conn.execute(
+        select(KeyWrap.__table__)
+        .where(KeyWrap.user_id == user_id, KeyWrap.purpose == ADMIN_WRAP)
+        .order_by(KeyWrap.wrap_id.desc())
+        .limit(1)
+    ).one_or_none()
+
+
 def insert_user(conn: Connection, user_id: str, username: str, display_name: str, role: str, now: datetime) -> None:
     conn.execute(
         insert(User).values(
@@ -85,19 +97,45 @@ def insert_wrap(conn: Connection, wrap: vault.WrappedKey, purpose: str, user_id:
     )
 
 
+def admin_wrap_label(user_id: str) -> str:
+    return f"admin-key|{user_id}"
+
+
 def set_password(
-    conn: Connection, dek: vault.DataKey, user_id: str, password: str, now: datetime, params: KdfParams | None = None
+    conn: Connection,
+    dek: vault.DataKey,
+    user_id: str,
+    password: str,
+    now: datetime,
+    params: KdfParams | None = None,
+    admin_key: AdminKey | None = None,
 ) -> None:
-    """Re-wrap the data key under a new password; no record is touched."""
-    wrap = dek.wrap_with_password(password, user_id, params or default_params())
-    conn.execute(delete(KeyWrap).where(KeyWrap.user_id == user_id, KeyWrap.purpose == "user"))
-    insert_wrap(conn, wrap, "user", user_id, now)
+    """Re-wrap the data key under a new password (and, for an admin, the admin signing key under the
+    same derived key, so signing in derives once); no record is touched. A wrap made under the old
+    password goes: the old password opens nothing any more."""
+    params = params or default_params()
+    salt = new_salt()
+    kek = derive_key(password, salt, params)
+    conn.execute(delete(KeyWrap).where(KeyWrap.user_id == user_id, KeyWrap.purpose.in_(("user", ADMIN_WRAP))))
+    insert_wrap(conn, vault.wrap_secret(dek.material(), kek, salt, params, user_id, dek.key_id), "user", user_id, now)
+    if admin_key is not None:
+        wrap = vault.wrap_secret(admin_key.material(), kek, salt, params, admin_wrap_label(user_id))
+        insert_wrap(conn, wrap, ADMIN_WRAP, user_id, now)
     outbox.queue(conn, outbox.USER, user_id, now)  # the new wrap lets them sign in on every PC
 
 
 def add_user_row(
-    conn: Connection, dek: vault.DataKey, username: str, display_name: str, role: str, password: str, now: datetime
+    conn: Connection,
+    dek: vault.DataKey,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    now: datetime,
+    admin_key: AdminKey | None = None,
 ) -> str:
+    """A new account with its password wrap; an admin also gets the admin signing key (`admin_key`).
+    The caller signs the grant (grants.sign)."""
     name = check_username(username)
     if role not in ROLES:
         raise InvalidInput(f"Role must be one of: {', '.join(ROLES)}.")
@@ -106,5 +144,5 @@ def add_user_row(
         raise InvalidInput(f"There is already a user called {name!r}.")
     user_id = str(uuid.uuid4())
     insert_user(conn, user_id, name, display_name.strip() or name, role, now)
-    set_password(conn, dek, user_id, password, now)
+    set_password(conn, dek, user_id, password, now, admin_key=admin_key if role == "admin" else None)
     return user_id

@@ -11,17 +11,20 @@ Every write is one transaction that appends versions and the audit entry recordi
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date, datetime
 
 from sqlalchemy import select
 
 from ...crypto import vault
+from ...crypto.signing import AdminKey
 from ...errors import LoginFailed, NotAllowed, NotFound, SessionLocked
 from ...store.models import User
 from ..patients.registry import PatientRegistry
 from ..storage import audit
 from ..storage.records import Records
 from ..storage.store import Store
+from . import grants
 from .accounts import UserInfo, set_password, user_by_name, user_info
 from .passwords import check_new_password
 from .sign_in import authenticate
@@ -29,9 +32,11 @@ from .user_admin import UserAdmin
 
 
 class Session:
-    def __init__(self, store: Store, user_id: str, dek: vault.DataKey) -> None:
+    def __init__(self, store: Store, user_id: str, dek: vault.DataKey, admin_key: AdminKey | None = None) -> None:
         self.store = store
         self._dek: vault.DataKey | None = dek
+        self._admin_key = admin_key
+        self._adopt: Callable[[], AdminKey] | None = None
         with store.reading() as conn:
             user = conn.execute(select(User.__table__).where(User.user_id == user_id)).one()
         self.user: UserInfo = user_info(user)
@@ -47,8 +52,10 @@ class Session:
     @classmethod
     def sign_in(cls, store: Store, username: str, password: str) -> Session:
         """Let a user in (lockout rules apply) and hold the data key their password unwraps."""
-        user_id, dek = authenticate(store, username, password, action="login")
-        return cls(store, user_id, dek)
+        unlocked = authenticate(store, username, password, action="login")
+        session = cls(store, unlocked.user_id, unlocked.dek, unlocked.admin_key)
+        session._adopt = unlocked.adopt
+        return session
 
     # --- lock state ----------------------------------------------------------------------------
     @property
@@ -66,13 +73,39 @@ class Session:
         return self.user.role == "admin"
 
     def require_admin(self) -> None:
-        """Refuse unless this user is an active admin now. Checked against the store, not the role
-        cached at sign-in: an admin disabled or demoted meanwhile (on another PC, say) loses admin
-        powers at once."""
+        """Refuse unless this user is an active admin now, as an admin signed it. Checked against the
+        store, not the role cached at sign-in: an admin disabled or demoted meanwhile (on another PC,
+        say) loses admin powers at once; a role edited into the file is refused (grants.py)."""
         with self.store.reading() as conn:
-            row = conn.execute(select(User.role, User.active).where(User.user_id == self.user.user_id)).one()
+            row = grants.require_genuine(conn, self.user.user_id)
         if row.role != "admin" or not row.active:
             raise NotAllowed("Only an administrator can do that.")
+
+    def make_admin_key(self) -> AdminKey:
+        """In a store that does not sign accounts yet (one from an older release, enrolled with a hub):
+        make the admin key, sign every account, and hold it (`hub init` does this, then gives the hub
+        its public half, so every PC takes the same one)."""
+        self.require_admin()
+        if self._adopt is None:
+            raise NotAllowed("This store already signs accounts, or you signed in before it could; sign in again.")
+        self._admin_key, self._adopt = self._adopt(), None
+        return self._admin_key
+
+    def admin_key(self) -> AdminKey | None:
+        """The admin signing key, for an admin's change to accounts; None in a store that does not sign
+        accounts yet. Refused to an admin whose account holds no copy of it."""
+        self.require_admin()
+        self.require_unlocked()
+        with self.store.reading() as conn:
+            pinned = grants.public_key(conn)
+        if pinned is None:
+            return None
+        if self._admin_key is None or self._admin_key.public != pinned:
+            raise NotAllowed(
+                "Your account does not hold this organisation's admin key, so it cannot change accounts here. "
+                "Another administrator can reset your password (which gives you the key), or use the recovery key."
+            )
+        return self._admin_key
 
     @property
     def generation(self) -> int:
@@ -88,16 +121,17 @@ class Session:
         with self.cache_guard:
             self._generation += 1
             self._dek = None
+            self._admin_key = self._adopt = None
             self.patients.forget()
         with self.store.writing() as conn:
             audit.append(conn, dek, self.now(), "lock", user_id=self.user.user_id)
 
     def unlock(self, password: str) -> None:
         """Unlock as the same user (lockout rules apply as at sign-in)."""
-        user_id, dek = authenticate(self.store, self.user.username, password, action="unlock")
-        if user_id != self.user.user_id:  # pragma: no cover - same username, same id
+        unlocked = authenticate(self.store, self.user.username, password, action="unlock")
+        if unlocked.user_id != self.user.user_id:  # pragma: no cover - same username, same id
             raise LoginFailed("The user name or password is not right.")
-        self._dek = dek
+        self._dek, self._admin_key, self._adopt = unlocked.dek, unlocked.admin_key, unlocked.adopt
 
     def now(self) -> datetime:
         return self.store.clock.now()
@@ -114,7 +148,7 @@ class Session:
             raise LoginFailed("The current password is not right; the password was not changed.") from exc
         dek, now = self.require_unlocked(), self.now()
         with self.store.writing() as conn:
-            set_password(conn, dek, self.user.user_id, new_password, now)
+            set_password(conn, dek, self.user.user_id, new_password, now, admin_key=self._admin_key)
             audit.append(conn, dek, now, "password_change", user_id=self.user.user_id, target_id=self.user.user_id)
 
     # --- audit ---------------------------------------------------------------------------------

@@ -5,21 +5,26 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from json import JSONDecodeError
 from typing import NoReturn
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from ...crypto import vault
-from ...crypto.kdf import KdfParamsRejected, default_params, derive_key, new_salt
-from ...errors import AccountLocked, InvalidInput, LoginFailed, NotFound, StoreDamaged
-from ...store.models import KeyWrap, LoginThrottle, User
+from ...crypto.kdf import KdfParams, KdfParamsRejected, default_params, derive_key, new_salt
+from ...crypto.signing import AdminKey
+from ...errors import AccountLocked, InvalidInput, LoginFailed, NotAllowed, NotFound, StoreDamaged
+from ...store.models import KeyWrap, LoginThrottle, Meta, User
 from ..storage import audit
 from ..storage.store import Store
+from . import grants
 from .accounts import latest_user_wrap, set_password, user_by_name
 from .passwords import check_new_password
 
+DEVICE_CONFIG_META = "sync_config"  # sync/device.CONFIG_KEY (core cannot import sync; a test ties the two)
 FREE_ATTEMPTS = 3  # typos happen; the delay starts after the third wrong password in a row
 FIRST_DELAY_SECONDS = 15
 MAX_DELAY_SECONDS = 15 * 60
@@ -33,8 +38,23 @@ def lockout_delay(failed_attempts: int) -> int:
     return min(doubled, MAX_DELAY_SECONDS)
 
 
-def authenticate(store: Store, username: str, password: str, action: str) -> tuple[str, vault.DataKey]:
-    """Check a password with lockout; on success fold pending events and audit `action`."""
+@dataclass(frozen=True)
+class Unlocked:
+    """What a right password opens: the data key, and for an admin the admin signing key."""
+
+    user_id: str
+    dek: vault.DataKey
+    admin_key: AdminKey | None
+    # For an admin of a store that does not sign accounts yet: makes the admin key, signs every account
+    # and gives this admin their copy (under the key their password gave at sign-in).
+    adopt: Callable[[], AdminKey] | None = None
+
+
+def authenticate(store: Store, username: str, password: str, action: str) -> Unlocked:
+    """Check a password with lockout; on success fold pending events and audit `action`.
+
+    The account must be as an admin signed it (grants.py): a role or an enabled flag edited in the
+    file is refused, and no attempt is counted (no password was wrong)."""
     now = store.clock.now()
     with store.writing() as conn:
         user = user_by_name(conn, username) if username.strip() else None
@@ -54,7 +74,8 @@ def authenticate(store: Store, username: str, password: str, action: str) -> tup
         _fail_unknown_name(store, username, now)
     wrap = _user_wrap(store, user.user_id)
     try:
-        dek = vault.unwrap_with_password(wrap, password, user.user_id)
+        kek = vault.password_kek(wrap, password)
+        dek = vault.DataKey(wrap.key_id, vault.unwrap_secret(wrap, kek, user.user_id))
     except vault.WrongSecret:
         _record_failure(store, user.user_id, now)
     except (KdfParamsRejected, JSONDecodeError, RecursionError) as exc:
@@ -65,15 +86,49 @@ def authenticate(store: Store, username: str, password: str, action: str) -> tup
             "with. Restore a backup made before the change, and tell your information governance or IT security "
             "team. Nothing was changed."
         ) from None
+    with store.reading() as conn:
+        genuine = grants.is_genuine(
+            conn, conn.execute(select(User.__table__).where(User.user_id == user.user_id)).one()
+        )
+    if not genuine:
+        raise NotAllowed(grants.ALTERED)
     with store.writing() as conn:
         conn.execute(
             update(User)
             .where(User.user_id == user.user_id)
             .values(failed_attempts=0, locked_until=None, last_login_at=now)
         )
+        admin_key = grants.unwrap_for(conn, user.user_id, kek) if user.role == "admin" else None
+        unsigned = user.role == "admin" and grants.public_key(conn) is None
+        enrolled = is_enrolled(conn)
         audit.fold_pending(conn, dek)
         audit.append(conn, dek, now, action, user_id=user.user_id)
-    return user.user_id, dek
+
+    def adopt() -> AdminKey:
+        made = AdminKey.generate()
+        with store.writing() as conn:
+            if grants.public_key(conn) is not None:
+                raise NotAllowed("This store already has an admin key; nothing was changed.")
+            grants.adopt(conn, made, store.clock.now())
+            grants.wrap_for(conn, made, user.user_id, kek, wrap.salt, _params(wrap), store.clock.now())
+            audit.append(conn, dek, store.clock.now(), "admin_key_created", user_id=user.user_id)
+        return made
+
+    if unsigned and not enrolled:
+        # A store made before accounts were signed, used on its own: its first admin to sign in makes the
+        # admin key. An enrolled store takes the hub's, or makes it at `hub init` (docs/sync.md), so two
+        # PCs never make two.
+        admin_key = adopt()
+    return Unlocked(user.user_id, dek, admin_key, adopt if unsigned else None)
+
+
+def _params(wrap: vault.WrappedKey) -> KdfParams:
+    return KdfParams.from_json(wrap.kdf.removeprefix("argon2id:"))
+
+
+def is_enrolled(conn: Connection) -> bool:
+    """Whether this store syncs with a hub (sync/device.py keeps its sealed settings under this key)."""
+    return conn.execute(select(Meta.value).where(Meta.key == DEVICE_CONFIG_META)).scalar() is not None
 
 
 def _fail_unknown_name(store: Store, username: str, now: datetime) -> NoReturn:
@@ -143,7 +198,10 @@ def reset_password_with_recovery(store: Store, recovery_key: str, username: str,
     dek = unlock_with_recovery(store, recovery_key)
     now = store.clock.now()
     with store.writing() as conn:
-        set_password(conn, dek, user.user_id, new_password, now)
+        admin_key = None
+        if user.role == "admin":  # the recovery key holds a copy of the admin key: give it back to them
+            admin_key = grants.unwrap_with_recovery(conn, vault.parse_recovery_key(recovery_key))
+        set_password(conn, dek, user.user_id, new_password, now, admin_key=admin_key)
         conn.execute(update(User).where(User.user_id == user.user_id).values(failed_attempts=0, locked_until=None))
         audit.fold_pending(conn, dek)
         audit.append(conn, dek, now, "password_reset", target_id=user.user_id, detail="with the recovery key")

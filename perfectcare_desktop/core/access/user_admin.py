@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from ...errors import InvalidInput, NotAllowed, NotFound
 from ...store.models import KeyWrap, User
 from ..storage import audit, outbox
+from . import grants
 from .accounts import UserInfo, active_admins, add_user_row, set_password, user_by_name, user_info
 from .passwords import check_new_password
 
@@ -34,10 +35,12 @@ class UserAdmin:
 
     def add(self, username: str, role: str, password: str, display_name: str = "") -> str:
         s = self._session
-        s.require_admin()
+        key = s.admin_key()
         dek, now = s.require_unlocked(), s.now()
         with s.store.writing() as conn:
-            user_id = add_user_row(conn, dek, username, display_name, role, password, now)
+            user_id = add_user_row(conn, dek, username, display_name, role, password, now, admin_key=key)
+            if key is not None:
+                grants.sign(conn, key, user_id, now)
             audit.append(conn, dek, now, "user_add", user_id=s.user.user_id, target_id=user_id,
                          detail=f"{username.strip()} as {role}")  # fmt: skip
         return user_id
@@ -45,7 +48,7 @@ class UserAdmin:
     def disable(self, username: str) -> None:
         """Stop a user signing in. Everything they wrote stays, attributed to them."""
         s = self._session
-        s.require_admin()
+        key = s.admin_key()
         dek, now = s.require_unlocked(), s.now()
         with s.store.writing() as conn:
             user = user_by_name(conn, username)
@@ -58,6 +61,8 @@ class UserAdmin:
             if user.role == "admin" and active_admins(conn) <= 1:
                 raise NotAllowed("This is the last active administrator; add another before disabling it.")
             conn.execute(update(User).where(User.user_id == user.user_id).values(active=False, disabled_at=now))
+            if key is not None:
+                grants.sign(conn, key, user.user_id, now)
             # Their copy of the data key goes too, so the account is closed by cryptography, not a flag.
             conn.execute(KeyWrap.__table__.delete().where(KeyWrap.user_id == user.user_id))
             outbox.queue(conn, outbox.USER, user.user_id, now)  # disabled on every PC at its next sync
@@ -67,7 +72,7 @@ class UserAdmin:
     def enable(self, username: str, new_password: str) -> None:
         """Re-enable a disabled user with a new password (their old key wrap was destroyed)."""
         s = self._session
-        s.require_admin()
+        key = s.admin_key()
         dek, now = s.require_unlocked(), s.now()
         with s.store.writing() as conn:
             user = user_by_name(conn, username)
@@ -81,6 +86,8 @@ class UserAdmin:
                 .where(User.user_id == user.user_id)
                 .values(active=True, disabled_at=None, failed_attempts=0, locked_until=None)
             )
-            set_password(conn, dek, user.user_id, new_password, now)
+            set_password(conn, dek, user.user_id, new_password, now, admin_key=key if user.role == "admin" else None)
+            if key is not None:
+                grants.sign(conn, key, user.user_id, now)
             audit.append(conn, dek, now, "user_enable", user_id=s.user.user_id, target_id=user.user_id,
                          detail=user.username)  # fmt: skip

@@ -45,6 +45,7 @@ ACTIONS = frozenset(
         "user_add",
         "user_disable",
         "user_enable",
+        "admin_key_created",
         "password_change",
         "password_reset",
         "demo_data",

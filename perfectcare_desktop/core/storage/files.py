@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 import uuid
 from pathlib import Path
 
@@ -52,15 +53,57 @@ def check_target(destination: Path, *, overwrite: bool) -> None:
     raise InvalidInput(f"{destination} is {what}, not an ordinary file; {hint}. Nothing was written.")
 
 
+# Windows: a protected DACL (no ACEs inherited from the folder) granting full control to the file's owner
+# (OWNER RIGHTS) and nobody else. A shared Documents or a redirected folder can grant its whole team read
+# access by inheritance; an export of a person's record must not pick that up.
+PRIVATE_SDDL = "D:P(A;;FA;;;OW)"
+
+
 def write_new_private(path: Path, data: bytes, *, private: bool = True) -> None:
     """Create `path` (which must not exist), write and fsync `data`. Private: readable by the owner only
-    (0600 on POSIX), from the first byte on, whatever the umask allows."""
+    from the first byte on, whatever the umask or the folder's inherited permissions allow: 0600 on
+    POSIX, the owner-only ACL above on Windows (set as the file is created, not after)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags, 0o600 if private else 0o666)
+    fd = (
+        _create_private_windows(path)
+        if private and os.name == "nt"
+        else os.open(path, flags, 0o600 if private else 0o666)
+    )
     with open(fd, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _create_private_windows(path: Path) -> int:
+    """CreateFileW(CREATE_NEW) with PRIVATE_SDDL as its security descriptor; a C file descriptor."""
+    if sys.platform != "win32":  # pragma: no cover - Windows only (and what mypy checks it against)
+        raise OSError(errno.ENOSYS, "private ACLs are set on Windows only")
+    import ctypes
+    import msvcrt
+    from ctypes import wintypes
+
+    class SecurityAttributes(ctypes.Structure):
+        _fields_ = [("nLength", wintypes.DWORD), ("lpSecurityDescriptor", wintypes.LPVOID),
+                    ("bInheritHandle", wintypes.BOOL)]  # fmt: skip
+
+    advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.CreateFileW.restype = wintypes.HANDLE
+    descriptor = wintypes.LPVOID()
+    if not advapi32.ConvertStringSecurityDescriptorToSecurityDescriptorW(
+        PRIVATE_SDDL, 1, ctypes.byref(descriptor), None
+    ):
+        raise ctypes.WinError(ctypes.get_last_error())
+    try:
+        attributes = SecurityAttributes(ctypes.sizeof(SecurityAttributes), descriptor, False)
+        generic_write, create_new, normal = 0x40000000, 1, 0x80
+        handle = kernel32.CreateFileW(str(path), generic_write, 0, ctypes.byref(attributes), create_new, normal, None)
+        if handle is None or handle == wintypes.HANDLE(-1).value:
+            raise ctypes.WinError(ctypes.get_last_error())  # ERROR_FILE_EXISTS arrives as FileExistsError
+    finally:
+        kernel32.LocalFree(descriptor)
+    return msvcrt.open_osfhandle(handle, os.O_WRONLY | os.O_BINARY)
 
 
 def _link_new(tmp: Path, destination: Path) -> None:
@@ -90,7 +133,7 @@ def atomic_write(destination: Path, data: bytes, *, overwrite: bool = True, priv
 
     Devices, links, pipes and folders are refused (as root, replacing /dev/null would swap the device for
     a file of patient details). An existing file is replaced only with overwrite. Private files are
-    created owner-only (0600 on POSIX; on Windows they inherit the folder's ACL)."""
+    created owner-only (see write_new_private)."""
     destination = Path(destination)
     check_target(destination, overwrite=overwrite)
     tmp = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.partial")

@@ -19,10 +19,12 @@ from sqlalchemy import Connection, Engine, insert, select
 from ... import __version__
 from ...crypto import vault
 from ...crypto.kdf import KdfParams, default_params
+from ...crypto.signing import AdminKey
 from ...errors import InvalidInput, StoreAlreadyExists, StoreNotWritable
 from ...store import database
 from ...store.models import Meta
-from ..access.accounts import insert_user, insert_wrap
+from ..access import grants
+from ..access.accounts import insert_user, insert_wrap, set_password
 from ..access.passwords import check_new_password, check_username
 from ..clock import Clock, SystemClock
 from . import audit
@@ -70,10 +72,14 @@ class Store:
         admin_id = str(uuid.uuid4())
         params = kdf_params or default_params()
 
+        admin_key = AdminKey.generate()  # signs every account change (core/access/grants.py)
+
         def fill(conn: Connection, now: datetime) -> None:
             insert_user(conn, admin_id, username, admin_display_name or username, "admin", now)
-            insert_wrap(conn, dek.wrap_with_password(admin_password, admin_id, params), "user", admin_id, now)
+            set_password(conn, dek, admin_id, admin_password, now, params, admin_key=admin_key)
             insert_wrap(conn, dek.wrap_with_recovery(recovery_secret), "recovery", None, now)
+            grants.adopt(conn, admin_key, now)
+            grants.wrap_for_recovery(conn, admin_key, recovery_secret, now)
             audit.append(conn, dek, now, "store_created", user_id=admin_id, detail=f"organisation {org}")
 
         _build(Path(data_dir), org, str(uuid.uuid4()), clock, fill, "it has not been changed.")
@@ -82,14 +88,17 @@ class Store:
     @classmethod
     def create_joined(
         cls, data_dir: Path, org_name: str, store_id: str, dek: vault.DataKey, recovery: vault.WrappedKey,
-        clock: Clock | None = None,
+        clock: Clock | None = None, admin_public_key: str | None = None,
     ) -> Store:  # fmt: skip
         """A new, empty copy of an existing store on another PC (sync enrolment): the same store id,
-        data key and recovery key; its accounts and records arrive from the hub."""
+        data key and recovery key, and the admin key's public half pinned (from the enrolment file);
+        its accounts and records arrive from the hub, and only accounts that key signed are taken."""
         clock = clock or SystemClock()
 
         def fill(conn: Connection, now: datetime) -> None:
             insert_wrap(conn, recovery, "recovery", None, now)
+            if admin_public_key:
+                conn.execute(insert(Meta).values(key=grants.PUBLIC_KEY_META, value=admin_public_key))
             audit.append(conn, dek, now, "store_created", detail=f"organisation {org_name}, joined to the hub")
 
         _build(Path(data_dir), org_name, store_id, clock, fill, "enrolment makes a new one: choose an empty folder.")

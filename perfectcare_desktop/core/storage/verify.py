@@ -16,6 +16,7 @@ from ...crypto.aead import DecryptionError
 from ...crypto.vault import DataKey
 from ...store import database
 from ...store.models import BlindIndex, Record, Version, VersionParent
+from ..access import grants
 from ..access.session import Session
 from . import audit, versions
 
@@ -183,4 +184,5 @@ def _check_contents(session: Session, dek: DataKey, report: VerifyReport, progre
             report.problems.append(f"version {v} names a parent from another record")
         report.problems.extend(_blind_index_problems(conn, dek))
         report.problems.extend(audit.verify(conn, dek))
+        report.problems.extend(grants.altered_accounts(conn))
         report.audit_entries_checked = audit.count(conn)
