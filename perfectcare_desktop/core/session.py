@@ -21,7 +21,7 @@ from sqlalchemy import Connection, func, insert, literal_column, select, update
 from ..crypto import vault
 from ..errors import InvalidInput, LoginFailed, NotAllowed, NotFound, SessionLocked
 from ..store.models import BlindIndex, KeyWrap, Record, User, Version
-from . import audit, outbox, patient_snapshot, versions
+from . import arrivals, audit, outbox, patient_snapshot, versions
 from .patients import PatientDetails, PatientSummary, validated
 from .search_index import PatientIndex
 from .store import Store, add_user_row, check_new_password, set_password
@@ -500,9 +500,7 @@ class Session:
             upto = conn.execute(select(func.max(Version.seq))).scalar() or 0
             snap = patient_snapshot.read(conn, dek)
             if snap is not None:
-                changed = conn.execute(
-                    select(Version.record_id).where(Version.kind == PATIENT, Version.seq > snap[0]).distinct()
-                ).scalars().all()  # fmt: skip
+                changed = versions.changed_records(conn, [PATIENT], {s.record_id: [s.version_id] for s in snap[1]})
                 # Reading a record's chain costs far more than one row of the bulk read: past a few
                 # hundred changes (an import, a first sync), start again from the heads.
                 if len(changed) > 200:
@@ -589,11 +587,14 @@ class Session:
         """
         dek, now, uid = self.dek, self._now(), self.user.user_id
         added = 0
+        imported: list[str] = []
         with self.store.writing() as conn:
             for details, records in items:
                 clean = validated(details, self._today())
                 pid = versions.create_record(conn, PATIENT, None, uid, now, record_id=self._new_patient_id(conn, clean))
-                versions.append(conn, dek, versions.NewVersion(pid, PATIENT, clean.to_payload()), uid, now, [])
+                imported.append(
+                    versions.append(conn, dek, versions.NewVersion(pid, PATIENT, clean.to_payload()), uid, now, [])
+                )
                 conn.execute(
                     insert(BlindIndex.__table__),
                     dict(kind="nhs", digest=dek.blind_index("nhs", clean.nhs_number), record_id=pid),
@@ -608,7 +609,9 @@ class Session:
                     for item in chain:
                         new = dataclasses.replace(item, record_id=rid, kind=kind)
                         parent = [versions.append(conn, dek, new, uid, now, parent)]
+                        imported.append(parent[0])
                 added += 1
+            arrivals.note(conn, dek, imported)  # one audit entry (the caller's) covers the import
         self._summaries = None
         return added
 
