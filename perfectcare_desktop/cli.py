@@ -509,7 +509,9 @@ def cmd_verify(args: argparse.Namespace, secrets: Secrets) -> int:
 
     session = _login(args, secrets)
     with _damage_in_words(session):
-        report = verify_store(session, Progress("Checking versions"))
+        report = verify_store(session, Progress("Checking versions"), hub_url=_settings().get("hub_url"))
+    for note in report.notes:
+        _say(f"Note: {note}.")
     if report.ok:
         _say(
             f"Intact: {report.versions_checked:,} versions authenticate and the audit chain of "

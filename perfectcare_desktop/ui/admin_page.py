@@ -789,10 +789,11 @@ class AdminPage(QWidget):
     def _verified(self, report: VerifyReport) -> None:
         self.verify_button.setEnabled(True)
         when = _local(self.session.store.clock.now(), seconds=False)
+        notes = "".join(f"\nNote: {n}." for n in report.notes)  # what could not be checked, said plainly
         if report.ok:
             self._set_verify_state(
                 f"Intact: {report.versions_checked:,} versions authenticate; audit chain of "
-                f"{report.audit_entries_checked:,} entries unbroken (checked {when}).",
+                f"{report.audit_entries_checked:,} entries unbroken (checked {when}).{notes}",
                 "ok",
             )
         else:
@@ -804,7 +805,7 @@ class AdminPage(QWidget):
             lines += [f"• {p}" for p in shown]
             if len(report.problems) > len(shown):
                 lines.append(f"…and {len(report.problems) - len(shown)} more: `perfectcare-admin verify` lists all.")
-            self._set_verify_state("\n".join(lines), "error")
+            self._set_verify_state("\n".join(lines) + notes, "error")
         self.apply_filters()  # the check itself is in the audit trail
 
     def _set_verify_state(self, text: str, role: str | None) -> None:

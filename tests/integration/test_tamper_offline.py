@@ -1,0 +1,344 @@
+"""The security review's attacks on a closed store file (issue 16, part 6), made as an attacker with a ward
+login would: close the app, edit the SQLite file with sqlite3 (dropping the append-only triggers), open
+it again. `verify` must name each in a sentence, by record, version or audit entry id, and what the app
+shows must not follow the edit where the data to show the right content is still there.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from testsupport import ADMIN, ADMIN_PASSWORD, FakeClock
+
+from perfectcare_desktop.core import versions
+from perfectcare_desktop.core.caseload import caseload
+from perfectcare_desktop.core.crisis_directory import load_directory
+from perfectcare_desktop.core.patients import PatientDetails
+from perfectcare_desktop.core.plan_content import PlanContent
+from perfectcare_desktop.core.plan_layout import load_catalogue
+from perfectcare_desktop.core.plans import PLAN_KIND, load_plan, sign_plan
+from perfectcare_desktop.core.session import Session
+from perfectcare_desktop.core.store import Store
+from perfectcare_desktop.core.verify import VerifyReport, verify_store
+from perfectcare_desktop.crypto.aead import DecryptionError
+from perfectcare_desktop.paths import db_path
+
+LAYOUT = load_catalogue().latest()
+
+
+class Pc:
+    """The store of one ward PC, opened and closed as the app and the attacker take turns with the file."""
+
+    def __init__(self, data_dir: Path, clock: FakeClock, store: Store) -> None:
+        self.data_dir, self.clock, self.store = data_dir, clock, store
+        self.session: Session | None = store.login(ADMIN, ADMIN_PASSWORD)
+
+    @property
+    def s(self) -> Session:
+        assert self.session is not None
+        return self.session
+
+    def close(self) -> None:
+        self.store.close()
+        self.session = None
+
+    def open(self) -> Session:
+        self.store = Store.open(self.data_dir, self.clock)
+        self.session = self.store.login(ADMIN, ADMIN_PASSWORD)
+        return self.session
+
+    def copy(self, name: str) -> Path:
+        """A copy of the whole file as it is now (the store closed), as the attacker would keep one."""
+        kept = self.data_dir.parent / name
+        with sqlite3.connect(db_path(self.data_dir)) as src, sqlite3.connect(kept) as dst:
+            src.backup(dst)
+        return kept
+
+    def edit(self, *statements: str | tuple[str, tuple]) -> None:
+        """Run the attacker's SQL on the closed file, with the append-only triggers out of the way."""
+        raw = sqlite3.connect(db_path(self.data_dir), isolation_level=None)
+        try:
+            for (name,) in raw.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'").fetchall():
+                raw.execute(f"DROP TRIGGER {name}")
+            for st in statements:
+                sql, args = (st, ()) if isinstance(st, str) else st
+                raw.execute(sql, args)
+        finally:
+            raw.close()
+
+
+@pytest.fixture
+def pc(created_store: tuple[Store, str], data_dir: Path, clock: FakeClock) -> Iterator[Pc]:
+    made = Pc(data_dir, clock, created_store[0])
+    yield made
+    made.store.close()
+
+
+def content(*signs: str) -> PlanContent:
+    c = PlanContent.blank(LAYOUT, load_directory().ref)
+    c.section("warning_signs").entries = [{"text": s} for s in signs]
+    return c
+
+
+def sign(pc: Pc, pid: str, *signs: str) -> str:
+    pc.clock.advance(minutes=5)
+    base = load_plan(pc.s, pid, audit_view=False).heads
+    return sign_plan(pc.s, pid, LAYOUT, content(*signs), base[-1] if base else None, agreed_with_person=True,
+                     agreed_on=pc.clock.now().date(), review_due=date(2027, 3, 1))  # fmt: skip
+
+
+def shown_signs(session: Session, pid: str) -> list[str]:
+    state = load_plan(session, pid, audit_view=False)
+    assert state.agreed is not None
+    return [e["text"] for e in state.agreed.payload["sections"]["warning_signs"]["entries"]]
+
+
+def naming(report: VerifyReport, *words: str) -> list[str]:
+    return [p for p in report.problems if all(w in p for w in words)]
+
+
+def seq_of(pc: Pc, version_id: str) -> int:
+    with sqlite3.connect(db_path(pc.data_dir)) as raw:
+        return raw.execute("SELECT seq FROM versions WHERE version_id = ?", (version_id,)).fetchone()[0]
+
+
+def swap_seq(a: str, b: str) -> list[str | tuple[str, tuple]]:
+    """Statements giving versions a and b each other's arrival number."""
+    return [
+        ("CREATE TEMP TABLE was AS SELECT version_id, seq FROM versions WHERE version_id IN (?, ?)", (a, b)),
+        ("UPDATE versions SET seq = -seq WHERE version_id IN (?, ?)", (a, b)),  # the numbers are unique
+        (
+            "UPDATE versions SET seq = (SELECT seq FROM was WHERE was.version_id = "
+            "CASE versions.version_id WHEN ? THEN ? ELSE ? END) WHERE version_id IN (?, ?)",
+            (a, b, a, a, b),
+        ),  # fmt: skip
+        "DROP TABLE was",
+    ]
+
+
+PEOPLE = [("Gwenllïan", "Prys", date(1980, 3, 7), "9990000018"), ("Zofia", "Wójcik", date(1984, 6, 1), "9990000026")]
+
+
+def two_patients_with_plans(pc: Pc) -> tuple[str, str]:
+    a, b = (pc.s.add_patient(PatientDetails(*p)) for p in PEOPLE)
+    sign(pc, a, "Gwen: not sleeping")
+    sign(pc, b, "Zofia: skipping meals")
+    return a, b
+
+
+# --- a. a plan moved to another patient ---------------------------------------------------------------------
+
+
+def test_plan_moved_to_another_patient_is_named_and_never_shown_as_theirs(pc: Pc) -> None:
+    a, b = two_patients_with_plans(pc)
+    plan_a = versions.one_per_patient_id(PLAN_KIND, a)
+    pc.close()
+    pc.edit(("UPDATE records SET patient_id = ? WHERE record_id = ?", (b, plan_a)))
+    session = pc.open()
+
+    report = verify_store(session)
+
+    moved = naming(report, f"record {plan_a} ({PLAN_KIND})", f"made for patient {a}", f"filed under patient {b}")
+    assert len(moved) == 1, report.problems
+    assert not naming(report, "does not authenticate"), report.problems  # the versions themselves are sound
+    assert "Gwen" not in " ".join(report.problems) and "9990000018" not in " ".join(report.problems)
+    # The moved plan's versions were sealed with patient A: read as B's record they do not open, so B is
+    # never shown A's plan (and A's plan is not lost: put the record back and it opens again).
+    with pytest.raises(DecryptionError):
+        session.history(plan_a)
+
+
+def test_patient_record_filed_under_another_id_is_named(pc: Pc) -> None:
+    a, b = two_patients_with_plans(pc)
+    pc.close()
+    pc.edit(("UPDATE records SET patient_id = ? WHERE record_id = ?", (b, a)))
+
+    report = verify_store(pc.open())
+
+    assert naming(report, f"patient record {a} (patient) is filed under another patient's id"), report.problems
+
+
+# --- b. versions reordered by seq --------------------------------------------------------------------------
+
+
+def corrected(pc: Pc) -> tuple[str, str, str, str, str]:
+    """A patient whose family name and plan were corrected: (patient, details before, after, plan before, after)."""
+    pid = pc.s.add_patient(PatientDetails(*PEOPLE[0]))
+    before = pc.s.history(pid)[-1].version_id
+    pc.clock.advance(minutes=1)
+    after = pc.s.update_patient(pid, PatientDetails("Gwenllïan", "Prys-Jones", *PEOPLE[0][2:]))
+    plan_before = sign(pc, pid, "Wrong: somebody else's warning sign")
+    plan_after = sign(pc, pid, "Right: not sleeping, avoiding everyone")
+    return pid, before, after, plan_before, plan_after
+
+
+def test_versions_reordered_by_seq_change_nothing_shown_and_are_named(pc: Pc) -> None:
+    pid, before, after, plan_before, plan_after = corrected(pc)
+    pc.close()
+    pc.edit(*swap_seq(before, after), *swap_seq(plan_before, plan_after))
+    assert seq_of(pc, before) > seq_of(pc, after)
+    session = pc.open()
+
+    assert session.get_patient(pid, audit_view=False).details.family_name == "Prys-Jones"
+    assert [s.details.family_name for s in session.list_patients()] == ["Prys-Jones"]
+    assert shown_signs(session, pid) == ["Right: not sleeping, avoiding everyone"]
+    assert [v.version_id for v in session.history(pid)] == [before, after]
+    assert [row.plan_updated_at for row in caseload(session)] == [pc.clock.now()]
+    report = verify_store(session)
+    for child, parent in ((after, before), (plan_after, plan_before)):
+        named = naming(report, f"version {child} ", f"arriving before version {parent}", "versions.seq")
+        assert len(named) == 1, report.problems
+
+
+def test_correction_renumbered_under_an_older_cache_still_shows(pc: Pc) -> None:
+    """The cached patient list is complete up to an arrival number; an older copy of it put back, with the
+    correction renumbered below that number (swapped with an unrelated version), showed the details from
+    before the correction."""
+    pid = pc.s.add_patient(PatientDetails(*PEOPLE[0]))
+    other = pc.s.add_patient(PatientDetails(*PEOPLE[1]))
+    unrelated = sign(pc, other, "Zofia: skipping meals")
+    assert pc.s.list_patients()  # writes the cache
+    pc.close()
+    older = pc.copy("older.sqlite3")
+    pc.open()
+    pc.clock.advance(minutes=1)
+    correction = pc.s.update_patient(pid, PatientDetails("Gwenllïan", "Prys-Jones", *PEOPLE[0][2:]))
+    assert {s.details.family_name for s in pc.s.list_patients()} == {"Prys-Jones", "Wójcik"}
+    pc.close()
+    pc.edit(
+        f"ATTACH DATABASE '{older}' AS older",
+        "DELETE FROM snapshots",
+        "INSERT INTO snapshots SELECT * FROM older.snapshots",
+        *swap_seq(correction, unrelated),
+    )
+    session = pc.open()
+
+    # Verify first: reading the patient list rebuilds the cache it finds stale, and the evidence with it.
+    report = verify_store(session)
+    assert naming(report, f"patient record {pid}", f"newest version {correction}", "versions.seq"), report.problems
+    assert {s.details.family_name for s in session.list_patients()} == {"Prys-Jones", "Wójcik"}
+
+
+# --- c. an "entered in error" version deleted ----------------------------------------------------------------
+
+
+def withdrawn_plan(pc: Pc) -> tuple[str, str, str]:
+    """A plan whose second agreed version was entered in error: (patient, withdrawn version, the note)."""
+    pid = pc.s.add_patient(PatientDetails(*PEOPLE[0]))
+    sign(pc, pid, "First: not sleeping")
+    wrong = sign(pc, pid, "Another patient's plan, saved here by mistake")
+    pc.clock.advance(minutes=1)
+    note = pc.s.mark_entered_in_error(wrong, "saved on the wrong patient")
+    assert shown_signs(pc.s, pid) == ["First: not sleeping"]
+    return pid, wrong, note
+
+
+def delete_version(version_id: str) -> list[tuple[str, tuple]]:
+    return [
+        ("DELETE FROM version_parents WHERE version_id = ?", (version_id,)),
+        ("DELETE FROM outbox WHERE ref = ?", (version_id,)),
+        ("DELETE FROM versions WHERE version_id = ?", (version_id,)),
+        ("DELETE FROM snapshots", ()),
+    ]
+
+
+def test_entered_in_error_version_deleted_is_named(pc: Pc) -> None:
+    pid, wrong, note = withdrawn_plan(pc)
+    pc.close()
+    pc.edit(*delete_version(note))
+
+    report = verify_store(pc.open())
+
+    named = naming(report, f"records version {wrong} marked entered in error", "was deleted")
+    assert len(named) == 1, report.problems
+
+
+def test_entered_in_error_version_deleted_with_the_audit_tail_is_named(pc: Pc) -> None:
+    """The note and its audit entry removed by cutting the trail back to an older copy's saved head; the
+    patient's details corrected after that copy keep their version, now without its audit entry."""
+    pid = pc.s.add_patient(PatientDetails(*PEOPLE[0]))
+    sign(pc, pid, "First: not sleeping")
+    wrong = sign(pc, pid, "Another patient's plan, saved here by mistake")
+    pc.close()
+    older = pc.copy("older.sqlite3")
+    with sqlite3.connect(older) as raw:
+        old_top = raw.execute("SELECT max(seq) FROM audit").fetchone()[0]
+    pc.open()
+    pc.clock.advance(minutes=1)
+    note = pc.s.mark_entered_in_error(wrong, "saved on the wrong patient")
+    correction = pc.s.update_patient(pid, PatientDetails("Gwenllïan", "Prys-Jones", *PEOPLE[0][2:]))
+    pc.close()
+    pc.edit(
+        f"ATTACH DATABASE '{older}' AS older",
+        *delete_version(note),
+        ("DELETE FROM audit WHERE seq > ?", (old_top,)),
+        "UPDATE meta SET value = (SELECT value FROM older.meta WHERE key = 'audit_head') WHERE key = 'audit_head'",
+    )
+    session = pc.open()
+
+    report = verify_store(session)
+
+    assert not naming(report, "newest audit entries after"), report.problems  # the saved head fits the cut trail
+    named = naming(report, f"version {correction} of record {pid} (patient", "no audit entry recording it")
+    assert len(named) == 1, report.problems
+
+
+# --- d (ii). the audit tail cut, the saved head put back, the versions kept ---------------------------------
+
+
+def test_audit_tail_cut_with_saved_head_put_back_is_named(pc: Pc) -> None:
+    pid = pc.s.add_patient(PatientDetails(*PEOPLE[0]))
+    pc.close()
+    older = pc.copy("older.sqlite3")
+    with sqlite3.connect(older) as raw:
+        old_top = raw.execute("SELECT max(seq) FROM audit").fetchone()[0]
+    pc.open()
+    pc.clock.advance(minutes=1)
+    plan = sign(pc, pid, "Not sleeping")
+    pc.close()
+    pc.edit(
+        f"ATTACH DATABASE '{older}' AS older",
+        ("DELETE FROM audit WHERE seq > ?", (old_top,)),
+        "UPDATE meta SET value = (SELECT value FROM older.meta WHERE key = 'audit_head') WHERE key = 'audit_head'",
+    )
+
+    report = verify_store(pc.open())
+
+    assert naming(report, f"version {plan} of record", f"({PLAN_KIND}", "no audit entry recording it"), report.problems
+    # A PC that never synced says what it cannot see.
+    assert any("never synced" in n for n in report.notes), report.notes
+
+
+def test_version_deleted_with_its_audit_entry_kept_is_named(pc: Pc) -> None:
+    pid = pc.s.add_patient(PatientDetails(*PEOPLE[0]))
+    first = sign(pc, pid, "First")
+    second = sign(pc, pid, "Second")
+    pc.close()
+    pc.edit(*delete_version(second))
+
+    report = verify_store(pc.open())
+
+    assert naming(report, "records the saving of version " + second, "was deleted"), report.problems
+    assert shown_signs(pc.s, pid) == ["First"] and first
+
+
+def test_an_intact_store_with_every_kind_of_history_verifies(pc: Pc) -> None:
+    """No false alarm: corrections, an entered-in-error note, caches written, the store closed and opened."""
+    a, b = two_patients_with_plans(pc)
+    wrong = sign(pc, a, "Another patient's plan, saved here by mistake")
+    pc.s.mark_entered_in_error(wrong, "saved on the wrong patient")
+    pc.s.update_patient(b, PatientDetails("Zofia", "Wójcik-Nowak", *PEOPLE[1][2:]))
+    assert pc.s.list_patients() and caseload(pc.s)
+    pc.close()
+    session = pc.open()
+
+    first = verify_store(session)
+    second = verify_store(session)
+
+    assert first.ok, first.problems
+    assert second.ok, second.problems
+    assert not any("patient sealed" in n for n in first.notes), first.notes
