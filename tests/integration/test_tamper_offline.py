@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from testsupport import ADMIN, ADMIN_PASSWORD, FakeClock
 
 from perfectcare_desktop.core import versions
@@ -26,6 +27,7 @@ from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.core.verify import VerifyReport, verify_store
 from perfectcare_desktop.crypto.aead import DecryptionError
 from perfectcare_desktop.paths import db_path
+from perfectcare_desktop.store.models import Version, VersionParent
 
 LAYOUT = load_catalogue().latest()
 
@@ -342,3 +344,45 @@ def test_an_intact_store_with_every_kind_of_history_verifies(pc: Pc) -> None:
     assert first.ok, first.problems
     assert second.ok, second.problems
     assert not any("patient sealed" in n for n in first.notes), first.notes
+
+
+# --- versions written before the patient was sealed in ------------------------------------------------------
+
+
+def as_written_before(pc: Pc, record_id: str) -> None:
+    """Seal a record's versions again as the code before issue 16 sealed them (no patient bound): a store
+    written by that code, opened by this one."""
+    dek = pc.s.dek
+    with pc.store.reading() as conn:
+        rows = conn.execute(select(Version.__table__).where(Version.record_id == record_id)).all()
+        parents: dict[str, list[str]] = {r.version_id: [] for r in rows}
+        for vp in conn.execute(select(VersionParent.__table__)):
+            if vp.version_id in parents:
+                parents[vp.version_id].append(vp.parent_id)
+        patient = versions.patient_of(conn, record_id)
+    resealed = []
+    for r in rows:
+        data = versions.open_payload(dek, r, parents[r.version_id], patient)
+        old = dek.seal(data, versions.PAYLOAD_TABLE, r.record_id, r.version_id,
+                       *versions.bound_metadata(r, parents[r.version_id]))  # fmt: skip
+        resealed.append(("UPDATE versions SET payload = ? WHERE version_id = ?", (old, r.version_id)))
+    pc.close()
+    pc.edit(*resealed)
+    pc.open()
+
+
+def test_versions_written_before_the_patient_was_sealed_still_open(pc: Pc) -> None:
+    a, b = two_patients_with_plans(pc)
+    plan_a = versions.one_per_patient_id(PLAN_KIND, a)
+    as_written_before(pc, plan_a)
+
+    assert shown_signs(pc.s, a) == ["Gwen: not sleeping"]
+    report = verify_store(pc.s)
+    assert report.ok, report.problems
+    assert any("1 version(s) were written before each version sealed its patient" in n for n in report.notes)
+
+    # Moved, such a plan still opens (nothing sealed names its patient), but its derived id names the move.
+    pc.close()
+    pc.edit(("UPDATE records SET patient_id = ? WHERE record_id = ?", (b, plan_a)))
+    report = verify_store(pc.open())
+    assert [p for p in report.problems if f"made for patient {a} but is filed under patient {b}" in p], report.problems
