@@ -14,15 +14,22 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import DatabaseError
 
 from ..crypto.aead import DecryptionError
 from ..crypto.vault import DataKey
-from ..store.models import Snapshot
+from ..store.models import AuditEntry, Meta, Record, Snapshot, Version, VersionParent
+from . import audit, versions
+from .statuses import ENTERED_IN_ERROR
 
 # Snapshot names are at most 32 characters: the prefix and 24 hex digits.
 _PREFIX = "arrived:"
+_BASELINE = "versions from before the audit cross-check listed"  # the detail of its one audit entry
+_BASELINE_DONE = "arrivals_baseline"  # meta: a hint only, so that each sign-in need not read the trail
 
 
 def note(conn: Connection, dek: DataKey, version_ids: Iterable[str]) -> None:
@@ -51,3 +58,62 @@ def read(conn: Connection, dek: DataKey) -> tuple[set[str], int]:
         else:
             damaged += 1
     return listed, damaged
+
+
+def ensure_baseline(store: Any, dek: DataKey, at: datetime) -> None:
+    """Versions pulled or imported by an older program were never listed. Once per store, at the first
+    sign-in that finds versions, those without their audit entry are listed, and an audit entry says how
+    many and when (`verify` shows it). A store whose versions all have their entries (every store made
+    by this program) lists none and writes nothing. The meta hint only spares later sign-ins the scan:
+    deleted, the scan runs again, and any version it excuses then is in a second, dated baseline entry
+    that `verify` names as a problem. A store damaged where the scan reads still signs in (verify names
+    the damage); the scan runs once it is repaired."""
+    try:
+        with store.reading() as conn:
+            if conn.execute(select(Meta.value).where(Meta.key == _BASELINE_DONE)).scalar():
+                return
+            if conn.execute(select(Version.version_id).limit(1)).first() is None:
+                return  # nothing to list yet; every version saved or received from now on is audited or listed
+            older = _unaccounted(conn, dek)
+        with store.writing() as conn:
+            if older and not conn.execute(select(Meta.value).where(Meta.key == _BASELINE_DONE)).scalar():
+                note(conn, dek, older)
+                audit.append(conn, dek, at, "migrate", detail=f"{_BASELINE}: {len(older)}")
+            conn.execute(Meta.__table__.insert().prefix_with("OR REPLACE"), {"key": _BASELINE_DONE, "value": "1"})
+    except DatabaseError:
+        return
+
+
+def _unaccounted(conn: Connection, dek: DataKey) -> list[str]:
+    """Versions named by no create/update audit entry (an "entered in error" note: by no entry naming
+    the version it withdraws) and in no list."""
+    entries = conn.execute(select(AuditEntry.action, AuditEntry.target_id).where(
+        AuditEntry.action.in_(("create", "update", "entered_in_error")))).all()  # fmt: skip
+    saved = {t for a, t in entries if a != "entered_in_error"}
+    withdrawn = {t for a, t in entries if a == "entered_in_error"}
+    listed, _ = read(conn, dek)
+    rows = conn.execute(
+        select(Version.__table__, Record.patient_id).join(Record, Record.record_id == Version.record_id)
+    ).all()  # fmt: skip
+    out = []
+    for row in rows:
+        if row.version_id in listed or row.version_id in saved:
+            continue
+        if row.status == ENTERED_IN_ERROR and _marks(conn, dek, row) in withdrawn:
+            continue
+        out.append(row.version_id)
+    return out
+
+
+def _marks(conn: Connection, dek: DataKey, row: Any) -> str | None:
+    parents = conn.execute(select(VersionParent.parent_id).where(VersionParent.version_id == row.version_id))
+    try:
+        content = versions.payloads.decode(versions.open_payload(dek, row, parents.scalars().all(), row.patient_id))
+    except (DecryptionError, ValueError):
+        return None  # verify names a version that does not open
+    return content.get("marks") if isinstance(content, dict) else None
+
+
+def baselines(conn: Connection, dek: DataKey) -> list[audit.AuditRecord]:
+    """The audit entries of `ensure_baseline` that listed versions, oldest first."""
+    return [e for e in reversed(audit.read(conn, dek, action="migrate")) if e.detail.startswith(_BASELINE)]

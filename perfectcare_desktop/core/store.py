@@ -33,7 +33,7 @@ from ..errors import (
 )
 from ..store import database
 from ..store.models import KeyWrap, LoginThrottle, Meta, User
-from . import audit, outbox
+from . import arrivals, audit, outbox
 from .clock import Clock, SystemClock
 from .files import ensure_writable_folder
 
@@ -223,6 +223,7 @@ class Store:
             )
             audit.fold_pending(conn, dek)
             audit.append(conn, dek, now, action, user_id=user.user_id)
+        arrivals.ensure_baseline(self, dek, now)  # once per store: see core/arrivals.py
         return user.user_id, dek
 
     def _fail_unknown_name(self, username: str, now: datetime) -> NoReturn:

@@ -217,11 +217,28 @@ def _check_contents(session: Session, dek: DataKey, report: VerifyReport, progre
                 "they were altered, so those versions are named below as having no audit entry"
             )
         report.problems.extend(consistency.audit_problems(seen, entries, arrived))
+        _baseline_findings(conn, dek, report)
         report.audit_entries_checked = audit.count(conn)
     if unbound:
         report.notes.append(
             f"{unbound:,} version(s) were written before each version sealed its patient; whether their records "
             "are filed under the right patient is checked from their record ids only (see docs/store.md)"
+        )
+
+
+def _baseline_findings(conn: Connection, dek: DataKey, report: VerifyReport) -> None:
+    """The one-off listing of versions an older program received without listing them (arrivals.py)."""
+    listed = arrivals.baselines(conn, dek)
+    for e in listed[:1]:
+        report.notes.append(
+            f"{e.detail.split(': ')[-1]} version(s) already in this store on {e.at:%Y-%m-%d %H:%M} without an audit "
+            "entry (received by an older program) were accepted then; the audit cross-check covers what came after"
+        )
+    if len(listed) > 1:
+        report.problems.append(
+            f"the one-off acceptance of versions without an audit entry ran again at {listed[1].at:%Y-%m-%d %H:%M} "
+            f"(audit entry {listed[1].seq}): its marker in meta was deleted, and the versions it accepted then may be "
+            "ones whose audit entries were cut"
         )
 
 

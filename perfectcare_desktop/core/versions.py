@@ -239,23 +239,15 @@ def orders_of(conn: Connection, record_ids: Iterable[str]) -> dict[str, list[str
     return out
 
 
-def heads_by_record(conn: Connection, kinds: Sequence[str]) -> dict[str, set[str]]:
-    """record id -> its head version ids, for every record of these kinds: ids only, over the covering
-    index, so it is cheap enough to run at every unlock."""
-    out: dict[str, set[str]] = {}
-    q = select(Version.record_id, Version.version_id).where(Version.kind.in_(kinds), is_head())
-    for record_id, version_id in conn.execute(q):
-        out.setdefault(record_id, set()).add(version_id)
-    return out
-
-
 def changed_records(conn: Connection, kinds: Sequence[str], known: dict[str, Iterable[str]]) -> list[str]:
     """Records of these kinds whose heads are not the ones a cache was built from (`known`: record id ->
     head version ids then). Decided from the parent links, not from `seq`: an edited arrival number can
-    neither hide a saved version from a cache nor make an older one look newest."""
-    now = heads_by_record(conn, kinds)
-    then = {rid: set(ids) for rid, ids in known.items()}
-    return sorted(rid for rid in now.keys() | then.keys() if now.get(rid) != then.get(rid))
+    neither hide a saved version from a cache nor make an older one look newest. Ids only, over the
+    covering index, compared as (record, head) pairs: cheap enough for every unlock."""
+    q = select(Version.record_id, Version.version_id).where(Version.kind.in_(kinds), is_head())
+    now = {(rid, vid) for rid, vid in conn.execute(q).all()}
+    then = {(rid, vid) for rid, ids in known.items() for vid in ids}
+    return sorted({rid for rid, _ in now ^ then})
 
 
 def head_ids(conn: Connection, record_id: str) -> list[str]:

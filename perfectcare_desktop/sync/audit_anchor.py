@@ -97,7 +97,10 @@ def compare(conn: Connection, heads: list[HubHead]) -> Comparison:
                 "an older copy and used since (its trail has forked from the hub's)"
             )
         elif head.mac is None and not out.notes:
-            out.notes.append("the hub does not let PCs read audit MACs yet (run 'hub upgrade'): compared by number")
+            out.notes.append(
+                "the hub does not let PCs read audit MACs yet (an administrator runs 'perfectcare-admin hub init' "
+                "again to upgrade it): compared by number only"
+            )
     return out
 
 

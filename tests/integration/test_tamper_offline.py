@@ -18,6 +18,7 @@ from testsupport import ADMIN, ADMIN_PASSWORD, FakeClock
 from perfectcare_desktop.core import versions
 from perfectcare_desktop.core.caseload import caseload
 from perfectcare_desktop.core.crisis_directory import load_directory
+from perfectcare_desktop.core.demo_data import add_demo_data
 from perfectcare_desktop.core.patients import PatientDetails
 from perfectcare_desktop.core.plan_content import PlanContent
 from perfectcare_desktop.core.plan_layout import load_catalogue
@@ -386,3 +387,35 @@ def test_versions_written_before_the_patient_was_sealed_still_open(pc: Pc) -> No
     pc.edit(("UPDATE records SET patient_id = ? WHERE record_id = ?", (b, plan_a)))
     report = verify_store(pc.open())
     assert [p for p in report.problems if f"made for patient {a} but is filed under patient {b}" in p], report.problems
+
+
+def test_versions_an_older_program_received_are_accepted_once_and_a_second_time_is_named(pc: Pc) -> None:
+    """A store whose demo import (or pull) was made by the program before these lists: its versions
+    have no audit entry of their own. They are accepted once, with a dated audit entry; deleting the
+    meta hint to have versions whose entries were cut accepted too is named."""
+    add_demo_data(pc.s, 2, seed=3)
+    pc.close()
+    pc.edit("DELETE FROM snapshots WHERE name LIKE 'arrived:%'", "DELETE FROM meta WHERE key = 'arrivals_baseline'")
+    report = verify_store(pc.open())  # the sign-in accepts them
+    assert report.ok, report.problems
+    assert any("10 version(s) already in this store" in n for n in report.notes), report.notes
+
+    pid = pc.s.add_patient(PatientDetails(*PEOPLE[0]))
+    pc.close()
+    older = pc.copy("older.sqlite3")
+    with sqlite3.connect(older) as raw:
+        old_top = raw.execute("SELECT max(seq) FROM audit").fetchone()[0]
+    pc.open()
+    plan = sign(pc, pid, "Not sleeping")
+    pc.close()
+    pc.edit(
+        f"ATTACH DATABASE '{older}' AS older",
+        ("DELETE FROM audit WHERE seq > ?", (old_top,)),
+        "UPDATE meta SET value = (SELECT value FROM older.meta WHERE key = 'audit_head') WHERE key = 'audit_head'",
+        "DELETE FROM meta WHERE key = 'arrivals_baseline'",
+    )
+
+    report = verify_store(pc.open())
+
+    assert not [p for p in report.problems if plan in p], report.problems  # accepted by the second listing...
+    assert [p for p in report.problems if "ran again" in p and "marker in meta was deleted" in p], report.problems
