@@ -249,6 +249,18 @@ def delete_version(version_id: str) -> list[tuple[str, tuple]]:
     ]
 
 
+def cut_trail_to(older: Path) -> list[str | tuple[str, tuple]]:
+    """The audit trail cut back to where an older copy of the file ended, with that copy's saved head put
+    back, so the trail verifies on its own."""
+    with sqlite3.connect(older) as raw:
+        top = raw.execute("SELECT max(seq) FROM audit").fetchone()[0]
+    return [
+        f"ATTACH DATABASE '{older}' AS older",
+        ("DELETE FROM audit WHERE seq > ?", (top,)),
+        "UPDATE meta SET value = (SELECT value FROM older.meta WHERE key = 'audit_head') WHERE key = 'audit_head'",
+    ]
+
+
 def test_entered_in_error_version_deleted_is_named(pc: Pc) -> None:
     pid, wrong, note = withdrawn_plan(pc)
     pc.close()
@@ -268,19 +280,12 @@ def test_entered_in_error_version_deleted_with_the_audit_tail_is_named(pc: Pc) -
     wrong = sign(pc, pid, "Another patient's plan, saved here by mistake")
     pc.close()
     older = pc.copy("older.sqlite3")
-    with sqlite3.connect(older) as raw:
-        old_top = raw.execute("SELECT max(seq) FROM audit").fetchone()[0]
     pc.open()
     pc.clock.advance(minutes=1)
     note = pc.s.mark_entered_in_error(wrong, "saved on the wrong patient")
     correction = pc.s.update_patient(pid, PatientDetails("Gwenllïan", "Prys-Jones", *PEOPLE[0][2:]))
     pc.close()
-    pc.edit(
-        f"ATTACH DATABASE '{older}' AS older",
-        *delete_version(note),
-        ("DELETE FROM audit WHERE seq > ?", (old_top,)),
-        "UPDATE meta SET value = (SELECT value FROM older.meta WHERE key = 'audit_head') WHERE key = 'audit_head'",
-    )
+    pc.edit(*cut_trail_to(older), *delete_version(note))
     session = pc.open()
 
     report = verify_store(session)
@@ -297,17 +302,11 @@ def test_audit_tail_cut_with_saved_head_put_back_is_named(pc: Pc) -> None:
     pid = pc.s.add_patient(PatientDetails(*PEOPLE[0]))
     pc.close()
     older = pc.copy("older.sqlite3")
-    with sqlite3.connect(older) as raw:
-        old_top = raw.execute("SELECT max(seq) FROM audit").fetchone()[0]
     pc.open()
     pc.clock.advance(minutes=1)
     plan = sign(pc, pid, "Not sleeping")
     pc.close()
-    pc.edit(
-        f"ATTACH DATABASE '{older}' AS older",
-        ("DELETE FROM audit WHERE seq > ?", (old_top,)),
-        "UPDATE meta SET value = (SELECT value FROM older.meta WHERE key = 'audit_head') WHERE key = 'audit_head'",
-    )
+    pc.edit(*cut_trail_to(older))
 
     report = verify_store(pc.open())
 
@@ -403,17 +402,10 @@ def test_versions_an_older_program_received_are_accepted_once_and_a_second_time_
     pid = pc.s.add_patient(PatientDetails(*PEOPLE[0]))
     pc.close()
     older = pc.copy("older.sqlite3")
-    with sqlite3.connect(older) as raw:
-        old_top = raw.execute("SELECT max(seq) FROM audit").fetchone()[0]
     pc.open()
     plan = sign(pc, pid, "Not sleeping")
     pc.close()
-    pc.edit(
-        f"ATTACH DATABASE '{older}' AS older",
-        ("DELETE FROM audit WHERE seq > ?", (old_top,)),
-        "UPDATE meta SET value = (SELECT value FROM older.meta WHERE key = 'audit_head') WHERE key = 'audit_head'",
-        "DELETE FROM meta WHERE key = 'arrivals_baseline'",
-    )
+    pc.edit(*cut_trail_to(older), "DELETE FROM meta WHERE key = 'arrivals_baseline'")
 
     report = verify_store(pc.open())
 

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sync_support import Pc, first_pc, patient, plan
+from sync_support import Pc, first_pc, join, patient, plan
 from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop.core.backup import create_backup, restore_backup
@@ -112,3 +112,19 @@ def test_a_restore_through_the_app_is_no_rollback(pc: Pc, tmp_path: Path) -> Non
     assert before_sync.ok, before_sync.problems
     assert after_sync.ok, after_sync.problems
     pc.close()
+
+
+def test_versions_pulled_from_another_pc_need_no_audit_entry_here(pc: Pc, hub_db: str, tmp_path: Path) -> None:
+    """Pulled versions were audited on the PC that saved them: listed as they arrive, no false alarm here;
+    each PC's own trail is compared with its own entries on the hub."""
+    work(pc, "9434765919")
+    second = join(pc.session, hub_db, tmp_path / "ward-2")
+    try:
+        work(second, "9434765927")
+        pc.sync()
+        for each in (pc, second):
+            report = verify_store(each.session)
+            assert report.ok, report.problems
+            assert report.versions_checked == 4
+    finally:
+        second.close()
