@@ -40,7 +40,7 @@ def note(conn: Connection, dek: DataKey, version_ids: Iterable[str]) -> None:
         # Sealed here, not through patient_snapshot: a cache's format may change and be rebuilt; these
         # lists cannot be rebuilt.
         sealed = dek.seal(json.dumps(ids).encode(), "arrivals", name, "")
-        conn.execute(insert(Snapshot.__table__), {"name": name, "upto_seq": 0, "payload": sealed})
+        conn.execute(insert(Snapshot), {"name": name, "upto_seq": 0, "payload": sealed})
 
 
 def read(conn: Connection, dek: DataKey) -> tuple[set[str], int]:
@@ -79,7 +79,7 @@ def ensure_baseline(store: Any, dek: DataKey, at: datetime) -> None:
             if older and not conn.execute(select(Meta.value).where(Meta.key == _BASELINE_DONE)).scalar():
                 note(conn, dek, older)
                 audit.append(conn, dek, at, "migrate", detail=f"{_BASELINE}: {len(older)}")
-            conn.execute(Meta.__table__.insert().prefix_with("OR REPLACE"), {"key": _BASELINE_DONE, "value": "1"})
+            conn.execute(insert(Meta).prefix_with("OR REPLACE"), {"key": _BASELINE_DONE, "value": "1"})
     except DatabaseError:
         return
 
