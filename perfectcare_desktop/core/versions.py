@@ -406,7 +406,7 @@ def heads_of_kind(conn: Connection, kind: str) -> list[Any]:
         )
         .join(Record, Record.record_id == Version.record_id)
         .where(Version.kind == kind, is_head())
-        .order_by(Version.seq)  # groups nothing: only the covering index's order, cheap to read in
+        .order_by(Version.seq)  # only the covering index's order, cheapest to read: no record's head depends on it
     )
     rows = list(conn.execute(q))
     by_record: dict[str, list[Any]] = {}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from testsupport import ADMIN, ADMIN_PASSWORD, FakeClock
+from testsupport import ADMIN, ADMIN_PASSWORD, FakeClock, admin_cli
 
 from perfectcare_desktop.core import versions
 from perfectcare_desktop.core.caseload import caseload
@@ -411,3 +411,17 @@ def test_versions_an_older_program_received_are_accepted_once_and_a_second_time_
 
     assert not [p for p in report.problems if plan in p], report.problems  # accepted by the second listing...
     assert [p for p in report.problems if "ran again" in p and "marker in meta was deleted" in p], report.problems
+
+
+def test_the_admin_command_names_the_damage_and_fails(pc: Pc) -> None:
+    a, b = two_patients_with_plans(pc)
+    plan_a = versions.one_per_patient_id(PLAN_KIND, a)
+    pc.close()
+    pc.edit(("UPDATE records SET patient_id = ? WHERE record_id = ?", (b, plan_a)))
+
+    result = admin_cli(pc.data_dir, "verify", "--user", ADMIN, user=False, stdin=ADMIN_PASSWORD + "\n")
+
+    assert result.returncode == 1, result.stderr
+    assert f"record {plan_a} (safety_plan) was made for patient {a} but is filed under patient {b}" in result.stderr
+    assert "Note: this PC has never synced" in result.stdout
+    assert "Gwenllïan" not in result.stdout + result.stderr
