@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, Connection, exists, func, insert, select
 
 from ..crypto.aead import DecryptionError
 from ..crypto.vault import DataKey
-from ..errors import NotFound
+from ..errors import NotFound, StoreDamaged
 from ..store.models import Record, Version, VersionParent
 from . import outbox, payloads
 from .statuses import ENTERED_IN_ERROR
@@ -120,7 +120,15 @@ def create_record(conn: Connection, kind: str, patient_id: str | None, author_id
     becomes a second head, a conflict shown for merging, never an error."""
     record_id = record_id or new_id()
     # (Looked up, not INSERT OR IGNORE: the append-only trigger refuses any insert of a key that exists.)
-    if not record_exists(conn, record_id):
+    filed = conn.execute(select(Record.patient_id).where(Record.record_id == record_id)).scalar()
+    if filed is not None and filed != (patient_id or record_id):
+        # A derived id is one patient's: filed under another, the file was edited (records.patient_id).
+        # Saving would seal this patient's words under the other; refused, nothing written.
+        raise StoreDamaged(
+            f"This patient's {kind} record is filed under another patient in this store: the store file was "
+            "altered. Nothing was saved. Ask an administrator to run 'perfectcare-admin verify'."
+        )
+    if filed is None:
         conn.execute(
             insert(Record.__table__),
             dict(record_id=record_id, kind=kind, patient_id=patient_id or record_id, created_at=at,

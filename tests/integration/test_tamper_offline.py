@@ -27,6 +27,7 @@ from perfectcare_desktop.core.session import Session
 from perfectcare_desktop.core.store import Store
 from perfectcare_desktop.core.verify import VerifyReport, verify_store
 from perfectcare_desktop.crypto.aead import DecryptionError
+from perfectcare_desktop.errors import StoreDamaged
 from perfectcare_desktop.paths import db_path
 from perfectcare_desktop.store.models import Version, VersionParent
 
@@ -153,6 +154,12 @@ def test_plan_moved_to_another_patient_is_named_and_never_shown_as_theirs(pc: Pc
     # never shown A's plan (and A's plan is not lost: put the record back and it opens again).
     with pytest.raises(DecryptionError):
         session.history(plan_a)
+    # B's page shows B's own plan; A's shows none, and a plan saved for A is refused rather than sealed as B's.
+    assert shown_signs(session, b) == ["Zofia: skipping meals"]
+    assert load_plan(session, a, audit_view=False).record_id is None
+    with pytest.raises(StoreDamaged, match="filed under another patient"):
+        sign(pc, a, "Gwen: written again")
+    assert verify_store(session).problems == report.problems  # nothing was written
 
 
 def test_patient_record_filed_under_another_id_is_named(pc: Pc) -> None:
