@@ -30,6 +30,10 @@ from .statuses import ENTERED_IN_ERROR
 _PREFIX = "arrived:"
 _BASELINE = "versions from before the audit cross-check listed"  # the detail of its one audit entry
 _BASELINE_DONE = "arrivals_baseline"  # meta: a hint only, so that each sign-in need not read the trail
+# Ends the detail of the store's first audit entry in every store made by this program: in the chain,
+# so it can be neither added to an older store nor removed from a newer one. Such a store never needs
+# the one-off listing below.
+FROM_CREATION = "; every version audited or listed from the start"
 
 
 def note(conn: Connection, dek: DataKey, version_ids: Iterable[str]) -> None:
@@ -62,19 +66,17 @@ def read(conn: Connection, dek: DataKey) -> tuple[set[str], int]:
 
 def ensure_baseline(store: Any, dek: DataKey, at: datetime) -> None:
     """Versions pulled or imported by an older program were never listed. Once per store, at the first
-    sign-in that finds versions, those without their audit entry are listed, and an audit entry says how
-    many and when (`verify` shows it). A store whose versions all have their entries (every store made
-    by this program) lists none and writes nothing. The meta hint only spares later sign-ins the scan:
-    deleted, the scan runs again, and any version it excuses then is in a second, dated baseline entry
-    that `verify` names as a problem. A store damaged where the scan reads still signs in (verify names
-    the damage); the scan runs once it is repaired."""
+    sign-in, those without their audit entry are listed, and an audit entry says how many and when
+    (`verify` shows it). A store this program made (FROM_CREATION) lists none and writes nothing; nor
+    does an older store whose versions all have their entries. The meta hint only spares later sign-ins
+    the scan: deleted, the scan runs again, and what it excuses then is in a dated entry that `verify`
+    names as a problem (on an older store, from the second one on). A store damaged where the scan
+    reads still signs in (verify names the damage); the scan runs once it is repaired."""
     try:
         with store.reading() as conn:
             if conn.execute(select(Meta.value).where(Meta.key == _BASELINE_DONE)).scalar():
                 return
-            if conn.execute(select(Version.version_id).limit(1)).first() is None:
-                return  # nothing to list yet; every version saved or received from now on is audited or listed
-            older = _unaccounted(conn, dek)
+            older = [] if listed_from_creation(conn, dek) else _unaccounted(conn, dek)
         with store.writing() as conn:
             if older and not conn.execute(select(Meta.value).where(Meta.key == _BASELINE_DONE)).scalar():
                 note(conn, dek, older)
@@ -82,6 +84,12 @@ def ensure_baseline(store: Any, dek: DataKey, at: datetime) -> None:
             conn.execute(insert(Meta).prefix_with("OR REPLACE"), {"key": _BASELINE_DONE, "value": "1"})
     except DatabaseError:
         return
+
+
+def listed_from_creation(conn: Connection, dek: DataKey) -> bool:
+    """Whether this program made the store, so that every version in it was audited or listed from the start."""
+    first = audit.read(conn, dek, action="store_created", limit=1)
+    return bool(first) and first[0].detail.endswith(FROM_CREATION)
 
 
 def _unaccounted(conn: Connection, dek: DataKey) -> list[str]:
@@ -92,21 +100,23 @@ def _unaccounted(conn: Connection, dek: DataKey) -> list[str]:
     saved = {t for a, t in entries if a != "entered_in_error"}
     withdrawn = {t for a, t in entries if a == "entered_in_error"}
     listed, _ = read(conn, dek)
-    rows = conn.execute(
-        select(Version.__table__, Record.patient_id).join(Record, Record.record_id == Version.record_id)
-    ).all()  # fmt: skip
     out = []
-    for row in rows:
-        if row.version_id in listed or row.version_id in saved:
+    for version_id, status in conn.execute(select(Version.version_id, Version.status)):  # no payloads: cheap
+        if version_id in listed or version_id in saved:
             continue
-        if row.status == ENTERED_IN_ERROR and _marks(conn, dek, row) in withdrawn:
+        if status == ENTERED_IN_ERROR and _marks(conn, dek, version_id) in withdrawn:
             continue
-        out.append(row.version_id)
+        out.append(version_id)
     return out
 
 
-def _marks(conn: Connection, dek: DataKey, row: Any) -> str | None:
-    parents = conn.execute(select(VersionParent.parent_id).where(VersionParent.version_id == row.version_id))
+def _marks(conn: Connection, dek: DataKey, version_id: str) -> str | None:
+    """The version an "entered in error" note withdraws (read from its sealed content)."""
+    q = select(Version.__table__, Record.patient_id).join(Record, Record.record_id == Version.record_id)
+    row = conn.execute(q.where(Version.version_id == version_id)).first()
+    if row is None:
+        return None  # belongs to no record: verify names it
+    parents = conn.execute(select(VersionParent.parent_id).where(VersionParent.version_id == version_id))
     try:
         content = versions.payloads.decode(versions.open_payload(dek, row, parents.scalars().all(), row.patient_id))
     except (DecryptionError, ValueError):

@@ -160,6 +160,8 @@ def audit_problems(seen: list[SeenVersion], entries: list[AuditRef], arrived: se
                 f"audit entry {e.seq} records version {e.target_id} marked entered in error, but the 'entered in "
                 "error' version is not in the store: it was deleted, so withdrawn content could show as current"
             )
+    for vid in sorted(arrived - by_id.keys()):
+        problems.append(f"version {vid}, received from the hub or imported, is no longer in the store: it was deleted")
     for v in seen:
         if v.version_id in arrived or not v.opened:
             continue  # from the hub or an import (audited as such); one that does not open is named already

@@ -115,7 +115,8 @@ class Store:
             _insert_user(conn, admin_id, username, admin_display_name or username, "admin", now)
             _insert_wrap(conn, dek.wrap_with_password(admin_password, admin_id, params), "user", admin_id, now)
             _insert_wrap(conn, dek.wrap_with_recovery(recovery_secret), "recovery", None, now)
-            audit.append(conn, dek, now, "store_created", user_id=admin_id, detail=f"organisation {org}")
+            audit.append(conn, dek, now, "store_created", user_id=admin_id,
+                         detail=f"organisation {org}{arrivals.FROM_CREATION}")  # fmt: skip
 
         _build(Path(data_dir), org, str(uuid.uuid4()), clock, fill, "it has not been changed.")
         return cls.open(data_dir, clock), vault.format_recovery_key(recovery_secret)
@@ -131,7 +132,8 @@ class Store:
 
         def fill(conn: Connection, now: datetime) -> None:
             _insert_wrap(conn, recovery, "recovery", None, now)
-            audit.append(conn, dek, now, "store_created", detail=f"organisation {org_name}, joined to the hub")
+            audit.append(conn, dek, now, "store_created",
+                         detail=f"organisation {org_name}, joined to the hub{arrivals.FROM_CREATION}")  # fmt: skip
 
         _build(Path(data_dir), org_name, store_id, clock, fill, "enrolment makes a new one: choose an empty folder.")
         return cls.open(data_dir, clock)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from testsupport import ADMIN, ADMIN_PASSWORD, FakeClock, admin_cli
+from testsupport import ADMIN, ADMIN_PASSWORD, ORG, FakeClock, admin_cli
 
-from perfectcare_desktop.core import versions
+from perfectcare_desktop.core import arrivals, versions
 from perfectcare_desktop.core.caseload import caseload
 from perfectcare_desktop.core.crisis_directory import load_directory
 from perfectcare_desktop.core.demo_data import add_demo_data
@@ -252,7 +252,7 @@ def delete_version(version_id: str) -> list[tuple[str, tuple]]:
         ("DELETE FROM version_parents WHERE version_id = ?", (version_id,)),
         ("DELETE FROM outbox WHERE ref = ?", (version_id,)),
         ("DELETE FROM versions WHERE version_id = ?", (version_id,)),
-        ("DELETE FROM snapshots", ()),
+        ("DELETE FROM snapshots WHERE name NOT LIKE 'arrived:%'", ()),  # the caches, rebuilt at will
     ]
 
 
@@ -320,6 +320,20 @@ def test_audit_tail_cut_with_saved_head_put_back_is_named(pc: Pc) -> None:
     assert naming(report, f"version {plan} of record", f"({PLAN_KIND}", "no audit entry recording it"), report.problems
     # A PC that never synced says what it cannot see.
     assert any("never synced" in n for n in report.notes), report.notes
+
+
+def test_imported_version_deleted_is_named(pc: Pc) -> None:
+    add_demo_data(pc.s, 1, seed=4)
+    (summary,) = pc.s.list_patients()
+    newest = pc.s.history(versions.one_per_patient_id(PLAN_KIND, summary.record_id))[-1].version_id
+    pc.close()
+    pc.edit(*delete_version(newest))
+
+    report = verify_store(pc.open())
+
+    assert naming(report, f"version {newest}, received from the hub or imported, is no longer in the store"), (
+        report.problems
+    )
 
 
 def test_version_deleted_with_its_audit_entry_kept_is_named(pc: Pc) -> None:
@@ -395,10 +409,32 @@ def test_versions_written_before_the_patient_was_sealed_still_open(pc: Pc) -> No
     assert [p for p in report.problems if f"made for patient {a} but is filed under patient {b}" in p], report.problems
 
 
-def test_versions_an_older_program_received_are_accepted_once_and_a_second_time_is_named(pc: Pc) -> None:
+@pytest.fixture
+def older_store(data_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pc]:
+    """A store as the program before these checks made it: its first audit entry lacks the mark."""
+    with monkeypatch.context() as m:
+        m.setattr(arrivals, "FROM_CREATION", "")
+        store, _ = Store.create(data_dir, ORG, ADMIN, ADMIN_PASSWORD, clock=clock)
+    made = Pc(data_dir, clock, store)
+    yield made
+    made.store.close()
+
+
+def test_a_store_this_program_made_never_accepts_versions_without_entries(pc: Pc) -> None:
+    add_demo_data(pc.s, 2, seed=3)
+    pc.close()
+    pc.edit("DELETE FROM snapshots WHERE name LIKE 'arrived:%'", "DELETE FROM meta WHERE key = 'arrivals_baseline'")
+
+    report = verify_store(pc.open())
+
+    assert len(naming(report, "no audit entry recording it")) == 10, report.problems
+
+
+def test_versions_an_older_program_received_are_accepted_once_and_a_second_time_is_named(older_store: Pc) -> None:
     """A store whose demo import (or pull) was made by the program before these lists: its versions
     have no audit entry of their own. They are accepted once, with a dated audit entry; deleting the
     meta hint to have versions whose entries were cut accepted too is named."""
+    pc = older_store
     add_demo_data(pc.s, 2, seed=3)
     pc.close()
     pc.edit("DELETE FROM snapshots WHERE name LIKE 'arrived:%'", "DELETE FROM meta WHERE key = 'arrivals_baseline'")
