@@ -155,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace the file if it exists (never a device or a link)")
     p = _command(sub, "restore", cmd_restore, "restore a backup into an empty folder or over the same store",
                  "Secret: line 1 the password of --user as it was when the backup was taken, or with "
-                 "--recovery-key the organisation's recovery key. The current store is kept aside in backups/.",
+                 "--recovery-key the organisation's recovery key. Only an active administrator (in the backup and in "
+                 "the store it replaces) may restore. The current store is kept aside in backups/.",
                  common)  # fmt: skip
     p.add_argument("file")
     p.add_argument("--recovery-key", action="store_true", help="unlock the backup with the recovery key")
@@ -515,11 +516,13 @@ def cmd_followup_figure(args: argparse.Namespace, secrets: Secrets) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, secrets: Secrets) -> int:
-    from .core.storage.verify import verify_store
+    from .sync.audit_anchor import verify_with_hub
 
     session = _login(args, secrets)
     with _damage_in_words(session):
-        report = verify_store(session, Progress("Checking versions"))
+        report = verify_with_hub(session, Progress("Checking versions"), hub_url=_settings().get("hub_url"))
+    for note in report.notes:
+        _say(f"Note: {note}.")
     if report.ok:
         _say(
             f"Intact: {report.versions_checked:,} versions authenticate and the audit chain of "
@@ -543,20 +546,22 @@ def cmd_backup(args: argparse.Namespace, secrets: Secrets) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, secrets: Secrets) -> int:
-    from .core.storage.backup import restore_backup
+    from .core.storage.backup import RestorePlan, restore_backup
+
+    def say_first(plan: RestorePlan) -> bool:  # what will be rolled back, before anything changes
+        _say(plan.in_words())
+        return True
 
     data_dir = _data_dir(args)
     if args.recovery_key:
-        info = restore_backup(
-            Path(args.file), data_dir, recovery_key=secrets.get("Recovery key: "), progress=Progress("Restoring")
-        )
+        info = restore_backup(Path(args.file), data_dir, recovery_key=secrets.get("Recovery key: "),
+                              progress=Progress("Restoring"), before=say_first)  # fmt: skip
     else:
         if not args.user:
             raise InvalidInput("Say whose password opens the backup with --user NAME, or use --recovery-key.")
         password = secrets.get(f"Password for {args.user}: ")
-        info = restore_backup(
-            Path(args.file), data_dir, username=args.user, password=password, progress=Progress("Restoring")
-        )
+        info = restore_backup(Path(args.file), data_dir, username=args.user, password=password,
+                              progress=Progress("Restoring"), before=say_first)  # fmt: skip
     _say(f"Restored the store of {info.organisation} from the backup taken {info.created_at} into {data_dir}.")
     return EXIT_OK
 

@@ -224,9 +224,10 @@ def _grant(conn: Any, group: str) -> None:
     conn.execute(sql.SQL("GRANT SELECT ON hub_meta, versions, users, device_claims TO {}").format(g))
     for table, columns in _INSERTABLE.items():
         conn.execute(sql.SQL(f"GRANT INSERT ({columns}) ON {table} TO {{}}").format(g))  # noqa: S608 - fixed names
-    # ON CONFLICT on the key, and anti-entropy's count of a PC's own entries, read the key's columns;
-    # the trail itself stays unreadable.
-    conn.execute(sql.SQL("GRANT SELECT (device_id, stream, seq) ON audit TO {}").format(g))
+    # ON CONFLICT on the key, and anti-entropy's count of a PC's own entries, read the key's columns; verify
+    # reads the MAC of this PC's newest entry there (sync/audit_anchor.py: an HMAC, no patient detail).
+    # The trail itself stays unreadable.
+    conn.execute(sql.SQL("GRANT SELECT (device_id, stream, seq, mac) ON audit TO {}").format(g))
     conn.execute(sql.SQL("GRANT USAGE ON SEQUENCE versions_seq_seq, users_seq_seq TO {}").format(g))
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import delete, insert, select, update
 
 from ..core.access import grants
 from ..core.access.accounts import ADMIN_WRAP, latest_user_wrap
-from ..core.storage import audit, versions
+from ..core.storage import arrivals, audit, versions
 from ..core.storage.outbox import USER
 from ..crypto.aead import DecryptionError
 from ..crypto.signing import AdminPublicKey
@@ -337,14 +337,15 @@ def _apply_versions(conn: Any, dek: DataKey, rows: list[Any], result: PullResult
             version_id=vid, record_id=rid, kind=kind, author_id=author, created_at=created, signed=signed,
             status=status, review_due=review, followup_due=followup, payload=bytes(payload or b""),
         )  # fmt: skip
+        # The record's MAC first: a row moved to another patient on the hub fails both, and this says why.
+        if not hmac.compare_digest(record_mac(dek, rid, rkind, pid, rcreated, rby), bytes(rmac)) or kind != rkind:
+            _reject(conn, "versions", seq, vid, "its record's details do not authenticate", result, now, patient_id=pid)
+            continue
         try:
-            data = versions.open_payload(dek, row, parents)
+            data = versions.open_payload(dek, row, parents, pid)
         except DecryptionError:
             _reject(conn, "versions", seq, vid, "it does not authenticate under this store's key (altered or "
                     "damaged on the hub)", result, now, patient_id=pid)  # fmt: skip
-            continue
-        if not hmac.compare_digest(record_mac(dek, rid, rkind, pid, rcreated, rby), bytes(rmac)) or kind != rkind:
-            _reject(conn, "versions", seq, vid, "its record's details do not authenticate", result, now, patient_id=pid)
             continue
         if any(p not in here for p in parents):
             _reject(conn, "versions", seq, vid, "an earlier version it follows has not been accepted here", result,
@@ -373,6 +374,7 @@ def _apply_versions(conn: Any, dek: DataKey, rows: list[Any], result: PullResult
         if values:
             conn.execute(insert(table.__table__), values)
     _index_patients(conn, list(digests))
+    arrivals.note(conn, dek, (v["version_id"] for v in new_versions))  # audited where they were saved
     result.versions += len(new_versions)
     return len(new_versions)
 

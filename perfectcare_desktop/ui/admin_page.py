@@ -42,8 +42,9 @@ from ..core.access.session import Session
 from ..core.access.sign_in import reset_password_with_recovery
 from ..core.patients.nhs_number import format_nhs_number
 from ..core.storage.audit import ACTIONS
-from ..core.storage.verify import VerifyReport, verify_store
+from ..core.storage.verify import VerifyReport
 from ..errors import NotFound, PerfectCareError
+from ..sync.audit_anchor import verify_with_hub
 from .operation import Operations
 from .table_model import RowsModel
 from .widgets import Message, heading, shortcut_button
@@ -786,7 +787,7 @@ class AdminPage(QWidget):
             self.verify_button.setEnabled(True)
             self._set_verify_state(f"The check could not run: {error}", "error")
 
-        self._run(lambda: verify_store(session, progress.advanced.emit), self._verified, failed)
+        self._run(lambda: verify_with_hub(session, progress.advanced.emit), self._verified, failed)
 
     def _verify_advanced(self, done: int, total: int) -> None:
         if not self.verify_button.isEnabled():  # still checking (and not cleared)
@@ -795,10 +796,11 @@ class AdminPage(QWidget):
     def _verified(self, report: VerifyReport) -> None:
         self.verify_button.setEnabled(True)
         when = _local(self.session.store.clock.now(), seconds=False)
+        notes = "".join(f"\nNote: {n}." for n in report.notes)  # what could not be checked, said plainly
         if report.ok:
             self._set_verify_state(
                 f"Intact: {report.versions_checked:,} versions authenticate; audit chain of "
-                f"{report.audit_entries_checked:,} entries unbroken (checked {when}).",
+                f"{report.audit_entries_checked:,} entries unbroken (checked {when}).{notes}",
                 "ok",
             )
         else:
@@ -810,7 +812,7 @@ class AdminPage(QWidget):
             lines += [f"• {p}" for p in shown]
             if len(report.problems) > len(shown):
                 lines.append(f"…and {len(report.problems) - len(shown)} more: `perfectcare-admin verify` lists all.")
-            self._set_verify_state("\n".join(lines), "error")
+            self._set_verify_state("\n".join(lines) + notes, "error")
         self.apply_filters()  # the check itself is in the audit trail
 
     def _set_verify_state(self, text: str, role: str | None) -> None:

@@ -159,6 +159,13 @@ def test_backup_and_restore_through_the_cli(cli_store: Path, tmp_path: Path) -> 
     assert restored.returncode == 0, restored.stderr
     verify = run(target, "verify", "--user", "boss", "--password-stdin", stdin=PASSWORD + "\n")
     assert verify.returncode == 0 and "Intact: 25 versions" in verify.stdout
+    # Over the store it came from, it says first what it rolls back (10 versions saved since the backup).
+    run(cli_store, "demo-data", "--patients", "2", "--seed", "2", "--user", "boss", "--password-stdin",
+        stdin=PASSWORD + "\n")  # fmt: skip
+    over = run(cli_store, "restore", str(backup), "--user", "boss", "--password-stdin", stdin=PASSWORD + "\n")
+    assert over.returncode == 0, over.stderr
+    told = over.stdout.index("back to the backup taken")
+    assert "10 version(s) held here" in over.stdout and told < over.stdout.index("Restored the store")
     damaged = tmp_path / "damaged.pcbackup"
     blob = bytearray(backup.read_bytes())
     blob[-100] ^= 0xFF

@@ -102,7 +102,10 @@ def test_actions_are_recorded_with_user_and_patient(session: Session, story: dic
     assert details["user_add"] == f"{CLIN} as clinician"
     assert details["user_disable"] == CLIN
     assert details["create"] == "patient"
-    assert details["store_created"] == "organisation Test NHS Foundation Trust"
+    assert (
+        details["store_created"]
+        == "organisation Test NHS Foundation Trust; every version audited or listed from the start"
+    )
 
 
 def test_filters(session: Session, story: dict[str, str], clock: FakeClock) -> None:

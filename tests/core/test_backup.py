@@ -18,7 +18,7 @@ from perfectcare_desktop.core.access.session import Session
 from perfectcare_desktop.core.demo.demo_data import add_demo_data
 from perfectcare_desktop.core.patients.details import PatientDetails
 from perfectcare_desktop.core.storage import backup
-from perfectcare_desktop.core.storage.backup import create_backup, restore_backup
+from perfectcare_desktop.core.storage.backup import RestorePlan, create_backup, restore_backup
 from perfectcare_desktop.core.storage.export_json import export_patients
 from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.core.storage.verify import verify_store
@@ -234,7 +234,7 @@ def test_damaged_store_is_replaced_and_kept(
 # --- refusals that change nothing --------------------------------------------------------------------
 
 
-def assert_refused(source: Path, data_dir: Path, clock: FakeClock, match: str, **secret: str) -> BackupRejected:
+def assert_refused(source: Path, data_dir: Path, clock: FakeClock, match: str, **secret: Any) -> BackupRejected:
     before = snapshot(data_dir)
     assert DB_NAME in before
     with pytest.raises(BackupRejected, match=match) as caught:
@@ -450,3 +450,49 @@ def test_backup_replaces_an_older_file_atomically(filled: Session, tmp_path: Pat
         assert verify_store(session).ok
     finally:
         store.close()
+
+
+# --- who may restore, and what it says first (issue 16, part 5) ---------------------------------------------
+
+
+def test_restore_says_first_what_it_rolls_back(
+    filled: Session, backup_file: Path, data_dir: Path, clock: FakeClock
+) -> None:
+    pid = filled.patients.add(PatientDetails("Added", "After-Backup", date(1999, 9, 9), "9990000026"))
+    filled.patients.update(pid, PatientDetails("Added", "After-Backup-Two", date(1999, 9, 9), "9990000026"))
+    filled.store.close()
+    told: list[RestorePlan] = []
+
+    assert_refused(backup_file, data_dir, clock, "not confirmed", username=ADMIN, password=ADMIN_PASSWORD,
+                   before=lambda plan: told.append(plan) is None and False)  # fmt: skip
+
+    # Told, and declined: nothing was changed.
+    (plan,) = told
+    assert plan.replaces_store and plan.newer_versions == 2
+    assert "rolls the store of" in plan.in_words() and "2 version(s)" in plan.in_words()
+    assert "Nothing is deleted" in plan.in_words() and "Added" not in plan.in_words()
+    store, session = open_and_login(data_dir, clock)
+    try:
+        assert pid in {p.record_id for p in session.patients.all()}
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("who", ["clinician", "disabled admin"])
+def test_restore_by_anyone_but_an_active_admin_is_refused(
+    filled: Session, data_dir: Path, clock: FakeClock, tmp_path: Path, who: str
+) -> None:
+    """A clinician, or an admin disabled since the backup (whose old password still opens it), restores nothing."""
+    filled.users.add("admin2", "admin", "second admin password", "Second Admin")
+    backup_file = tmp_path / "then.pcbackup"
+    create_backup(filled, backup_file)  # admin2 is an active admin in it
+    if who == "disabled admin":
+        filled.users.disable("admin2")
+        username, password, match = "admin2", "second admin password", "admin2's account is disabled in the store"
+    else:
+        username, password, match = "clinician1", "clinician password", "clinician1 is a clinician in the backup"
+    filled.store.close()
+
+    refused = assert_refused(backup_file, data_dir, clock, match, username=username, password=password)
+
+    assert "only an active administrator may restore" in str(refused) and "Nothing was changed" in str(refused)

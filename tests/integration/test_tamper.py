@@ -251,8 +251,11 @@ def test_edited_audit_entry_is_detected(
     named = [p for p in report.problems if p.startswith(f"audit entry {seq} ")]
     assert named, report.problems
     assert any("altered" in p for p in named), report.problems
-    # Only the edited entry is blamed: its successors still chain from its stored MAC.
-    assert all(p.startswith(f"audit entry {seq} ") for p in report.problems), report.problems
+    # Only the edited entry is blamed: its successors still chain from its stored MAC. An entry no longer
+    # saying "update" also leaves the version it recorded without its entry, which is named too.
+    others = [p for p in report.problems if not p.startswith(f"audit entry {seq} ")]
+    assert all("has no audit entry recording it" in p for p in others), report.problems
+    assert len(others) == (column == "action"), report.problems
 
 
 def test_audit_entry_deleted_in_the_middle_is_detected(

@@ -384,7 +384,7 @@ def test_verify_now_reports_intact_and_is_audited(page: AdminPage) -> None:
 
 def test_verify_reports_problems(page: AdminPage, monkeypatch: pytest.MonkeyPatch) -> None:
     report = admin_page.VerifyReport(3, 9, [f"problem {i}" for i in range(25)])
-    monkeypatch.setattr(admin_page, "verify_store", lambda session, progress=None: report)
+    monkeypatch.setattr(admin_page, "verify_with_hub", lambda session, progress=None: report)
     page.verify_button.click()
     text = page.verify_state.text()
     assert text.startswith("PROBLEMS FOUND: 25") and "• problem 0" in text and "• problem 19" in text

@@ -18,7 +18,7 @@ from ...crypto.kdf import KdfParams, KdfParamsRejected, default_params, derive_k
 from ...crypto.signing import AdminKey
 from ...errors import AccountLocked, InvalidInput, LoginFailed, NotAllowed, NotFound, StoreDamaged
 from ...store.models import KeyWrap, LoginThrottle, Meta, User
-from ..storage import audit
+from ..storage import arrivals, audit
 from ..storage.store import Store
 from . import grants
 from .accounts import latest_user_wrap, set_password, user_by_name
@@ -114,6 +114,7 @@ def authenticate(store: Store, username: str, password: str, action: str) -> Unl
             audit.append(conn, dek, store.clock.now(), "admin_key_created", user_id=user.user_id)
         return made
 
+    arrivals.ensure_baseline(store, dek, now)  # once per store: see core/storage/arrivals.py
     if unsigned and not enrolled:
         # A store made before accounts were signed, used on its own: its first admin to sign in makes the
         # admin key. An enrolled store takes the hub's, or makes it at `hub init` (docs/sync.md), so two

@@ -163,28 +163,28 @@ def _from_history(conn: Connection, dek: DataKey, record_id: str, kind: str) -> 
 
 
 def _read_heads(session: Session) -> dict[str, list]:
-    """record id -> [patient id, kind, record created, head count, [status, created, review, followup]]
-    for every plan and discharge record: from a snapshot, updated with the records saved since."""
+    """record id -> [patient id, kind, record created, head count, [status, created, review, followup],
+    head ids] for every plan and discharge record: from a snapshot, updated with the records whose heads
+    changed since (found from the parent links: an edited `seq` hides nothing)."""
     q = (
         select(Record.patient_id, Record.created_at.label("record_created"), Version.record_id, Version.kind,
-               Version.status, Version.signed, Version.created_at, Version.review_due, Version.followup_due)
+               Version.status, Version.signed, Version.created_at, Version.review_due, Version.followup_due,
+               Version.version_id)
         .join(Record, Record.record_id == Version.record_id)
         .where(Version.kind.in_(_KINDS), versions.is_head())
     )  # fmt: skip
     dek = session.require_unlocked()
     changed: list[str] = []
     with session.store.reading() as conn:
-        # Local arrival numbers say only what changed since the snapshot, never which version is newest.
+        # The newest local arrival number only labels the snapshot; what changed is read from the heads.
         upto = conn.execute(select(func.max(Version.seq))).scalar() or 0
         cached = patient_snapshot.read_blob(conn, dek, HEADS_SNAPSHOT)
         records: dict[str, list] = {}
         if cached is not None and isinstance(cached[1], dict):
             records = cached[1]
-            changed = list(
-                conn.execute(
-                    select(Version.record_id).where(Version.kind.in_(_KINDS), Version.seq > cached[0]).distinct()
-                ).scalars()
-            )
+            # A row cached before head ids were kept (five items) counts as changed.
+            known = {rid: row[5] if len(row) > 5 else () for rid, row in records.items()}
+            changed = versions.changed_records(conn, _KINDS, known)
             if len(changed) > _BULK:
                 cached = None
         else:
@@ -208,7 +208,8 @@ def _read_heads(session: Session) -> dict[str, list]:
                 entry = _entry(head.status, head, head.review_due)
             else:
                 entry = _from_history(conn, dek, record_id, head.kind)
-            records[record_id] = [head.patient_id, head.kind, head.record_created.isoformat(), len(found), entry]
+            records[record_id] = [head.patient_id, head.kind, head.record_created.isoformat(), len(found), entry,
+                                  sorted(r.version_id for r in found)]  # fmt: skip
     if cached is None or changed:
         with session.store.writing() as conn:
             patient_snapshot.write_blob(conn, dek, HEADS_SNAPSHOT, upto, records)
@@ -235,7 +236,7 @@ def _plan_heads(session: Session) -> _Heads:
     followups: dict[str, date | None] = {}
     followup: dict[str, Followup | None] = {}
     reviews: dict[str, date | None] = {}
-    for record_id, (patient_id, kind, record_created, head_count, entry) in _read_heads(session).items():
+    for record_id, (patient_id, kind, record_created, head_count, entry, *_) in _read_heads(session).items():
         if head_count > 1:
             conflicted.add(patient_id)
         made = (record_created, record_id)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, insert, select
 from ...crypto import vault
 from ...errors import InvalidInput, NotFound, SessionLocked
 from ...store.models import BlindIndex, Version
-from ..storage import audit, versions
+from ..storage import arrivals, audit, versions
 from ..storage.records import PATIENT, record_row
 from . import snapshot as patient_snapshot
 from .details import PatientDetails, PatientSummary, validated
@@ -220,11 +220,7 @@ class PatientRegistry:
             upto = conn.execute(select(func.max(Version.seq))).scalar() or 0
             snap = patient_snapshot.read(conn, dek)
             if snap is not None:
-                changed = list(
-                    conn.execute(
-                        select(Version.record_id).where(Version.kind == PATIENT, Version.seq > snap[0]).distinct()
-                    ).scalars()
-                )
+                changed = versions.changed_records(conn, [PATIENT], {s.record_id: [s.version_id] for s in snap[1]})
                 if len(changed) > _SNAPSHOT_CATCH_UP:
                     snap = None
             if snap is None:
@@ -306,13 +302,16 @@ class PatientRegistry:
         s = self._session
         dek, now, uid = s.require_unlocked(), s.now(), s.user.user_id
         added = 0
+        imported: list[str] = []
         with s.store.writing() as conn:
             for details, records in items:
                 clean = validated(details, s.today())
                 pid = versions.create_record(
                     conn, PATIENT, None, uid, now, record_id=self._new_patient_id(conn, dek, clean)
                 )
-                versions.append(conn, dek, versions.NewVersion(pid, PATIENT, clean.to_payload()), uid, now, [])
+                imported.append(
+                    versions.append(conn, dek, versions.NewVersion(pid, PATIENT, clean.to_payload()), uid, now, [])
+                )
                 conn.execute(
                     insert(BlindIndex.__table__),
                     dict(kind="nhs", digest=dek.blind_index("nhs", clean.nhs_number), record_id=pid),
@@ -327,7 +326,9 @@ class PatientRegistry:
                     for item in chain:
                         new = dataclasses.replace(item, record_id=rid, kind=kind)
                         parent = [versions.append(conn, dek, new, uid, now, parent)]
+                        imported.append(parent[0])
                 added += 1
+            arrivals.note(conn, dek, imported)  # one audit entry (the caller's) covers the import
         with s.cache_guard:
             self.forget()
         return added

@@ -21,15 +21,18 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from sqlalchemy import Connection, func, select
 
 from ... import __version__
 from ...crypto import aead, vault
 from ...crypto.kdf import KdfParamsRejected
+from ...crypto.signing import AdminPublicKey
 from ...errors import BackupRejected, InvalidInput, StoreDamaged, StoreNotWritable
 from ...store import database
 from ...store.models import AuditEntry, KeyWrap, User
+from ..access import grants
 from ..access.session import Session
 from ..clock import Clock, SystemClock
 from . import audit
@@ -40,6 +43,26 @@ MAGIC = b"PCBACKUP"
 FORMAT = 1
 _LEN = struct.Struct(">BI")
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    """What a restore will roll back, said before anything changes."""
+
+    taken_at: str  # when the backup was made (UTC, ISO)
+    organisation: str
+    replaces_store: bool  # False: an empty folder (or a damaged store, kept for investigation)
+    newer_versions: int  # versions the store being replaced holds and the backup does not: set aside with it
+
+    def in_words(self) -> str:
+        if not self.replaces_store:
+            return f"This restores the store of {self.organisation} as it was in the backup taken {self.taken_at}."
+        return (
+            f"This rolls the store of {self.organisation} back to the backup taken {self.taken_at}: "
+            f"{self.newer_versions:,} version(s) held here (saved or received since) are not in it. Nothing is "
+            "deleted: the current store "
+            f"is kept, whole, in {database.BACKUP_DIR}/ (before-restore-*)."
+        )
 
 
 @dataclass(frozen=True)
@@ -190,9 +213,15 @@ def restore_backup(
     recovery_key: str | None = None,
     clock: Clock | None = None,
     progress: Progress | None = None,
+    before: Callable[[RestorePlan], bool] | None = None,
 ) -> BackupInfo:
     """Restore a backup into `data_dir`: into an empty folder, or over the same store (kept aside
-    first). A damaged file, a wrong key or a different organisation's store changes nothing."""
+    first). A damaged file, a wrong key or a different organisation's store changes nothing.
+
+    Only an active administrator restores (or the holder of the recovery key, who can reset any
+    password anyway): their account is checked in the backup AND in the store being replaced, so an
+    old backup from when someone was an admin, or not yet disabled, gives them nothing. `before` is
+    told what will be rolled back once everything is checked; returning False changes nothing."""
     clock = clock or SystemClock()
     header, header_bytes, body = read_header(source)
     dek = _unwrap(header, username, password, recovery_key)
@@ -212,6 +241,13 @@ def restore_backup(
             f"This backup is of another store ({header.get('organisation', '?')}, id {header['store_id']}); the data "
             f"folder {data_dir} holds store {existing_id}. Restore into an empty folder. Nothing was changed."
         )
+    live = target if existing_id not in (None, _DAMAGED) else None
+    if username is not None and not recovery_key:
+        _check_restorer(header, username, image, live)
+    plan = RestorePlan(header.get("created_at", "?"), header.get("organisation", ""), live is not None,
+                       _newer_versions(image, live) if live else 0)  # fmt: skip
+    if before is not None and not before(plan):
+        raise BackupRejected("The restore was not confirmed. Nothing was changed.")
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -254,6 +290,84 @@ def restore_backup(
 _DAMAGED = "(damaged)"
 
 
+def _check_restorer(header: dict, username: str, image: bytes, live: Path | None) -> None:
+    """The account that opened the backup must be an active administrator in it and in the live store."""
+    user_id = next(
+        w["user_id"] for w in header["wraps"] if w.get("purpose") == "user" and w.get("username") == username
+    )
+    places = [("in the backup", _account(_in_memory(image), user_id))]
+    if live is not None:
+        places.append(("in the store it would replace", _account(_read_only(live), user_id)))
+    keys = {account[2] for _, account in places if account is not None and account[2]}
+    for where, account in places:
+        if account is None:
+            raise BackupRejected(f"{username} has no account {where}; only an active administrator may restore. "
+                                 "Nothing was changed.")  # fmt: skip
+        role, active, key, genuine = account
+        if len(keys) > 1 or (keys and not genuine):  # a role or state edited in, or another store's admin key
+            raise BackupRejected(f"{username}'s account {where} is not as an administrator signed it; only an "
+                                 "active administrator may restore. Nothing was changed.")  # fmt: skip
+        if not active:
+            raise BackupRejected(f"{username}'s account is disabled {where}; only an active administrator may "
+                                 "restore. Nothing was changed.")  # fmt: skip
+        if role != "admin":
+            raise BackupRejected(f"{username} is a {role} {where}; only an active administrator may restore a "
+                                 "backup. Nothing was changed.")  # fmt: skip
+
+
+def _account(conn: sqlite3.Connection, user_id: str) -> tuple[str, bool, str | None, bool] | None:
+    """(role, active, the pinned admin key, whether that key signed the account as it is)."""
+    try:
+        row = conn.execute("SELECT user_id, username, display_name, role, active, grant_rev, grant_sig FROM users "
+                           "WHERE user_id = ?", (user_id,)).fetchone()  # fmt: skip
+        meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('store_id', ?)",
+                                 (grants.PUBLIC_KEY_META,)).fetchall())  # fmt: skip
+    except sqlite3.DatabaseError:  # a damaged file, or one from before accounts were signed (no grant columns)
+        try:
+            old = conn.execute("SELECT role, active FROM users WHERE user_id = ?", (user_id,)).fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        return (str(old[0]), bool(old[1]), None, True) if old else None
+    finally:
+        conn.close()
+    if row is None:
+        return None
+    key = meta.get(grants.PUBLIC_KEY_META)
+    account = SimpleNamespace(user_id=row[0], username=row[1], display_name=row[2], role=row[3], active=row[4],
+                              grant_rev=row[5])  # fmt: skip
+    genuine = key is None or AdminPublicKey.from_hex(key).verify(row[6], *grants.fields(meta.get("store_id", ""),
+                                                                                        account))  # fmt: skip
+    return str(row[3]), bool(row[4]), key, genuine
+
+
+def _newer_versions(image: bytes, live: Path) -> int:
+    """Versions in the live store that the backup lacks (ids compared: arrival numbers differ by PC)."""
+    backup, here = _in_memory(image), _read_only(live)
+    try:
+        had = {r[0] for r in backup.execute("SELECT version_id FROM versions")}
+        return sum(1 for (vid,) in here.execute("SELECT version_id FROM versions") if vid not in had)
+    except sqlite3.DatabaseError:
+        return 0  # the integrity checks below refuse a broken backup; a broken live store is set aside whole
+    finally:
+        backup.close()
+        here.close()
+
+
+def _in_memory(image: bytes) -> sqlite3.Connection:
+    """The backup's database, read in memory. Header bytes 18-19 say WAL, which an in-memory database
+    cannot open: they are set to the rollback journal in this copy only (the file written is untouched)."""
+    conn = sqlite3.connect(":memory:")
+    conn.deserialize(image[:18] + b"\x01\x01" + image[20:] if image[18:20] == b"\x02\x02" else image)
+    return conn
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    # immutable=1 creates no -wal/-shm files; only when a WAL is already there must SQLite read it.
+    has_wal = Path(str(path) + "-wal").exists()
+    uri = "file:" + urllib.parse.quote(str(path)) + ("?mode=ro" if has_wal else "?mode=ro&immutable=1")
+    return sqlite3.connect(uri, uri=True)
+
+
 def _continue_audit_on_hub(conn: Connection) -> None:
     """A restored store numbers its audit entries again from the backup's last one, numbers this PC
     may already have sent to the hub since the backup was taken: the hub would keep those and drop
@@ -278,12 +392,8 @@ def _set_aside_damaged(target: Path, clock: Clock) -> None:
 
 def _existing_store_id(data_dir: Path) -> str:
     """The store id of the store already in the folder, or _DAMAGED; reads without changing a byte."""
-    path = database.db_path(data_dir)
-    # immutable=1 creates no -wal/-shm files; only when a WAL is already there must SQLite read it.
-    has_wal = Path(str(path) + "-wal").exists()
-    uri = "file:" + urllib.parse.quote(str(path)) + ("?mode=ro" if has_wal else "?mode=ro&immutable=1")
     try:
-        conn = sqlite3.connect(uri, uri=True)
+        conn = _read_only(database.db_path(data_dir))
         try:
             row = conn.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()
         finally:

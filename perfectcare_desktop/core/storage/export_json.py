@@ -96,6 +96,7 @@ def _history(session: Session, record_id: str, kind: str) -> tuple[list[versions
     dek = session.require_unlocked()
     with session.store.reading() as conn:
         rows = conn.execute(select(Version.__table__).where(Version.record_id == record_id)).all()
+        patient_id = versions.patient_of(conn, record_id)
         parents: dict[str, list[str]] = {r.version_id: [] for r in rows}
         ids = list(parents)
         for start in range(0, len(ids), 500):
@@ -106,7 +107,7 @@ def _history(session: Session, record_id: str, kind: str) -> tuple[list[versions
     for r in rows:
         mine = tuple(sorted(parents[r.version_id]))
         try:
-            payload: Any = payloads.decode(versions.open_payload(dek, r, mine))
+            payload: Any = payloads.decode(versions.open_payload(dek, r, mine, patient_id))
         except (DecryptionError, ValueError):
             payload = None
             problems.append(

@@ -57,10 +57,12 @@ class RecordState:
 
 def read_record(session: Session, patient_id: str, kind: str, *, audit_view: bool) -> tuple[Any, ...]:
     """(record_id, history, heads) of the patient's record of `kind`, or (None, (), ())."""
-    found = session.records.of_patient(patient_id, kind)
+    found = [rid for rid, _ in session.records.of_patient(patient_id, kind)]
     if not found:
         return None, (), ()
-    record_id = found[0][0]
+    # The patient's own (derived) record first: another's filed here by an edit of the file is never shown.
+    own = versions.one_per_patient_id(kind, patient_id)
+    record_id = own if own in found else found[0]
     history = session.records.history(record_id)
     if audit_view:
         session.record_event("view", patient_id=patient_id, target_id=history[-1].version_id, detail=kind)

@@ -27,7 +27,7 @@ from ..access import grants
 from ..access.accounts import insert_user, insert_wrap, set_password
 from ..access.passwords import check_new_password, check_username
 from ..clock import Clock, SystemClock
-from . import audit
+from . import arrivals, audit
 from .files import ensure_writable_folder
 
 
@@ -80,7 +80,8 @@ class Store:
             insert_wrap(conn, dek.wrap_with_recovery(recovery_secret), "recovery", None, now)
             grants.adopt(conn, admin_key, now)
             grants.wrap_for_recovery(conn, admin_key, recovery_secret, now)
-            audit.append(conn, dek, now, "store_created", user_id=admin_id, detail=f"organisation {org}")
+            audit.append(conn, dek, now, "store_created", user_id=admin_id,
+                         detail=f"organisation {org}{arrivals.FROM_CREATION}")  # fmt: skip
 
         _build(Path(data_dir), org, str(uuid.uuid4()), clock, fill, "it has not been changed.")
         return cls.open(data_dir, clock), vault.format_recovery_key(recovery_secret)
@@ -99,7 +100,8 @@ class Store:
             insert_wrap(conn, recovery, "recovery", None, now)
             if admin_public_key:
                 conn.execute(insert(Meta).values(key=grants.PUBLIC_KEY_META, value=admin_public_key))
-            audit.append(conn, dek, now, "store_created", detail=f"organisation {org_name}, joined to the hub")
+            audit.append(conn, dek, now, "store_created",
+                         detail=f"organisation {org_name}, joined to the hub{arrivals.FROM_CREATION}")  # fmt: skip
 
         _build(Path(data_dir), org_name, store_id, clock, fill, "enrolment makes a new one: choose an empty folder.")
         return cls.open(data_dir, clock)

@@ -22,8 +22,9 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, exists, func, insert, select
 
+from ...crypto.aead import DecryptionError
 from ...crypto.vault import DataKey
-from ...errors import NotFound
+from ...errors import NotFound, StoreDamaged
 from ...store.models import Record, Version, VersionParent
 from ..clinical.statuses import ENTERED_IN_ERROR
 from . import outbox, payloads
@@ -61,10 +62,14 @@ class NewVersion:
     followup_due: date | None = None
 
 
-def bound_metadata(row: Any, parents: Iterable[str]) -> tuple[object, ...]:
+def bound_metadata(row: Any, parents: Iterable[str], patient_id: str | None = None) -> tuple[object, ...]:
     """The clear metadata sealed into a version's associated data: editing any of it in the file
-    (a faked signature, a changed status or due date, a re-parented version) fails authentication."""
-    return (
+    (a faked signature, a changed status or due date, a re-parented version) fails authentication.
+
+    `patient_id` (the record's `records.patient_id`) is sealed into every version written since issue 16,
+    so a record filed under another patient by an SQL edit no longer opens. None gives the binding of the
+    versions written before, which did not include it (see `open_payload` and docs/store.md)."""
+    bound = (
         row.kind,
         row.author_id,
         row.created_at.isoformat(),
@@ -74,6 +79,7 @@ def bound_metadata(row: Any, parents: Iterable[str]) -> tuple[object, ...]:
         row.followup_due.isoformat() if row.followup_due else None,
         sorted(parents),
     )
+    return bound if patient_id is None else (*bound, "patient", patient_id)
 
 
 def new_id() -> str:
@@ -114,7 +120,15 @@ def create_record(conn: Connection, kind: str, patient_id: str | None, author_id
     becomes a second head, a conflict shown for merging, never an error."""
     record_id = record_id or new_id()
     # (Looked up, not INSERT OR IGNORE: the append-only trigger refuses any insert of a key that exists.)
-    if not record_exists(conn, record_id):
+    filed = conn.execute(select(Record.patient_id).where(Record.record_id == record_id)).scalar()
+    if filed is not None and filed != (patient_id or record_id):
+        # A derived id is one patient's: filed under another, the file was edited (records.patient_id).
+        # Saving would seal this patient's words under the other; refused, nothing written.
+        raise StoreDamaged(
+            f"This patient's {kind} record is filed under another patient in this store: the store file was "
+            "altered. Nothing was saved. Ask an administrator to run 'perfectcare-admin verify'."
+        )
+    if filed is None:
         conn.execute(
             insert(Record.__table__),
             dict(record_id=record_id, kind=kind, patient_id=patient_id or record_id, created_at=at,
@@ -233,6 +247,17 @@ def orders_of(conn: Connection, record_ids: Iterable[str]) -> dict[str, list[str
     return out
 
 
+def changed_records(conn: Connection, kinds: Sequence[str], known: dict[str, Iterable[str]]) -> list[str]:
+    """Records of these kinds whose heads are not the ones a cache was built from (`known`: record id ->
+    head version ids then). Decided from the parent links, not from `seq`: an edited arrival number can
+    neither hide a saved version from a cache nor make an older one look newest. Ids only, over the
+    covering index, compared as (record, head) pairs: cheap enough for every unlock."""
+    q = select(Version.record_id, Version.version_id).where(Version.kind.in_(kinds), is_head())
+    now = {(rid, vid) for rid, vid in conn.execute(q).all()}
+    then = {(rid, vid) for rid, ids in known.items() for vid in ids}
+    return sorted({rid for rid, _ in now ^ then})
+
+
 def head_ids(conn: Connection, record_id: str) -> list[str]:
     """The record's heads in the one order: the last is the newest."""
     heads = list(conn.execute(select(Version.version_id).where(Version.record_id == record_id, is_head())).scalars())
@@ -243,11 +268,20 @@ def head_ids(conn: Connection, record_id: str) -> list[str]:
     return sorted(heads, key=rank.__getitem__)
 
 
+def patient_of(conn: Connection, record_id: str) -> str:
+    """The patient a record is filed under (a patient record's own id for a patient record)."""
+    found = conn.execute(select(Record.patient_id).where(Record.record_id == record_id)).scalar()
+    if found is None:
+        raise NotFound("That record does not exist in this store.")
+    return found
+
+
 def append(
     conn: Connection, dek: DataKey, new: NewVersion, author_id: str, at: datetime, parents: list[str] | None = None
 ) -> str:
     """Append one version inside the caller's transaction. Parents default to the current heads."""
     data = payloads.encode(new.payload)  # validates size before anything is written
+    patient_id = patient_of(conn, new.record_id)
     if parents is None:
         parents = head_ids(conn, new.record_id)
     version_id = new_id()
@@ -263,7 +297,7 @@ def append(
         followup_due=new.followup_due,
     )
     sealed = dek.seal(
-        data, PAYLOAD_TABLE, new.record_id, version_id, *bound_metadata(SimpleNamespace(**values), parents)
+        data, PAYLOAD_TABLE, new.record_id, version_id, *bound_metadata(SimpleNamespace(**values), parents, patient_id)
     )
     conn.execute(insert(Version.__table__), {**values, "payload": sealed})
     if parents:
@@ -279,13 +313,27 @@ STORED_COLUMNS = (
 )  # fmt: skip
 
 
-def open_payload(dek: DataKey, row: Any, parents: Iterable[str]) -> bytes:
-    """Decrypt a version row's payload, checking its metadata and parents are the ones sealed."""
-    return dek.open(row.payload, PAYLOAD_TABLE, row.record_id, row.version_id, *bound_metadata(row, parents))
+def open_bound(dek: DataKey, row: Any, parents: Iterable[str], patient_id: str) -> tuple[bytes, bool]:
+    """(plaintext, whether the patient was sealed in) of a version row, checking its metadata, parents
+    and patient are the ones sealed. A version written before the patient was bound opens under the
+    older binding; one written since never does (its tag covers the patient), so an SQL edit cannot
+    pass a new version off as an old one. Raises DecryptionError when neither authenticates."""
+    parents = list(parents)
+    try:
+        return dek.open(row.payload, PAYLOAD_TABLE, row.record_id, row.version_id,
+                        *bound_metadata(row, parents, patient_id)), True  # fmt: skip
+    except DecryptionError:
+        legacy = dek.open(row.payload, PAYLOAD_TABLE, row.record_id, row.version_id, *bound_metadata(row, parents))
+        return legacy, False
 
 
-def _info(dek: DataKey, row: Any, parents: tuple[str, ...]) -> VersionInfo:
-    data = open_payload(dek, row, parents)
+def open_payload(dek: DataKey, row: Any, parents: Iterable[str], patient_id: str) -> bytes:
+    """Decrypt a version row's payload, checking its metadata, parents and patient are the ones sealed."""
+    return open_bound(dek, row, parents, patient_id)[0]
+
+
+def _info(dek: DataKey, row: Any, parents: tuple[str, ...], patient_id: str) -> VersionInfo:
+    data = open_payload(dek, row, parents, patient_id)
     return VersionInfo(
         row.version_id,
         row.record_id,
@@ -317,8 +365,9 @@ def history(conn: Connection, dek: DataKey, record_id: str) -> list[VersionInfo]
     rows = conn.execute(select(Version.__table__).where(Version.record_id == record_id)).all()
     if not rows:
         raise NotFound("That record does not exist in this store.")
+    patient_id = patient_of(conn, record_id)
     parents = _parents_of(conn, [r.version_id for r in rows])
-    return in_order(_info(dek, r, parents[r.version_id]) for r in rows)
+    return in_order(_info(dek, r, parents[r.version_id], patient_id) for r in rows)
 
 
 def withdrawn_ids(versions: Iterable[VersionInfo]) -> set[str]:
@@ -344,9 +393,10 @@ def current(versions: list[VersionInfo]) -> VersionInfo | None:
 def heads_of_kind(conn: Connection, kind: str) -> list[Any]:
     """Head version rows of every record of a kind, in one query (the caseload's main read). A record's
     heads come in the one order (its newest last); the rare record with two is ordered from its chain."""
-    # Version.kind repeats its record's kind, so no join with records is needed here.
+    # Version.kind repeats its record's kind; the record is joined for the patient sealed into each version.
     q = (
         select(
+            Record.patient_id,
             Version.version_id,
             Version.record_id,
             Version.seq,
@@ -363,8 +413,9 @@ def heads_of_kind(conn: Connection, kind: str) -> list[Any]:
             .scalar_subquery()
             .label("parents"),
         )
+        .join(Record, Record.record_id == Version.record_id)
         .where(Version.kind == kind, is_head())
-        .order_by(Version.seq)
+        .order_by(Version.seq)  # only the covering index's order, cheapest to read: no record's head depends on it
     )
     rows = list(conn.execute(q))
     by_record: dict[str, list[Any]] = {}
@@ -383,4 +434,4 @@ def heads_of_kind(conn: Connection, kind: str) -> list[Any]:
 def decrypt_row(dek: DataKey, row: Any) -> dict[str, Any]:
     """Decrypt a row from heads_of_kind (which carries its parents as a comma-joined `parents`)."""
     parents = row.parents.split(",") if row.parents else []
-    return payloads.decode(open_payload(dek, row, parents))
+    return payloads.decode(open_payload(dek, row, parents, row.patient_id))
