@@ -2,13 +2,14 @@
 
 The guard wraps the engine's `connect` and `raw_connection` (every store transaction, `Store.reading`
 and `Store.writing` included, and every `store.meta(...)`, goes through them) for SQLite engines, and
-records each call made on the main thread by widget code — a frame under perfectcare_desktop/ui/ that
-is a method of a Qt object — unless it runs inside a job handed to `Operations.run` (with
-`synchronous=True` the job runs inline on the test's thread, yet it stands for the worker). So a test
-that seeds data through core on its own thread, or calls a worker helper such as
-`plan_tab.load_for_patient` to set up, does not trip it; a click, key or timer that makes a widget
-read or write the store does. The test fails at teardown (after its windows are closed, so quitting
-is watched too), naming each path once: widget method > core function > store.
+records each call made on the main thread by widget code (a frame under perfectcare_desktop/ui/ that is
+a method of a Qt object, or a function or lambda made inside one: a slot, a callback) unless it runs
+inside a job handed to `Operations.run` (with `synchronous=True` the job runs inline on the test's
+thread, yet it stands for the worker). So a test that seeds data through core on its own thread, or
+calls a worker helper such as `plan_tab.load_for_patient` to set up, does not trip it; a click, key
+or timer that makes a widget read or write the store does. The test fails at teardown (after its
+windows are closed, so quitting is watched too), naming each path once: widget code > core > store.
+A test double for Operations must run its work through `Operations(synchronous=True).run`.
 """
 
 from __future__ import annotations
@@ -43,8 +44,15 @@ def _path(frame: FrameType) -> Path:
 
 
 def _widget_frame(frame: FrameType) -> bool:
+    """Widget code: a method of a Qt object, or a function made inside one (a slot's lambda, a callback),
+    in a module under ui/. Not a module's own function (a worker helper, which tests call to set up)."""
     path = _path(frame)
-    return path.parent == UI and path != OPERATION and isinstance(frame.f_locals.get("self"), QObject)
+    if path.parent != UI or path == OPERATION:
+        return False
+    code = frame.f_code
+    return (
+        "<locals>" in code.co_qualname or code.co_name == "<lambda>" or isinstance(frame.f_locals.get("self"), QObject)
+    )
 
 
 def gui_thread_store_access(frame: FrameType | None) -> str | None:
