@@ -7,7 +7,6 @@ patient. Unsaved form input stays in memory, hidden, and is back when the same u
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
 from collections.abc import Callable
@@ -130,17 +129,32 @@ class MainWindow(QMainWindow):
         if self.store is not None:
             self._build_pages()
         elif self._open_store is not None:
-            self.ops.run(self._open_store, self._store_opened, self._store_failed)
+            open_store = self._open_store
 
-    def _store_opened(self, store: Store) -> None:
-        self._store_ready(store)
+            def opened() -> tuple[Store, str]:
+                store = open_store()
+                return store, store.organisation
+
+            self.ops.run(opened, self._store_opened, self._store_failed)
+
+    def _store_opened(self, opened: tuple[Store, str]) -> None:
+        store, organisation = opened
+        self._store_ready(store, organisation)
         QTimer.singleShot(0, self._build_pages)  # let Sign in show as enabled first
 
-    def _store_ready(self, store: Store) -> None:
+    def _store_ready(self, store: Store, organisation: str | None = None) -> None:
+        """The store is open: signing in may start. Its organisation's name is read on the worker (given,
+        when opening it there read it too)."""
         self.store = store
-        self.setWindowTitle(f"PerfectCare Desktop — {store.organisation}")
-        self.login_page.set_organisation(store.organisation)
         self.login_page.set_waiting(None)
+        if organisation is None:
+            self.ops.run(lambda: store.organisation, self._show_organisation)
+        else:
+            self._show_organisation(organisation)
+
+    def _show_organisation(self, organisation: str) -> None:
+        self.setWindowTitle(f"PerfectCare Desktop — {organisation}")
+        self.login_page.set_organisation(organisation)
 
     def _store_failed(self, error: BaseException) -> None:
         if not isinstance(error, PerfectCareError):
@@ -372,7 +386,7 @@ class MainWindow(QMainWindow):
             return
         current = self.stack.currentWidget()
         self._return_to = current if current is not self.login_page else None
-        self._autosave_plan()  # sealed before the key is forgotten; restored at unlock
+        self._autosave_plan()  # sealed before the key is forgotten, written on the worker; restored at unlock
         self._hide_everything()
         session = self.session
         self.login_page.show_locked(session.user.username)
@@ -380,14 +394,20 @@ class MainWindow(QMainWindow):
         self.lock_label.setText("Locked")
         if self.sync is not None:
             self.sync.pause()  # cancels a round in flight and drops its result; none until unlock (it needs the key)
-        session.lock()  # forgets the key and decrypted details; audited
+        self._forget(session)
+
+    def _forget(self, session: Session) -> None:
+        """Forget the key and the decrypted details now, on this thread (no store is touched); the lock's
+        audit entry is written on the store worker, after the drafts sealed just before."""
+        audit_lock = session.forget()
+        if audit_lock is not None:
+            self.ops.run(audit_lock)
 
     def _autosave_plan(self) -> None:
         if self._pages_built:
-            # Never block a lock: the last background autosave is a few seconds old at most.
+            # Sealed here, written on the store worker: a lock never waits on the disk.
             for tab in self.patient_page.record_tabs:
-                with contextlib.suppress(PerfectCareError):
-                    tab.autosave_now()
+                tab.autosave_now()
 
     def sign_out(self) -> None:
         if self.session is None:
@@ -395,8 +415,7 @@ class MainWindow(QMainWindow):
         self._autosave_plan()
         if self.sync is not None:
             self.sync.stop()
-        if not self.session.locked:
-            self.session.lock()
+        self._forget(self.session)
         self.session = None
         self._return_to = None
         self._hide_everything()
@@ -749,7 +768,7 @@ class MainWindow(QMainWindow):
                 return
         if self.session is not None and not self.session.locked:
             self._autosave_plan()
-            self.session.lock()
+            self._forget(self.session)  # both written before the wait below returns
         if self.sync is not None:
             self.sync.stop()  # the hub connection closes on the worker, after any round still running
         self.ops.wait()

@@ -254,10 +254,10 @@ class PlanTab(RecordTab):
     def discharge(self) -> None:
         """Time (UK), kind and follow-up owner; the dialog refuses a future time or a missing choice in
         words and saves nothing, and the core checks again."""
-        session, pid = self._session(), self.patient_id
-        if session is None or session.locked or pid is None:
-            return
-        staff = self.load_result.staff if self.load_result is not None else session.users.staff_names()
+        session, pid, loaded = self._session(), self.patient_id, self.load_result
+        if session is None or session.locked or pid is None or loaded is None:
+            return  # nothing shown (the patient is still loading): the staff names come with it
+        staff = loaded.staff
         dialog = DischargeDialog(uk_local(session.store.clock.now()), staff, self)
         if dialog.exec() != DischargeDialog.DialogCode.Accepted:
             return

@@ -204,9 +204,12 @@ class PrintDialog(QDialog):
             raise error
 
     def _audit(self, action: str, detail: str) -> None:
+        """The entry is made now (the key taken here) and written on the store worker: the print is
+        audited even if the dialog closes, or the app locks, before the worker gets to it."""
         session = self._session()
         if session is not None and not session.locked and self.pdf is not None:
-            session.record_event(action, patient_id=self.patient_id, detail=f"pdf {self.pdf.variant}{detail}")
+            write = session.event_recorder(action, patient_id=self.patient_id, detail=f"pdf {self.pdf.variant}{detail}")
+            self.ops.run(write, None, self._failed)
 
     def print_(self, printer: QPrinter | None = None) -> None:
         """The system print dialog, then the pages; `printer` given (tests): no dialog."""

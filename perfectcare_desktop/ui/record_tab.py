@@ -7,8 +7,10 @@ Two versions saved on different PCs (heads, after sync) are both kept. A banner 
 merge, and the next save or signature writes one version whose parents are all the heads.
 
 Autosave: a few seconds after the first unsaved change, the working copy (including an entry being
-typed) is sealed into the store in the background; on lock and on quit it is written at once. So a
-crash or power cut loses seconds at most, and reopening the patient offers the draft back.
+typed) is sealed into the store in the background; on lock and on quit it is sealed at once (with the
+key, before it is forgotten) and is the store worker's next write (quitting waits for it). So a crash
+or power cut loses seconds at most, and reopening the patient offers the draft back. Writes never
+pile up: a newer copy takes the place of one still waiting for the worker.
 """
 
 from __future__ import annotations
@@ -341,25 +343,33 @@ class RecordTab(QWidget):
 
     def autosave_soon(self) -> None:
         """Write the working copy in the background (the timer's job)."""
+        self._queue_autosave()
+
+    def autosave_now(self) -> None:
+        """The app is locking, signing out or quitting: seal the working copy now, while the key is held;
+        the store worker writes it next, before the lock's audit entry (quitting waits for it)."""
+        self.autosave_timer.stop()
+        self._queue_autosave()
+
+    def _queue_autosave(self) -> None:
+        """Seal the working copy here (the key and the editor are read on this thread) and hand the write
+        to the store worker, coalesced: one waiting write per user, patient and kind at most, a newer
+        copy taking the place of one not yet written."""
         session, pid, payload, kind = self._session(), self.patient_id, self._working_payload(), self.kind
         if not self.dirty or session is None or session.locked or pid is None or payload is None:
             return
         record_id = self.load_result.state.record_id if self.load_result else None
-        base, merge = self.base_version_id, self.merge_of
-
-        def write() -> Any:
-            return autosave.write(session, pid, kind, record_id, base, payload, merge)
-
-        self.ops.run(write, lambda at: self.autosave_label.setText(f"Autosaved {at:%H:%M:%S}"), self._failed)
-
-    def autosave_now(self) -> None:
-        """Write the working copy at once, on this thread (the app is locking or quitting)."""
-        self.autosave_timer.stop()
-        session, pid, payload = self._session(), self.patient_id, self._working_payload()
-        if not self.dirty or session is None or session.locked or pid is None or payload is None:
+        try:
+            write = autosave.writer(session, pid, kind, record_id, self.base_version_id, payload, self.merge_of)
+        except PerfectCareError as exc:
+            self._failed(exc)
             return
-        record_id = self.load_result.state.record_id if self.load_result else None
-        autosave.write(session, pid, self.kind, record_id, self.base_version_id, payload, self.merge_of)
+
+        def written(at: Any) -> None:
+            if self.patient_id == pid and self.dirty:
+                self.autosave_label.setText(f"Autosaved {at:%H:%M:%S}")
+
+        self.ops.run_latest(("autosave", session.user.user_id, pid, kind), write, written, self._failed)
 
     # --- saving ---------------------------------------------------------------------------------------
     def _prepare(self) -> tuple[Session, str, PlanLayout, PlanContent] | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import random
 import re
 import sqlite3
+import sys
+import types
 import unicodedata
 from dataclasses import replace
 from datetime import date, timedelta
@@ -21,6 +24,7 @@ from perfectcare_desktop.core.patients.details import PatientDetails
 from perfectcare_desktop.core.patients.nhs_number import test_range_numbers
 from perfectcare_desktop.core.storage import audit, versions
 from perfectcare_desktop.core.storage.store import Store
+from perfectcare_desktop.crypto import vault
 from perfectcare_desktop.errors import (
     AccountLocked,
     InvalidInput,
@@ -459,6 +463,42 @@ def test_locked_session_refuses_work_and_forgets_details(session: Session, data_
         with pytest.raises(SessionLocked, match="session is locked"):
             attempt()
     assert snapshot(data_dir) == before
+    assert count(data_dir, "audit", "WHERE action = 'lock'") == 1
+
+
+def reachable_keys(root: object) -> list[object]:
+    """Every DataKey reachable from `root` through objects' references (not through modules or classes,
+    which reach everything)."""
+    modules = {id(m.__dict__) for m in list(sys.modules.values()) if m is not None}
+    seen, todo, found = {id(root)}, [root], []
+    while todo:
+        obj = todo.pop()
+        if isinstance(obj, vault.DataKey):
+            found.append(obj)
+        for ref in gc.get_referents(obj):
+            if id(ref) in seen or isinstance(ref, (type, types.ModuleType)) or id(ref) in modules:
+                continue
+            seen.add(id(ref))
+            todo.append(ref)
+    return found
+
+
+def test_forget_locks_without_touching_the_store_and_only_its_write_holds_the_key(
+    session: Session, data_dir: Path
+) -> None:
+    """The app locks on the GUI thread with forget() and runs the lock's audit write on its store worker."""
+    session.patients.add(person())
+    assert session.patients.all() and reachable_keys(session)
+    before = snapshot(data_dir)
+    audit_lock = session.forget()
+    assert session.locked and not session.patients.loaded and len(session.patients._index) == 0
+    assert snapshot(data_dir) == before  # nothing written: the caller runs the write where the store is used
+    assert reachable_keys(session) == []  # the session reaches no key; the write does, until it has run
+    assert audit_lock is not None and reachable_keys(audit_lock)
+    assert session.forget() is None  # already locked: nothing more to audit
+    with pytest.raises(SessionLocked):
+        session.event_recorder("print")
+    audit_lock()
     assert count(data_dir, "audit", "WHERE action = 'lock'") == 1
 
 

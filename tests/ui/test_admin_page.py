@@ -438,14 +438,9 @@ class DeferredOps:
         self.pending.append((fn, on_done, on_error))
 
     def finish(self) -> None:
+        inline = Operations(synchronous=True)  # run as jobs are (the GUI-thread guard sees a job)
         while self.pending:
-            fn, on_done, on_error = self.pending.pop(0)
-            try:
-                value = fn()
-            except Exception as exc:
-                on_error(exc)
-            else:
-                on_done(value)
+            inline.run(*self.pending.pop(0))
 
 
 def test_answers_arriving_after_clear_are_dropped(qtbot: Any, session: Session) -> None:

@@ -113,18 +113,26 @@ class Session:
         return self._generation
 
     def lock(self) -> None:
-        """Forget the key and every decrypted detail held in memory; a load in flight publishes nothing."""
+        """Forget the key and every decrypted detail held in memory, then write the lock's audit entry
+        (on this thread: the CLI and tests; the app runs the write on its store worker, see `forget`)."""
+        audit_lock = self.forget()
+        if audit_lock is not None:
+            audit_lock()
+
+    def forget(self) -> Callable[[], None] | None:
+        """Lock at once without touching the store: forget the key and every decrypted detail (a load in
+        flight publishes nothing). Returns the write of the lock's audit entry, for the caller to run
+        where the store is used (the app's store worker), or None if the session was already locked. The
+        key that write needs is held by the returned callable alone, never again by the session."""
         dek = self._dek
         if dek is None:
-            return
-        # Forgotten first, then audited: a slow or failing audit write must not keep the key or details.
+            return None
         with self.cache_guard:
             self._generation += 1
             self._dek = None
             self._admin_key = self._adopt = None
             self.patients.forget()
-        with self.store.writing() as conn:
-            audit.append(conn, dek, self.now(), "lock", user_id=self.user.user_id)
+        return self._audit_write(dek, self.now(), "lock")
 
     def unlock(self, password: str) -> None:
         """Unlock as the same user (lockout rules apply as at sign-in)."""
@@ -156,12 +164,27 @@ class Session:
         self, action: str, *, patient_id: str | None = None, target_id: str | None = None, detail: str = ""
     ) -> None:
         """Audit an event that changes no record (view, print, export)."""
-        dek = self.require_unlocked()
-        with self.store.writing() as conn:
-            audit.append(
-                conn, dek, self.now(), action, user_id=self.user.user_id, patient_id=patient_id,
-                target_id=target_id, detail=detail,
-            )  # fmt: skip
+        self.event_recorder(action, patient_id=patient_id, target_id=target_id, detail=detail)()
+
+    def event_recorder(
+        self, action: str, *, patient_id: str | None = None, target_id: str | None = None, detail: str = ""
+    ) -> Callable[[], None]:
+        """`record_event` in two steps: the key and the time are taken now (SessionLocked if locked) and
+        the returned callable writes the entry, on the store worker. So a print is audited even when the
+        session locks, or its dialog closes, before the worker gets to it."""
+        return self._audit_write(self.require_unlocked(), self.now(), action, patient_id=patient_id,
+                                 target_id=target_id, detail=detail)  # fmt: skip
+
+    def _audit_write(self, dek: vault.DataKey, at: datetime, action: str, *, patient_id: str | None = None,
+                     target_id: str | None = None, detail: str = "") -> Callable[[], None]:  # fmt: skip
+        store, user_id = self.store, self.user.user_id
+
+        def write() -> None:
+            with store.writing() as conn:
+                audit.append(conn, dek, at, action, user_id=user_id, patient_id=patient_id, target_id=target_id,
+                             detail=detail)  # fmt: skip
+
+        return write
 
     def audit_trail(
         self,

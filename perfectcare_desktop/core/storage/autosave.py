@@ -10,6 +10,7 @@ A merge draft keeps the versions it merges (bound into the seal too), so it come
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,20 +42,30 @@ def _aad(user_id: str, patient_id: str, kind: str, base: str | None, at: datetim
 
 def write(session: Session, patient_id: str, kind: str, record_id: str | None, base_version_id: str | None,
           payload: dict[str, Any], merge_of: tuple[str, ...] | None = None) -> datetime:  # fmt: skip
-    dek, at, uid = session.require_unlocked(), session.store.clock.now(), session.user.user_id
+    return writer(session, patient_id, kind, record_id, base_version_id, payload, merge_of)()
+
+
+def writer(session: Session, patient_id: str, kind: str, record_id: str | None, base_version_id: str | None,
+           payload: dict[str, Any], merge_of: tuple[str, ...] | None = None) -> Callable[[], datetime]:  # fmt: skip
+    """`write` in two steps: the working copy is sealed now, with the key (SessionLocked if locked), and
+    the returned callable puts it in the slot and returns its time, on the store worker. So the draft
+    sealed as the app locks is written after the session has forgotten the key; the sealed copy and
+    the store are all the callable holds."""
+    dek, at, uid, store = session.require_unlocked(), session.store.clock.now(), session.user.user_id, session.store
     merge_of = tuple(merge_of) if merge_of else None
     data = json.dumps(payload, separators=(",", ":")).encode()  # ASCII escapes: a lone surrogate cannot stop it
     sealed = dek.seal(data, *_aad(uid, patient_id, kind, base_version_id, at, merge_of))
     key = (Autosave.user_id == uid, Autosave.patient_id == patient_id, Autosave.kind == kind)
-    with session.store.writing() as conn:
-        conn.execute(delete(Autosave).where(*key))
-        conn.execute(
-            insert(Autosave.__table__),
-            dict(user_id=uid, patient_id=patient_id, kind=kind, record_id=record_id,
-                 base_version_id=base_version_id, saved_at=at, payload=sealed,
-                 merge_of=" ".join(merge_of) if merge_of else None),
-        )  # fmt: skip
-    return at
+    row = dict(user_id=uid, patient_id=patient_id, kind=kind, record_id=record_id, base_version_id=base_version_id,
+               saved_at=at, payload=sealed, merge_of=" ".join(merge_of) if merge_of else None)  # fmt: skip
+
+    def put() -> datetime:
+        with store.writing() as conn:
+            conn.execute(delete(Autosave).where(*key))
+            conn.execute(insert(Autosave.__table__), row)
+        return at
+
+    return put
 
 
 def read(session: Session, patient_id: str, kind: str) -> Autosaved | None:
