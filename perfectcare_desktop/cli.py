@@ -637,7 +637,11 @@ def _sync_round(session: Any) -> int:
     try:
         settings = _settings()  # machine policy: the hub moved, and a read replica for pulls
         report = one_round(
-            session.store, session.require_unlocked(), settings.get("hub_url"), settings.get("hub_read_url")
+            session.store,
+            session.require_unlocked(),
+            settings.get("hub_url"),
+            settings.get("hub_read_url"),
+            admin=session.is_admin,
         )
     except SyncError as exc:
         print(f"perfectcare-admin: {exc}", file=sys.stderr)

@@ -52,6 +52,7 @@ ACTIONS = frozenset(
         "sync_enrol",
         "sync_pull",
         "sync_rejected",
+        "access_report",
     }
 )
 
@@ -80,6 +81,32 @@ def _entry_mac(
 ) -> bytes:
     fields = [seq, at.isoformat(), user_id, action, patient_id, target_id, (detail or b"").hex()]
     return hmac.new(key, prev + json.dumps(fields).encode(), hashlib.sha256).digest()
+
+
+def chain_mac(
+    dek: DataKey,
+    prev: bytes,
+    seq: int,
+    at: datetime,
+    user_id: str | None,
+    action: str,
+    patient_id: str | None,
+    target_id: str | None,
+    detail: bytes | None,
+) -> bytes:
+    """The MAC an entry must carry after the entry whose MAC is `prev` (GENESIS for a chain's first):
+    how an entry of another PC's chain, pulled from the hub, is checked."""
+    return _entry_mac(dek.audit_key, prev, seq, at, user_id, action, patient_id, target_id, detail)
+
+
+def open_detail(dek: DataKey, seq: int, action: str, sealed: bytes | None) -> str:
+    """An entry's detail in words (sealed to its number and action)."""
+    if not sealed:
+        return ""
+    try:
+        return dek.open(sealed, "audit", str(seq), action).decode()
+    except DecryptionError:
+        return "(detail does not authenticate)"
 
 
 def _anchor(key: bytes, seq: int, mac: bytes) -> str:
@@ -165,12 +192,7 @@ def read(
         q = q.limit(limit)
     out = []
     for e in conn.execute(q).mappings():
-        detail = ""
-        if e["detail"]:
-            try:
-                detail = dek.open(e["detail"], "audit", str(e["seq"]), e["action"]).decode()
-            except DecryptionError:
-                detail = "(detail does not authenticate)"
+        detail = open_detail(dek, e["seq"], e["action"], e["detail"])
         out.append(AuditRecord(e["seq"], e["at"], e["user_id"], e["action"], e["patient_id"], e["target_id"], detail))
     return out
 
