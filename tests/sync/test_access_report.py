@@ -3,12 +3,13 @@ hub, each checked against its chain; the report for one person says who did what
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import psycopg
 import pytest
 from sync_support import PASSPHRASE, Pc, first_pc, patient, plan
-from testsupport import ADMIN
+from testsupport import ADMIN, admin_cli
 
 from perfectcare_desktop.core.access.session import Session
 from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
@@ -115,3 +116,58 @@ def test_an_unknown_patient_is_one_sentence(ward) -> None:
     with pytest.raises(NotFound, match="No patient on this PC has NHS number 943 476 5870"):
         access_report(a.session, "9434765870")
     assert ADMIN
+
+
+def _cli(folder: Path, *args: str):
+    return admin_cli(folder, *args, "--user", ADMIN, user=False)
+
+
+def test_the_cli_report_after_a_cli_sync(ward, tmp_path: Path) -> None:
+    a, _b, _pid = ward
+    folder = a.store.data_dir
+    a.close()  # the CLI opens the store itself
+    synced = _cli(folder, "sync")  # as an administrator: every PC's audit entries come too
+    assert synced.returncode == 0, synced.stderr
+
+    shown = _cli(folder, "audit", "report", "--patient", "943 476 5919")
+    assert shown.returncode == 0, shown.stderr
+    lines = [line for line in shown.stdout.splitlines() if "Ward 5 PC 2" in line]
+    assert any("Nia Evans (nevans)" in line and "Printed" in line for line in lines), shown.stdout
+    assert any("Viewed" in line for line in lines)
+    assert WARNING_SIGN not in shown.stdout
+
+    out = tmp_path / "report.csv"
+    wrote = _cli(folder, "audit", "report", "--patient", NHS, "--csv", str(out))
+    assert wrote.returncode == 0, wrote.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    text = out.read_text(encoding="utf-8-sig")
+    assert "Ward 5 PC 2" in text and "Printed" in text and WARNING_SIGN not in text
+    again = _cli(folder, "audit", "report", "--patient", NHS, "--csv", str(out))
+    assert again.returncode == 1 and "--force" in again.stderr
+    assert _cli(folder, "audit", "report", "--patient", NHS, "--csv", str(out), "--force").returncode == 0
+
+    pdf = tmp_path / "report.pdf"
+    made = _cli(folder, "audit", "report", "--patient", NHS, "--pdf", str(pdf), "--from", "2020-01-01")
+    assert made.returncode == 0, made.stderr
+    assert pdf.stat().st_mode & 0o777 == 0o600
+    words = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Ward 5 PC 2" in words and "943 476 5919" in words and "Page 1 of" in words
+    assert WARNING_SIGN not in words
+
+    nothing = _cli(folder, "audit", "report", "--patient", NHS, "--from", "2000-01-01", "--to", "2000-12-31")
+    assert nothing.returncode == 0 and "No access to this person's record is recorded" in nothing.stdout
+
+
+@pytest.mark.parametrize(
+    ("number", "says"),
+    [("943 476 5918", "NHS number"), ("12345", "NHS number"), ("9434765870", "No patient on this PC has NHS number")],
+)
+def test_the_cli_refuses_a_bad_or_unknown_number_in_one_sentence(ward, tmp_path: Path, number: str, says: str) -> None:
+    a, _b, _pid = ward
+    folder = a.store.data_dir
+    a.close()
+    out = tmp_path / "report.csv"
+    refused = _cli(folder, "audit", "report", "--patient", number, "--csv", str(out))
+    assert refused.returncode == 1
+    assert says in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "Traceback" not in refused.stderr and not out.exists()
