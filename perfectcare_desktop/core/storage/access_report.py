@@ -138,8 +138,7 @@ def access_report(session: Any, nhs_number: str, start: date | None = None, end:
         rows.items(), key=lambda kv: (kv[1][0], kv[0][0], kv[0][2]), reverse=True
     ):
         if user_id in users:
-            name, username = users[user_id]
-            who = f"{name} ({username})" if name and name != username else username
+            who = _who(*users[user_id])
         else:
             who = f"unknown account ({user_id[:8]})" if user_id else "the system"
         pc = labels.get(device_id) or (device_id or "this PC")
@@ -152,9 +151,13 @@ def access_report(session: Any, nhs_number: str, start: date | None = None, end:
     me = session.user
     return AccessReport(
         organisation=session.store.organisation, nhs_number=number, patient_name=patient.display_name,
-        start=start, end=end, generated_by=f"{me.display_name or me.username} ({me.username})",
+        start=start, end=end, generated_by=_who(me.display_name, me.username),
         generated_at=uk_time(session.now()), events=tuple(events), hub_entries=hub_entries,
     )  # fmt: skip
+
+
+def _who(display_name: str, username: str) -> str:
+    return f"{display_name} ({username})" if display_name and display_name != username else username
 
 
 def _period(start: date | None, end: date | None) -> str:
