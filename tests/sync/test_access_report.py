@@ -171,3 +171,18 @@ def test_the_cli_refuses_a_bad_or_unknown_number_in_one_sentence(ward, tmp_path:
     assert refused.returncode == 1
     assert says in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     assert "Traceback" not in refused.stderr and not out.exists()
+
+
+def test_a_hub_not_yet_upgraded_costs_the_round_nothing(ward, hub_db: str) -> None:
+    """Before `hub init` is run again, the device group may not read the trail: the round completes,
+    says what to do, and the report holds this PC's own entries."""
+    a, _b, _pid = ward
+    with psycopg.connect(hub_db) as conn:
+        (group,) = conn.execute("SELECT value FROM hub_meta WHERE key = 'device_group'").fetchone()
+        conn.execute(f'REVOKE SELECT ON devices FROM "{group}"')
+        conn.execute(f'REVOKE SELECT ON audit FROM "{group}"')
+        conn.execute(f'GRANT SELECT (device_id, stream, seq) ON audit TO "{group}"')
+    round_ = admin_sync(a)
+    assert any("hub init" in line for line in round_.rejected)
+    report = access_report(a.session, NHS)
+    assert not report.hub_entries and all(e.pc.endswith("(this PC)") for e in report.events)
