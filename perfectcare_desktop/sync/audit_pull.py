@@ -122,7 +122,7 @@ def _chain_start(conn: Any, dek: DataKey, row: Any) -> bytes | None:
 
 def _verifies(dek: DataKey, prev: bytes, row: Any) -> bool:
     _d, _s, seq, at, user_id, action, patient_id, target_id, detail, mac = row
-    expected = audit.chain_mac(dek, prev, seq, at, user_id, action, patient_id, target_id, _bytes(detail))
+    expected = audit.chain_mac(dek.audit_key, prev, seq, at, user_id, action, patient_id, target_id, _bytes(detail))
     return hmac.compare_digest(expected, bytes(mac))
 
 

@@ -68,7 +68,7 @@ class AuditRecord:
     detail: str
 
 
-def _entry_mac(
+def chain_mac(
     key: bytes,
     prev: bytes,
     seq: int,
@@ -79,24 +79,10 @@ def _entry_mac(
     target_id: str | None,
     detail: bytes | None,
 ) -> bytes:
+    """An entry's MAC, after the entry whose MAC is `prev` (GENESIS for a chain's first), under the audit
+    key: how this PC's chain and another PC's entries pulled from the hub are checked."""
     fields = [seq, at.isoformat(), user_id, action, patient_id, target_id, (detail or b"").hex()]
     return hmac.new(key, prev + json.dumps(fields).encode(), hashlib.sha256).digest()
-
-
-def chain_mac(
-    dek: DataKey,
-    prev: bytes,
-    seq: int,
-    at: datetime,
-    user_id: str | None,
-    action: str,
-    patient_id: str | None,
-    target_id: str | None,
-    detail: bytes | None,
-) -> bytes:
-    """The MAC an entry must carry after the entry whose MAC is `prev` (GENESIS for a chain's first):
-    how an entry of another PC's chain, pulled from the hub, is checked."""
-    return _entry_mac(dek.audit_key, prev, seq, at, user_id, action, patient_id, target_id, detail)
 
 
 def open_detail(dek: DataKey, seq: int, action: str, sealed: bytes | None) -> str:
@@ -130,7 +116,7 @@ def append(
     last = conn.execute(select(AuditEntry.seq, AuditEntry.mac).order_by(AuditEntry.seq.desc()).limit(1)).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     sealed = dek.seal(detail.encode(), "audit", str(seq), action) if detail else None
-    mac = _entry_mac(dek.audit_key, prev, seq, at, user_id, action, patient_id, target_id, sealed)
+    mac = chain_mac(dek.audit_key, prev, seq, at, user_id, action, patient_id, target_id, sealed)
     conn.execute(
         insert(AuditEntry.__table__),
         dict(
@@ -204,7 +190,7 @@ def verify(conn: Connection, dek: DataKey) -> list[str]:
     for e in conn.execute(select(AuditEntry.__table__).order_by(AuditEntry.seq)).mappings():
         if e["seq"] != expected_seq:
             problems.append(f"audit entries {expected_seq}-{e['seq'] - 1} are missing")
-        mac = _entry_mac(
+        mac = chain_mac(
             dek.audit_key,
             prev,
             e["seq"],
