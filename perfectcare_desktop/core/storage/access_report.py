@@ -70,13 +70,7 @@ class AccessReport:
 
     @property
     def period(self) -> str:
-        if self.start and self.end:
-            return f"{self.start:%d %b %Y} to {self.end:%d %b %Y}"
-        if self.start:
-            return f"from {self.start:%d %b %Y}"
-        if self.end:
-            return f"up to {self.end:%d %b %Y}"
-        return "all recorded"
+        return _period(self.start, self.end)
 
 
 def _utc(day: date) -> datetime:
@@ -147,7 +141,9 @@ def access_report(session: Any, nhs_number: str, start: date | None = None, end:
         what = WHAT.get(action, action.replace("_", " ").capitalize())
         events.append(AccessEvent(uk_time(at), who, action, what, pc, _detail(action, detail)))
     number = format_nhs_number(patient.details.nhs_number)
-    session.record_event("access_report", patient_id=pid, detail=f"{len(events)} entries, period {_period(start, end)}")
+    session.record_event(
+        "access_report", patient_id=pid, detail=f"{len(events)} events listed, period {_period(start, end)}"
+    )
     me = session.user
     return AccessReport(
         organisation=session.store.organisation, nhs_number=number, patient_name=patient.display_name,
@@ -161,7 +157,13 @@ def _who(display_name: str, username: str) -> str:
 
 
 def _period(start: date | None, end: date | None) -> str:
-    return f"{start or 'start'} to {end or 'now'}"
+    if start and end:
+        return f"{start:%d %b %Y} to {end:%d %b %Y}"
+    if start:
+        return f"from {start:%d %b %Y}"
+    if end:
+        return f"up to {end:%d %b %Y}"
+    return "all recorded"
 
 
 def to_csv(report: AccessReport) -> bytes:
