@@ -169,6 +169,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the test run's results (default: the newest build/test-results.xml, as ./run tests "
                    "writes it)")  # fmt: skip
     p.add_argument("--log", metavar="FILE.json", help="the hazard log (default: docs/clinical-safety/hazard-log.json)")
+    audit = sub.add_parser("audit", parents=[common], help="reports from the audit trail")
+    asub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    p = _command(asub, "report", cmd_audit_report,
+                 "who viewed, changed, printed or exported one person's record, on which PC and when (subject "
+                 "access requests, Caldicott reviews); administrators only",
+                 your_password + " Every PC's entries are included once this PC has synced with an administrator "
+                 "signed in. Running it is audited.", common)  # fmt: skip
+    p.add_argument("--patient", metavar="NHSNUMBER", required=True, help="the person's NHS number")
+    p.add_argument("--from", dest="start", metavar="YYYY-MM-DD", type=_iso_date, help="first day included (UK date)")
+    p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", type=_iso_date, help="last day included (UK date)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--csv", metavar="FILE", help="write the report as CSV (created readable by you only)")
+    out.add_argument("--pdf", metavar="FILE", help="write the report as PDF (created readable by you only)")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists (never a device or a link)")
     _sync_commands(sub, common, your_password)
     return parser
 
@@ -566,6 +580,47 @@ def cmd_restore(args: argparse.Namespace, secrets: Secrets) -> int:
     return EXIT_OK
 
 
+def cmd_audit_report(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .core.storage.access_report import COLUMNS, access_report, to_csv
+    from .core.storage.files import atomic_write, check_target
+
+    target = Path(args.csv or args.pdf) if (args.csv or args.pdf) else None
+    if args.start and args.end and args.start > args.end:
+        raise InvalidInput("The period ends before it begins (--to is before --from); nothing was written.")
+    if target is not None:  # before signing in: a target refused costs nothing
+        with _force_hint():
+            check_target(target, overwrite=args.force)
+    session = _login(args, secrets)
+    with _damage_in_words(session):
+        report = access_report(session, args.patient, args.start, args.end)
+    if target is None:
+        _say(f"Access report: {report.patient_name}, NHS number {report.nhs_number}; {report.organisation}")
+        _say(f"Period: {report.period}. Generated {report.generated_at:%d %b %Y %H:%M} by {report.generated_by}.")
+        if not report.hub_entries:
+            _say("Only this PC's own entries: no other PC's entries have been pulled from the hub to this PC.")
+        _say("")
+        rows = [COLUMNS, *(e.cells() for e in report.events)]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+        for r in rows:
+            _say("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+        if not report.events:
+            _say("No access to this person's record is recorded in the period.")
+        return EXIT_OK
+    if args.pdf:
+        from .export.access_report import render_access_report
+        from .export.branding import load_branding
+        from .export.fonts import load_fonts
+
+        data = render_access_report(report, load_fonts(), load_branding())
+    else:
+        data = to_csv(report)
+    with _force_hint():
+        atomic_write(target, data, overwrite=args.force)
+    _say(f"Wrote the access report for NHS number {report.nhs_number} ({len(report.events):,} events) to {target}.")
+    print("It names the person and the staff who saw their record: keep it as you keep the record.", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_hub_init(args: argparse.Namespace, secrets: Secrets) -> int:
     from .sync import enrolment
 
@@ -642,7 +697,11 @@ def _sync_round(session: Any) -> int:
     try:
         settings = _settings()  # machine policy: the hub moved, and a read replica for pulls
         report = one_round(
-            session.store, session.require_unlocked(), settings.get("hub_url"), settings.get("hub_read_url")
+            session.store,
+            session.require_unlocked(),
+            settings.get("hub_url"),
+            settings.get("hub_read_url"),
+            admin=session.is_admin,
         )
     except SyncError as exc:
         print(f"perfectcare-admin: {exc}", file=sys.stderr)

@@ -203,3 +203,40 @@ class SyncReject(Base):
     patient_id: Mapped[str | None] = mapped_column(String(36))
     retry: Mapped[str] = mapped_column(String(16), default="changed")  # "changed" | "dependency"
     digest: Mapped[str | None] = mapped_column(Text)
+
+
+class HubAudit(Base):
+    """Another PC's audit entry (or this PC's, as the hub holds it), pulled by an admin PC for the
+    access report; its chain MAC checked before it was kept. Append-only (migration 0006)."""
+
+    __tablename__ = "hub_audit"
+    device_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(32))
+    patient_id: Mapped[str | None] = mapped_column(String(36))
+    target_id: Mapped[str | None] = mapped_column(String(36))
+    detail: Mapped[bytes | None] = mapped_column(LargeBinary)
+    mac: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_hub_audit_patient", "patient_id", "at"),)
+
+
+class HubAuditCursor(Base):
+    """Per PC and stream, the last hub audit entry pulled (kept or refused) and its MAC."""
+
+    __tablename__ = "hub_audit_cursors"
+    device_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int]
+    mac: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class HubDevice(Base):
+    """An enrolled PC's label on the hub, for naming PCs in the access report."""
+
+    __tablename__ = "hub_devices"
+    device_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    label: Mapped[str] = mapped_column(Text)

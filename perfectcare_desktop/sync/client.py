@@ -22,7 +22,7 @@ from ..core.access import grants
 from ..crypto.vault import DataKey
 from ..errors import HubAccessRefused, HubUnreachable, NotEnrolled
 from ..store.models import Meta
-from . import anti_entropy, device, hub_address, hub_admin, status
+from . import anti_entropy, audit_pull, device, hub_address, hub_admin, status
 from .pull import pull
 from .push import push
 
@@ -61,8 +61,9 @@ class SyncClient:
         self._config: device.DeviceConfig | None = None
         self._clock_checked: float | None = None
 
-    def round(self, dek: DataKey) -> RoundReport:
-        """Push then pull, until both are drained. Raises HubUnreachable / HubAccessRefused with
+    def round(self, dek: DataKey, *, admin: bool = False) -> RoundReport:
+        """Push then pull, until both are drained; with `admin` (an administrator is signed in) every
+        PC's audit entries are pulled too, for the access report. Raises HubUnreachable / HubAccessRefused with
         everything still queued; NotEnrolled on a PC that has never joined a hub."""
         import psycopg
 
@@ -75,7 +76,7 @@ class SyncClient:
             pushed = push(self.store, dek, hub, device_id)
             reader, cancels = self._reader(dek, hub), self._cancels
             try:
-                result, healed = self._read(dek, reader, device_id)
+                result, healed = self._read(dek, reader, device_id, admin)
             except psycopg.OperationalError as exc:  # psycopg's class for 40001, a recovery conflict, too
                 if reader is hub or self._cancels != cancels:
                     raise
@@ -83,7 +84,7 @@ class SyncClient:
                 # read for a conflict with its recovery: read from the primary instead. Safe to run
                 # again: pull commits each batch here with its horizon, so it goes on from there.
                 self._replica_lost(f"failed mid-round ({type(exc).__name__})")
-                result, healed = self._read(dek, hub, device_id)
+                result, healed = self._read(dek, hub, device_id, admin)
             if result.versions or result.accounts or healed.requeued or healed.fetched:
                 pushed += push(self.store, dek, hub, device_id)  # what was queued again, and the pull's audit entry
         except psycopg.errors.InsufficientPrivilege:
@@ -117,9 +118,11 @@ class SyncClient:
             frozenset(result.patients), status.read(self.store), healed,
         )  # fmt: skip
 
-    def _read(self, dek: DataKey, reader: Any, device_id: str) -> tuple[Any, anti_entropy.Healed]:
+    def _read(self, dek: DataKey, reader: Any, device_id: str, admin: bool) -> tuple[Any, anti_entropy.Healed]:
         """Pull, then anti-entropy, from `reader` (the replica or the primary)."""
         result = pull(self.store, dek, reader)
+        if admin:
+            audit_pull.pull_audit(self.store, dek, reader, result)
         return result, anti_entropy.heal(self.store, dek, reader, device_id, result)
 
     def _reader(self, dek: DataKey, hub: Any) -> Any:
@@ -216,10 +219,11 @@ class SyncClient:
                 conn.abort()
 
 
-def one_round(store: Any, dek: DataKey, hub_url: str | None = None, read_url: str | None = None) -> RoundReport:
+def one_round(store: Any, dek: DataKey, hub_url: str | None = None, read_url: str | None = None, *,
+              admin: bool = False) -> RoundReport:  # fmt: skip
     """One round on a connection of its own, closed after (scripts, enrolment; the app keeps a client)."""
     client = SyncClient(store, hub_url, read_url)
     try:
-        return client.round(dek)
+        return client.round(dek, admin=admin)
     finally:
         client.close()

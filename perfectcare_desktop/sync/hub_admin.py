@@ -224,10 +224,11 @@ def _grant(conn: Any, group: str) -> None:
     conn.execute(sql.SQL("GRANT SELECT ON hub_meta, versions, users, device_claims TO {}").format(g))
     for table, columns in _INSERTABLE.items():
         conn.execute(sql.SQL(f"GRANT INSERT ({columns}) ON {table} TO {{}}").format(g))  # noqa: S608 - fixed names
-    # ON CONFLICT on the key, and anti-entropy's count of a PC's own entries, read the key's columns; verify
-    # reads the MAC of this PC's newest entry there (sync/audit_anchor.py: an HMAC, no patient detail).
-    # The trail itself stays unreadable.
-    conn.execute(sql.SQL("GRANT SELECT (device_id, stream, seq, mac) ON audit TO {}").format(g))
+    # The audit trail (details sealed) and the PCs' labels: admins' PCs pull them for the access report
+    # (docs/sync.md). A PC holds the data key that opens everything the hub holds anyway.
+    conn.execute(sql.SQL("GRANT SELECT (device_id, stream, seq, at, user_id, action, patient_id, target_id, detail, "
+                         "mac) ON audit TO {}").format(g))  # fmt: skip
+    conn.execute(sql.SQL("GRANT SELECT (device_id, label) ON devices TO {}").format(g))
     conn.execute(sql.SQL("GRANT USAGE ON SEQUENCE versions_seq_seq, users_seq_seq TO {}").format(g))
 
 

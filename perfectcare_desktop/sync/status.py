@@ -143,6 +143,8 @@ def problems(store: Any, name_of: Names | None = None) -> list[str]:
         if stream == "versions":
             out.append(f"{who(patient_id)}: a change to their record from the hub (version {ref[:8]}) was not applied: "
                        f"{reason}. {when_again}")  # fmt: skip
+        elif stream == "audit":
+            out.append(f"An audit entry from the hub was not kept: {reason}. The other entries of that PC are kept.")
         else:
             out.append(f"An account change from the hub (user id {ref[:8]}) was not applied: {reason}. {when_again}")
     return out

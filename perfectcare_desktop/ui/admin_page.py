@@ -1,5 +1,5 @@
-"""The administrators' page: users (add, disable, enable, reset a password) and the audit trail with the
-whole-store integrity check.
+"""The administrators' page: users (add, disable, enable, reset a password), the audit trail with the
+whole-store integrity check, and the access report for one person (who saw their record, where, when).
 
 Every store call runs through `Operations`; results come back as plain values and are put into widgets
 on the GUI thread. `clear()` (called when the app locks) drops every user name, NHS number and detail
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -41,7 +43,9 @@ from ..core.access.accounts import UserInfo
 from ..core.access.session import Session
 from ..core.access.sign_in import reset_password_with_recovery
 from ..core.patients.nhs_number import format_nhs_number
+from ..core.storage.access_report import COLUMNS, AccessReport, access_report, to_csv
 from ..core.storage.audit import ACTIONS
+from ..core.storage.files import atomic_write
 from ..core.storage.verify import VerifyReport
 from ..errors import NotFound, PerfectCareError
 from ..sync.audit_anchor import verify_with_hub
@@ -113,6 +117,34 @@ class AuditModel(RowsModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(self.HEADERS, tip_columns=(4,), parent=parent)
+
+
+class ReportModel(RowsModel):
+    """The access report's events: when, who, what, which PC, detail."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(COLUMNS, tip_columns=(4,), parent=parent)
+
+
+REPORT_INTRO = (
+    "Who viewed, changed, printed or exported one person's record, on which PC and when: for subject access "
+    "requests and Caldicott reviews. Other PCs' entries arrive when this PC syncs while an administrator is "
+    "signed in. Running the report is itself recorded in the audit trail."
+)
+
+
+def _save_report(report: AccessReport, path: Path, kind: str) -> Path:
+    """Runs in the worker: lays out the file and writes it (readable by this user only)."""
+    if kind == "pdf":
+        from ..export.access_report import render_access_report
+        from ..export.branding import load_branding
+        from ..export.fonts import load_fonts
+
+        data = render_access_report(report, load_fonts(), load_branding())
+    else:
+        data = to_csv(report)
+    atomic_write(path, data)  # the file dialog has asked before replacing a file
+    return path
 
 
 @dataclass(frozen=True)
@@ -318,8 +350,10 @@ class AdminPage(QWidget):
         self.tabs.setAccessibleName("Administration sections")
         self.tabs.addTab(self._build_users_tab(), self._tab_text("&Users", "Alt+U"))
         self.tabs.addTab(self._build_audit_tab(), self._tab_text("&Audit trail", "Alt+A"))
+        self.tabs.addTab(self._build_report_tab(), self._tab_text("Access &report", "Alt+R"))
         self.tabs.setTabToolTip(0, "Users — Alt+U")
         self.tabs.setTabToolTip(1, "Audit trail and integrity check — Alt+A")
+        self.tabs.setTabToolTip(2, "Who has seen a person's record — Alt+R")
         outer.addWidget(self.tabs, 1)
         self._fit_font()
 
@@ -450,6 +484,52 @@ class AdminPage(QWidget):
             QWidget.setTabOrder(first, second)
         return tab
 
+    def _build_report_tab(self) -> QWidget:
+        tab = QWidget(self)
+        tab.setAccessibleName("Access report")
+        intro = QLabel(REPORT_INTRO, tab)
+        intro.setWordWrap(True)
+        self.report_nhs = QLineEdit(tab)
+        self.report_nhs.setAccessibleName("NHS number of the person")
+        self.report_nhs.setPlaceholderText("e.g. 943 476 5919")
+        self.report_nhs.setClearButtonEnabled(True)
+        self.report_nhs.returnPressed.connect(self.run_report)
+        caption = QLabel("&NHS number", tab)
+        caption.setBuddy(self.report_nhs)
+        self.report_button = shortcut_button("Run report", None, self.run_report, tab, name="run_report")
+        self.save_csv_button = shortcut_button("Save &CSV…", None, lambda: self.save_report("csv"), tab,
+                                               name="save_report_csv")  # fmt: skip
+        self.save_pdf_button = shortcut_button("Save P&DF…", None, lambda: self.save_report("pdf"), tab,
+                                               name="save_report_pdf")  # fmt: skip
+        self.report_message = Message(tab)
+        self.report_summary = QLabel("", tab)
+        self.report_summary.setWordWrap(True)
+        self.report_summary.setAccessibleName("Access report summary")
+        self.report_model = ReportModel(self)
+        self.report_table = self._table(self.report_model, "Access report events", tab, stretch=4)
+        self.report: AccessReport | None = None
+
+        ask = QHBoxLayout()
+        ask.addWidget(caption)
+        ask.addWidget(self.report_nhs, 1)
+        ask.addWidget(self.report_button)
+        save = QHBoxLayout()
+        save.addStretch(1)
+        save.addWidget(self.save_csv_button)
+        save.addWidget(self.save_pdf_button)
+        layout = QVBoxLayout(tab)
+        layout.addWidget(intro)
+        layout.addLayout(ask)
+        layout.addWidget(self.report_message)
+        layout.addWidget(self.report_summary)
+        layout.addWidget(self.report_table, 1)
+        layout.addLayout(save)
+        order = [self.report_nhs, self.report_button, self.report_table, self.save_csv_button, self.save_pdf_button]
+        for first, second in zip(order, order[1:], strict=False):
+            QWidget.setTabOrder(first, second)
+        self._show_report(None)
+        return tab
+
     def _date_filter(self, text: str, name: str, day: date) -> tuple[QCheckBox, QDateEdit]:
         check = QCheckBox(text, self.filters)
         check.setAccessibleName(f"Use {name.lower()}")
@@ -480,9 +560,10 @@ class AdminPage(QWidget):
 
     def _fit_font(self) -> None:
         """Sizes that follow the font (a doubled app font gets doubled rows and fields)."""
-        for table in (self.users_table, self.audit_table):
+        for table in (self.users_table, self.audit_table, self.report_table):
             table.verticalHeader().setDefaultSectionSize(int(self.fontMetrics().height() * 1.6))
         self.nhs_filter.setMinimumWidth(_chars(self, 16))
+        self.report_nhs.setMinimumWidth(_chars(self, 16))
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802
         super().changeEvent(event)
@@ -519,7 +600,9 @@ class AdminPage(QWidget):
         self.nhs_filter.setText("")  # setText, not clear(): clear() can be undone with Ctrl+Z
         self.action_filter.setCurrentIndex(0)
         self.audit_count.setText("")
-        for message in (self.users_message, self.audit_message):
+        self.report_nhs.setText("")
+        self._show_report(None)
+        for message in (self.users_message, self.audit_message, self.report_message):
             message.clear_message()
             message.setAccessibleDescription("")
         self._set_verify_state(NOT_CHECKED, None)
@@ -775,6 +858,62 @@ class AdminPage(QWidget):
         if field is not None:
             field.setFocus()
 
+    # --- access report ---------------------------------------------------------------------------
+    def run_report(self) -> None:
+        """The access report for the NHS number typed (Enter in the field does this)."""
+        if self.tabs is None:
+            return
+        self.report_message.clear_message()
+        number, session = self.report_nhs.text().strip(), self.session
+        if not number:
+            self._report_failed_text("Type the person's NHS number first.")
+            return
+        self._run(lambda: access_report(session, number), self._show_report, self._report_failed)
+
+    def _show_report(self, report: AccessReport | None) -> None:
+        self.report = report
+        self.save_csv_button.setEnabled(report is not None)
+        self.save_pdf_button.setEnabled(report is not None)
+        if report is None:
+            self.report_model.clear()
+            self.report_summary.setText("")
+            return
+        self.report_model.set_rows([e.cells() for e in report.events])
+        n = len(report.events)
+        text = (f"{report.patient_name}, NHS number {report.nhs_number}: {n} event{'' if n == 1 else 's'}, "
+                "newest first (UK time).")  # fmt: skip
+        if not report.hub_entries:
+            text += " Only this PC's own entries: no other PC's have been pulled from the hub to this PC."
+        self.report_summary.setText(text)
+
+    def _report_failed(self, error: PerfectCareError) -> None:
+        self._report_failed_text(str(error))
+
+    def _report_failed_text(self, text: str) -> None:
+        self._show_report(None)  # never leave another person's events under a failed request
+        self.report_message.show_error(text)
+        self.report_nhs.setFocus()
+
+    def save_report(self, kind: str) -> None:
+        """Save CSV… / Save PDF…: the report shown, to a file the user chooses."""
+        report = self.report
+        if report is None:
+            return
+        name = f"access-report-{report.nhs_number.replace(' ', '')}.{kind}"
+        kinds = "PDF (*.pdf)" if kind == "pdf" else "CSV (*.csv)"
+        chosen, _ = QFileDialog.getSaveFileName(self, f"Save the access report as {kind.upper()}", name, kinds)
+        if not chosen:
+            return
+        path = Path(chosen)
+
+        def done(saved: Path) -> None:
+            self.report_message.show_ok(
+                f"Saved {saved.name}. It names the person and the staff who saw their record: keep it as you keep "
+                "the record."
+            )
+
+        self._run(lambda: _save_report(report, path, kind), done, lambda e: self.report_message.show_error(str(e)))
+
     # --- integrity check -------------------------------------------------------------------------
     def verify_now(self) -> None:
         if self.tabs is None or not self.verify_button.isEnabled():
@@ -823,4 +962,4 @@ class AdminPage(QWidget):
         self.verify_state.setAccessibleDescription(text)
 
 
-__all__ = ["AUDIT_LIMIT", "AdminPage", "AuditModel", "UsersModel"]
+__all__ = ["AUDIT_LIMIT", "AdminPage", "AuditModel", "ReportModel", "UsersModel"]

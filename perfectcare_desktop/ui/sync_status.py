@@ -62,7 +62,8 @@ def read_state(store: Store, names: Names | None = None) -> tuple[SyncStatus, tu
     return status.read(store), tuple(status.problems(store, names))
 
 
-def _round(client: Any, store: Store, dek: Any, cancelled: threading.Event, names: Names | None) -> Outcome | None:
+def _round(client: Any, store: Store, dek: Any, cancelled: threading.Event, names: Names | None,
+           admin: bool = False) -> Outcome | None:  # fmt: skip
     """One round, on the network lane; a sync error is an outcome to show, not an exception. None when
     the window locked before the round began: it never runs with the key after a lock."""
     from ..errors import SyncError
@@ -71,7 +72,7 @@ def _round(client: Any, store: Store, dek: Any, cancelled: threading.Event, name
     if cancelled.is_set():
         return None
     try:
-        report = client.round(dek)
+        report = client.round(dek, admin=admin)  # an admin's PC pulls every PC's audit trail too
     except SyncError as exc:
         return Outcome(None, exc, *read_state(store, names))
     return Outcome(report, None, report.status, tuple(status.problems(store, names)))
@@ -225,9 +226,9 @@ class SyncController(QObject):
         self._next.stop()
         self.rounds += 1
         self._render()
-        names = self._names()
+        names, admin = self._names(), session.is_admin
         self.ops.run(
-            lambda: _round(client, store, dek, cancelled, names),
+            lambda: _round(client, store, dek, cancelled, names, admin),
             lambda outcome: self._round_done(outcome, cancelled, named=names is not None),
             lambda error: self._round_failed(error, cancelled),
             lane=NETWORK,

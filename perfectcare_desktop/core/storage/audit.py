@@ -53,6 +53,7 @@ ACTIONS = frozenset(
         "sync_enrol",
         "sync_pull",
         "sync_rejected",
+        "access_report",
     }
 )
 
@@ -68,7 +69,7 @@ class AuditRecord:
     detail: str
 
 
-def _entry_mac(
+def chain_mac(
     key: bytes,
     prev: bytes,
     seq: int,
@@ -79,8 +80,20 @@ def _entry_mac(
     target_id: str | None,
     detail: bytes | None,
 ) -> bytes:
+    """An entry's MAC, after the entry whose MAC is `prev` (GENESIS for a chain's first), under the audit
+    key: how this PC's chain and another PC's entries pulled from the hub are checked."""
     fields = [seq, at.isoformat(), user_id, action, patient_id, target_id, (detail or b"").hex()]
     return hmac.new(key, prev + json.dumps(fields).encode(), hashlib.sha256).digest()
+
+
+def open_detail(dek: DataKey, seq: int, action: str, sealed: bytes | None) -> str:
+    """An entry's detail in words (sealed to its number and action)."""
+    if not sealed:
+        return ""
+    try:
+        return dek.open(sealed, "audit", str(seq), action).decode()
+    except DecryptionError:
+        return "(detail does not authenticate)"
 
 
 def _anchor(key: bytes, seq: int, mac: bytes) -> str:
@@ -104,7 +117,7 @@ def append(
     last = conn.execute(select(AuditEntry.seq, AuditEntry.mac).order_by(AuditEntry.seq.desc()).limit(1)).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     sealed = dek.seal(detail.encode(), "audit", str(seq), action) if detail else None
-    mac = _entry_mac(dek.audit_key, prev, seq, at, user_id, action, patient_id, target_id, sealed)
+    mac = chain_mac(dek.audit_key, prev, seq, at, user_id, action, patient_id, target_id, sealed)
     conn.execute(
         insert(AuditEntry.__table__),
         dict(
@@ -166,12 +179,7 @@ def read(
         q = q.limit(limit)
     out = []
     for e in conn.execute(q).mappings():
-        detail = ""
-        if e["detail"]:
-            try:
-                detail = dek.open(e["detail"], "audit", str(e["seq"]), e["action"]).decode()
-            except DecryptionError:
-                detail = "(detail does not authenticate)"
+        detail = open_detail(dek, e["seq"], e["action"], e["detail"])
         out.append(AuditRecord(e["seq"], e["at"], e["user_id"], e["action"], e["patient_id"], e["target_id"], detail))
     return out
 
@@ -183,7 +191,7 @@ def verify(conn: Connection, dek: DataKey) -> list[str]:
     for e in conn.execute(select(AuditEntry.__table__).order_by(AuditEntry.seq)).mappings():
         if e["seq"] != expected_seq:
             problems.append(f"audit entries {expected_seq}-{e['seq'] - 1} are missing")
-        mac = _entry_mac(
+        mac = chain_mac(
             dek.audit_key,
             prev,
             e["seq"],
