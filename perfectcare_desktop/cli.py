@@ -315,6 +315,7 @@ def cmd_init(args: argparse.Namespace, secrets: Secrets) -> int:
 
 
 def cmd_info(args: argparse.Namespace, secrets: Secrets) -> int:
+    from .core.access import grants
     from .store import database
 
     store = _open_store(args)
@@ -324,6 +325,10 @@ def cmd_info(args: argparse.Namespace, secrets: Secrets) -> int:
         _say(f"Store id:      {store.store_id}")
         _say(f"Schema:        {database.schema_revision(store.engine)}")
         _say(f"Created:       {store.meta('created_at')}")
+        with store.reading() as conn:
+            key = grants.public_key(conn)
+        # Compare by eye with the hub's and another PC's: a store whose key was replaced shows another one.
+        _say(f"Admin key:     {key.fingerprint() if key else 'none yet (made at the next admin sign-in)'}")
     finally:
         store.close()
     return EXIT_OK

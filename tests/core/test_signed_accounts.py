@@ -137,3 +137,19 @@ def test_core_knows_where_sync_keeps_its_settings() -> None:
     from perfectcare_desktop.sync import device
 
     assert sign_in.DEVICE_CONFIG_META == device.CONFIG_KEY
+
+
+def test_info_shows_the_admin_key_fingerprint_to_compare_by_eye(tmp_path: Path) -> None:
+    from testsupport import CLI_PASSWORD, admin_cli
+
+    data = tmp_path / "store"
+    assert admin_cli(data, "init", "--org", "T", "--admin", "boss", stdin=CLI_PASSWORD + "\n").returncode == 0
+    shown = admin_cli(data, "info", user=False).stdout
+    store = Store.open(data)
+    try:
+        with store.reading() as conn:
+            key = grants.public_key(conn)
+    finally:
+        store.close()
+    assert key is not None and f"Admin key:     {key.fingerprint()}" in shown
+    assert len(key.fingerprint()) == 24  # five groups of four, for a person to read out

@@ -103,7 +103,8 @@ class Session:
         if self._admin_key is None or self._admin_key.public != pinned:
             raise NotAllowed(
                 "Your account does not hold this organisation's admin key, so it cannot change accounts here. "
-                "Another administrator can reset your password (which gives you the key), or use the recovery key."
+                "An administrator who holds it can disable and re-enable your account with a new password, which gives "
+                "you the key; in a store made by this release the recovery key does too (user reset-password)."
             )
         return self._admin_key
 
