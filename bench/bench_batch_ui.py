@@ -69,7 +69,7 @@ def main() -> None:
     elapsed = time.perf_counter() - t0
     timer.stop()
     ops.wait()
-    result = dialog.result
+    result = dialog.batch_result
     if result is None:
         print("the batch failed:", dialog.message.text())
         return
