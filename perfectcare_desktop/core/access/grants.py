@@ -50,8 +50,8 @@ def is_genuine(conn: Connection, row: Any, key: AdminPublicKey | None = None) ->
 
 ALTERED = (
     "This account's record in the store is not as an administrator last set it (it was changed outside "
-    "PerfectCare): it cannot be used until an administrator checks it. Run 'perfectcare-admin verify', and "
-    "tell your information governance or IT security team."
+    "PerfectCare), so it cannot be used. Ask an administrator to check it ('perfectcare-admin verify' names "
+    "what changed), and tell your information governance or IT security team."
 )
 
 
