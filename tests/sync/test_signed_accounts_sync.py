@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy import select
-from sync_support import Pc, first_pc, join
+from sync_support import Pc, join
 
 from perfectcare_desktop.core.access import grants
 from perfectcare_desktop.core.access.session import Session
@@ -21,15 +21,6 @@ from perfectcare_desktop.sync.push import user_mac
 NURSE, NURSE_PASSWORD = "nurse.al", "another good password"
 USER_FIELDS = ("change_id, user_id::text, username, display_name, role, active, created_at, disabled_at, "
                "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped")  # fmt: skip
-
-
-@pytest.fixture
-def two(tmp_path: Path, hub_db: str):
-    a = first_pc(tmp_path / "pc1", hub_db)
-    b = join(a.session, hub_db, tmp_path / "pc2")
-    yield a, b
-    for pc in (a, b):
-        pc.close()
 
 
 def account(pc: Pc, username: str) -> object:
@@ -51,14 +42,14 @@ def insert_as_attacker(hub_db: str, pc: Pc, row: tuple[object, ...]) -> None:
                      f"({', '.join(['%s'] * 16)})", (*row, mac))  # fmt: skip
 
 
-def test_every_pc_pins_the_same_admin_key(two) -> None:
-    a, b = two
+def test_every_pc_pins_the_same_admin_key(two_pcs) -> None:
+    a, b = two_pcs
     with a.store.reading() as one, b.store.reading() as other:
         assert grants.public_key(one) is not None and grants.public_key(one) == grants.public_key(other)
 
 
-def test_a_role_forged_on_the_hub_with_the_data_key_is_refused(two, hub_db: str) -> None:
-    a, b = two
+def test_a_role_forged_on_the_hub_with_the_data_key_is_refused(two_pcs, hub_db: str) -> None:
+    a, b = two_pcs
     a.session.users.add(NURSE, "clinician", NURSE_PASSWORD)
     a.sync()
     b.sync()
@@ -73,8 +64,8 @@ def test_a_role_forged_on_the_hub_with_the_data_key_is_refused(two, hub_db: str)
     assert not nurse.is_admin
 
 
-def test_a_replayed_account_change_cannot_re_enable_a_disabled_account(two, hub_db: str, tmp_path: Path) -> None:
-    a, b = two
+def test_a_replayed_account_change_cannot_re_enable_a_disabled_account(two_pcs, hub_db: str, tmp_path: Path) -> None:
+    a, b = two_pcs
     a.session.users.add(NURSE, "clinician", NURSE_PASSWORD)
     a.sync()
     b.sync()
@@ -96,8 +87,8 @@ def test_a_replayed_account_change_cannot_re_enable_a_disabled_account(two, hub_
         c.close()
 
 
-def test_an_admin_added_on_one_pc_signs_account_changes_on_another(two) -> None:
-    a, b = two
+def test_an_admin_added_on_one_pc_signs_account_changes_on_another(two_pcs) -> None:
+    a, b = two_pcs
     a.session.users.add("second.admin", "admin", "orange lantern meadow")
     a.session.users.add(NURSE, "clinician", NURSE_PASSWORD)
     a.sync()

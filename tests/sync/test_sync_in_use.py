@@ -6,10 +6,8 @@ version built on top of what it signed."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
-import pytest
-from sync_support import Pc, first_pc, join, patient, plan
+from sync_support import Pc, patient, plan
 from testsupport import FakeClock
 
 from perfectcare_desktop.core.clinical.plan_layout import load_catalogue
@@ -20,15 +18,6 @@ from perfectcare_desktop.ui.patient_page import history_rows
 
 LAYOUT = load_catalogue().latest()
 FRIDAY = datetime(2026, 11, 27, 9, 0, 0)
-
-
-@pytest.fixture
-def two_pcs(tmp_path: Path, hub_db: str):
-    a = first_pc(tmp_path / "pc1", hub_db)
-    b = join(a.session, hub_db, tmp_path / "pc2")
-    yield a, b
-    for pc in (a, b):
-        pc.close()
 
 
 def sync(*pcs: Pc) -> None:

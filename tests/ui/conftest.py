@@ -24,10 +24,14 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMessageBox
 from sqlalchemy.engine import Engine
 
 import perfectcare_desktop
+from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.ui import operation
+from perfectcare_desktop.ui.main_window import MainWindow
+from perfectcare_desktop.ui.operation import Operations
 
 PACKAGE = Path(perfectcare_desktop.__file__).resolve().parent
 UI = PACKAGE / "ui"
@@ -96,3 +100,18 @@ def gui_thread_never_touches_the_store(monkeypatch: pytest.MonkeyPatch) -> Itera
     if guard.found:
         lines = "\n".join(f"  {where}  (x{n})" for where, n in sorted(guard.found.items()))
         pytest.fail(f"the GUI thread touched the store outside Operations.run:\n{lines}", pytrace=False)
+
+
+@pytest.fixture
+def live_window(qtbot, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
+    """The window on the real background worker, as the app runs it."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    ops = Operations()
+    win = MainWindow(store, ops, {"idle_lock_minutes": 5}, idle_clock=lambda: 1000.0)
+    qtbot.addWidget(win)
+    win.show()
+    win.activateWindow()
+    qtbot.waitActive(win)
+    yield win
+    ops.wait()

@@ -11,15 +11,14 @@ background worker runs, as in the app.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox
-from test_main_window import IdleClock, assert_no_patient_visible, sign_in
+from PySide6.QtWidgets import QFileDialog
+from test_main_window import assert_no_patient_visible, sign_in
 from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop.core.access.session import Session
@@ -43,21 +42,6 @@ def patient(store: Store) -> str:
     pid = session.patients.add(PatientDetails("Gwenllian", "Llywelyn", date(1979, 5, 4), "943 476 5919"))
     session.lock()
     return pid
-
-
-@pytest.fixture
-def live_window(qtbot, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
-    """The window on the real background worker, as the app runs it."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    ops = Operations()
-    win = MainWindow(store, ops, {"idle_lock_minutes": 5}, idle_clock=IdleClock())
-    qtbot.addWidget(win)
-    win.show()
-    win.activateWindow()
-    qtbot.waitActive(win)
-    yield win
-    ops.wait()
 
 
 def idle(qtbot, ops: Operations) -> None:

@@ -9,15 +9,13 @@ and Ctrl+L.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
-from test_main_window import IdleClock, assert_no_patient_visible, sign_in
+from test_main_window import assert_no_patient_visible, sign_in
 from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop.core.access.session import Session
@@ -27,7 +25,6 @@ from perfectcare_desktop.core.storage import versions
 from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.errors import SessionLocked
 from perfectcare_desktop.ui.main_window import MainWindow
-from perfectcare_desktop.ui.operation import Operations
 
 NAMES = ("Gwenllian", "Llywelyn", "Żaneta", "Wójcik-Łęcka")
 
@@ -110,27 +107,12 @@ def test_a_load_running_when_the_session_locks_leaves_nothing(
     assert sorted(p.details.given_name for p in session.patients.all()) == ["Gwenllian", "Żaneta"]
 
 
-@pytest.fixture
-def async_window(qtbot, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
-    """The window on the real background worker (not synchronous), as the app runs it."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    ops = Operations()
-    win = MainWindow(store, ops, {"idle_lock_minutes": 5}, idle_clock=IdleClock())
-    qtbot.addWidget(win)
-    win.show()
-    win.activateWindow()
-    qtbot.waitActive(win)
-    yield win
-    ops.wait()
-
-
 @pytest.mark.parametrize("snapshot", [True, False], ids=["from-snapshot", "from-heads"])
 def test_ctrl_l_during_the_caseload_load_leaves_nothing_decrypted(
-    qtbot, store: Store, monkeypatch: pytest.MonkeyPatch, async_window: MainWindow, snapshot: bool
+    qtbot, store: Store, monkeypatch: pytest.MonkeyPatch, live_window: MainWindow, snapshot: bool
 ) -> None:
     seed(store, snapshot=snapshot)
-    win = async_window
+    win = live_window
     gate = (
         Gate(monkeypatch, patient_snapshot, "read", after=True)
         if snapshot
@@ -155,14 +137,14 @@ def test_ctrl_l_during_the_caseload_load_leaves_nothing_decrypted(
 
 
 def test_caseload_rows_from_before_a_lock_are_dropped_even_after_an_unlock(
-    qtbot, store: Store, monkeypatch: pytest.MonkeyPatch, async_window: MainWindow
+    qtbot, store: Store, monkeypatch: pytest.MonkeyPatch, live_window: MainWindow
 ) -> None:
     """The GUI's own check: rows computed before the lock reach the GUI thread only after the lock and an
     unlock (the unlock done here directly, so it lands before the queued result is delivered)."""
     from perfectcare_desktop.core.patients import caseload as caseload_module
 
     seed(store, snapshot=True)
-    win = async_window
+    win = live_window
     gate = Gate(monkeypatch, caseload_module, "caseload", after=True)
     sign_in(qtbot, win, ADMIN, ADMIN_PASSWORD)
     qtbot.waitUntil(lambda: win.session is not None and win.lock_label.text() == "Unlocked")
@@ -179,12 +161,12 @@ def test_caseload_rows_from_before_a_lock_are_dropped_even_after_an_unlock(
 
 
 def test_searching_while_the_caseload_loads_never_reads_the_store_on_the_gui_thread(
-    qtbot, store: Store, monkeypatch: pytest.MonkeyPatch, async_window: MainWindow
+    qtbot, store: Store, monkeypatch: pytest.MonkeyPatch, live_window: MainWindow
 ) -> None:
     """The search box typed into while the worker reads the patients: no second load on the GUI thread
     (which raced the worker's and decrypted the whole list there); the search applies once the rows come."""
     seed(store, snapshot=False)
-    win = async_window
+    win = live_window
     readers: list[str] = []
     real = versions.heads_of_kind
 
@@ -204,11 +186,11 @@ def test_searching_while_the_caseload_loads_never_reads_the_store_on_the_gui_thr
 
 
 def test_edit_details_reads_the_patient_on_the_worker(
-    qtbot, store: Store, monkeypatch: pytest.MonkeyPatch, async_window: MainWindow
+    qtbot, store: Store, monkeypatch: pytest.MonkeyPatch, live_window: MainWindow
 ) -> None:
     """Edit details (clicked) loads the patient off the GUI thread, then shows the form filled in."""
     seed(store, snapshot=True)
-    win = async_window
+    win = live_window
     sign_in(qtbot, win, ADMIN, ADMIN_PASSWORD)
     qtbot.waitUntil(lambda: win.lock_label.text() == "Unlocked")
     qtbot.waitUntil(lambda: win.caseload_page.model.rowCount() == 2)

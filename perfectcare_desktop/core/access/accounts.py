@@ -14,7 +14,7 @@ from sqlalchemy import Connection, delete, insert, select
 from ...crypto import vault
 from ...crypto.kdf import KdfParams, default_params, derive_key, new_salt
 from ...crypto.signing import AdminKey
-from ...errors import InvalidInput
+from ...errors import InvalidInput, NotFound
 from ...store.models import KeyWrap, User
 from ..storage import outbox
 from .passwords import check_new_password, check_username
@@ -42,6 +42,14 @@ def user_by_name(conn: Connection, username: str) -> Any | None:
     """The user row of this name (NFC, surrounding spaces ignored), or None."""
     name = unicodedata.normalize("NFC", username.strip())
     return conn.execute(select(User.__table__).where(User.username == name)).one_or_none()
+
+
+def existing_user(conn: Connection, username: str) -> Any:
+    """The user row of this name, or NotFound in words."""
+    user = user_by_name(conn, username)
+    if user is None:
+        raise NotFound(f"There is no user called {username!r}.")
+    return user
 
 
 def active_admins(conn: Connection) -> int:

@@ -18,14 +18,14 @@ from sqlalchemy import select
 
 from ...crypto import vault
 from ...crypto.signing import AdminKey
-from ...errors import LoginFailed, NotAllowed, NotFound, SessionLocked
+from ...errors import LoginFailed, NotAllowed, SessionLocked
 from ...store.models import User
 from ..patients.registry import PatientRegistry
 from ..storage import audit
 from ..storage.records import Records
 from ..storage.store import Store
 from . import grants
-from .accounts import UserInfo, set_password, user_by_name, user_info
+from .accounts import UserInfo, existing_user, set_password, user_info
 from .passwords import check_new_password
 from .sign_in import authenticate
 from .user_admin import UserAdmin
@@ -203,9 +203,7 @@ class Session:
         with self.store.reading() as conn:
             user_id = None
             if username:
-                user = user_by_name(conn, username)
-                if user is None:
-                    raise NotFound(f"There is no user called {username!r}.")
+                user = existing_user(conn, username)
                 user_id = user.user_id
             return audit.read(
                 conn, dek, user_id=user_id, patient_id=patient_id, action=action, since=since, until=until, limit=limit

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from ...errors import InvalidInput, NotAllowed, NotFound
+from ...errors import InvalidInput, NotAllowed
 from ...store.models import KeyWrap, User
 from ..storage import audit, outbox
 from . import grants
-from .accounts import UserInfo, active_admins, add_user_row, set_password, user_by_name, user_info
+from .accounts import UserInfo, active_admins, add_user_row, existing_user, set_password, user_info
 from .passwords import check_new_password
 
 if TYPE_CHECKING:  # the session makes its user admin: a type, not a dependency of behaviour
@@ -51,9 +51,7 @@ class UserAdmin:
         key = s.admin_key()
         dek, now = s.require_unlocked(), s.now()
         with s.store.writing() as conn:
-            user = user_by_name(conn, username)
-            if user is None:
-                raise NotFound(f"There is no user called {username!r}.")
+            user = existing_user(conn, username)
             if user.user_id == s.user.user_id:
                 raise NotAllowed("You cannot disable your own account.")
             if not user.active:
@@ -75,9 +73,7 @@ class UserAdmin:
         key = s.admin_key()
         dek, now = s.require_unlocked(), s.now()
         with s.store.writing() as conn:
-            user = user_by_name(conn, username)
-            if user is None:
-                raise NotFound(f"There is no user called {username!r}.")
+            user = existing_user(conn, username)
             if user.active:
                 raise InvalidInput(f"{user.username!r} is already enabled.")
             check_new_password(new_password, user.username)
