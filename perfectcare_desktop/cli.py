@@ -89,7 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--role", choices=("clinician", "admin"), default="clinician")
     p.add_argument("--display-name", default="")
+    p.add_argument("--team", action="append", default=[], help="a team the user joins (repeat for more)")
     _command(usub, "list", cmd_user_list, "list users", your_password, common)
+
+    team = sub.add_parser("team", parents=[common], help="add and list teams; put people in them or take them out")
+    tsub = team.add_subparsers(dest="team_command", metavar="ACTION", required=True)
+    p = _command(tsub, "add", cmd_team_add, "make a team", your_password, common)
+    p.add_argument("name")
+    _command(tsub, "list", cmd_team_list, "list teams and their members", your_password, common)
+    for name, help_text in (
+        ("add-member", "put a user in a team"),
+        ("remove-member", "take a user out of a team (they stop seeing its patients)"),
+    ):
+        p = _command(tsub, name, cmd_team_member, help_text, your_password, common)
+        p.add_argument("team")
+        p.add_argument("username")
     p = _command(usub, "disable", cmd_user_disable, "stop a user signing in (everything they wrote is kept)",
                  your_password, common)  # fmt: skip
     p.add_argument("username")
@@ -337,8 +351,34 @@ def cmd_info(args: argparse.Namespace, secrets: Secrets) -> int:
 def cmd_user_add(args: argparse.Namespace, secrets: Secrets) -> int:
     session = _login(args, secrets)
     password = secrets.get(f"Password for the new user {args.username}: ", confirm=True)
-    session.users.add(args.username, args.role, password, args.display_name)
-    _say(f"Added {args.username} as {args.role}.")
+    session.users.add(args.username, args.role, password, args.display_name, tuple(args.team))
+    _say(f"Added {args.username} as {args.role}" + (f", in {', '.join(args.team)}." if args.team else "."))
+    return EXIT_OK
+
+
+def cmd_team_add(args: argparse.Namespace, secrets: Secrets) -> int:
+    session = _login(args, secrets)
+    session.teams.create(args.name)
+    _say(f"Made the team {args.name.strip()!r}.")
+    return EXIT_OK
+
+
+def cmd_team_list(args: argparse.Namespace, secrets: Secrets) -> int:
+    session = _login(args, secrets)
+    for t in session.teams.all():
+        members = ", ".join(t.members) or "nobody yet"
+        _say(f"{t.name}{'' if t.active else ' (closed)'}: {members}")
+    return EXIT_OK
+
+
+def cmd_team_member(args: argparse.Namespace, secrets: Secrets) -> int:
+    session = _login(args, secrets)
+    if args.team_command == "add-member":
+        session.teams.add_member(args.team, args.username)
+        _say(f"{args.username} is now in {args.team}.")
+    else:
+        session.teams.remove_member(args.team, args.username)
+        _say(f"{args.username} is no longer in {args.team}; from now on they do not see its patients.")
     return EXIT_OK
 
 

@@ -44,6 +44,7 @@ class User(Base):
     # The grant (name, role, active) as last signed by the admin key, and that signature (core/access/grants.py).
     grant_rev: Mapped[int] = mapped_column(default=0)
     grant_sig: Mapped[bytes | None] = mapped_column(LargeBinary)
+    teams: Mapped[str | None] = mapped_column(Text)  # a person's team ids, sorted, as JSON (signed with the grant)
 
 
 class KeyWrap(Base):

@@ -36,7 +36,7 @@ _INSERTABLE = {
     "versions": "version_id, record_id, record_kind, patient_id, record_created_at, record_created_by, record_mac, "
     "kind, author_id, created_at, signed, status, review_due, followup_due, parents, payload",
     "users": "change_id, user_id, username, display_name, role, active, created_at, disabled_at, "
-    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped, mac",
+    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped, teams, mac",
     "audit": "device_id, stream, seq, at, user_id, action, patient_id, target_id, detail, mac",
     "device_claims": "device_id",
 }

@@ -54,7 +54,7 @@ _SELECT_VERSIONS = (
 _SELECT_PAYLOADS = "SELECT version_id::text, payload FROM versions WHERE version_id = ANY(%s::uuid[])"
 USER_COLUMNS = (
     "seq, change_id, user_id::text, username, display_name, role, active, created_at, disabled_at, "
-    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped, mac, xid::text"
+    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped, teams, mac, xid::text"
 )
 _SELECT_USERS = (
     f"SELECT {USER_COLUMNS} FROM users WHERE (xid, seq) > (%s::xid8, %s) AND {BELOW_HORIZON} ORDER BY xid, seq"
@@ -183,7 +183,7 @@ ROW_DIGEST = {
     "versions": "md5(ROW(version_id, record_id, record_kind, patient_id, record_created_at, record_created_by, "
     "record_mac, kind, author_id, created_at, signed, status, review_due, followup_due, parents, payload)::text)",
     "users": "md5(ROW(change_id, user_id, username, display_name, role, active, created_at, disabled_at, "
-    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped, mac)::text)",
+    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped, teams, mac)::text)",
 }
 
 
@@ -247,14 +247,14 @@ def _apply_users(conn: Any, dek: DataKey, rows: list[Any], result: PullResult, n
     pending = set(conn.execute(select(Outbox.ref).where(Outbox.item == USER)).scalars())
     pinned, store = grants.public_key(conn), grants.store_id(conn)
     for r in rows:
-        seq, fields, mac = r[0], tuple(r[1:16]), r[16]
+        seq, fields, mac = r[0], tuple(r[1:17]), r[17]
         user_id = fields[1]
         if not hmac.compare_digest(user_mac(dek, fields), bytes(mac)):
             _reject(conn, "users", seq, user_id, "the account change does not authenticate (altered on the hub?)",
                     result, now)  # fmt: skip
             continue
         (_c, _u, username, display, role, active, created, disabled, key_id, kdf, salt, wrapped,
-         grant_rev, grant_sig, admin_wrapped) = fields  # fmt: skip
+         grant_rev, grant_sig, admin_wrapped, teams) = fields  # fmt: skip
         if pinned is not None and (why := _grant_refused(conn, pinned, store, fields)):
             _reject(conn, "users", seq, user_id, why, result, now)
             continue
@@ -266,7 +266,8 @@ def _apply_users(conn: Any, dek: DataKey, rows: list[Any], result: PullResult, n
                     result, now, retry=DEPENDENCY)  # fmt: skip
             continue
         values = dict(username=username, display_name=display, role=role, active=active, disabled_at=disabled,
-                      grant_rev=int(grant_rev or 0), grant_sig=bytes(grant_sig) if grant_sig else None)  # fmt: skip
+                      grant_rev=int(grant_rev or 0), grant_sig=bytes(grant_sig) if grant_sig else None,
+                      teams=teams)  # fmt: skip
         here = conn.execute(select(User.__table__).where(User.user_id == user_id)).one_or_none()
         if here is not None and _same_account(conn, here, values, wrapped):
             continue  # this PC's own change coming back, or one it already has
@@ -289,9 +290,9 @@ def _grant_refused(conn: Any, pinned: AdminPublicKey, store: str, fields: tuple[
     """Why an account change from the hub is not taken, or None: it must be signed by this store's admin
     key, and no older than the grant held here (a replayed row cannot re-enable an account or give back
     a role); at the same revision only the password wraps may differ."""
-    (_c, user_id, username, display, role, active, _cr, _d, _k, _kdf, _s, _w, grant_rev, grant_sig, _a) = fields
+    (_c, user_id, username, display, role, active, _cr, _d, _k, _kdf, _s, _w, grant_rev, grant_sig, _a, teams) = fields
     claimed = SimpleNamespace(user_id=user_id, username=username, display_name=display, role=role, active=active,
-                              grant_rev=int(grant_rev or 0))  # fmt: skip
+                              grant_rev=int(grant_rev or 0), teams=teams)  # fmt: skip
     if not pinned.verify(grant_sig, *grants.fields(store, claimed)):
         return "the account change is not signed by this organisation's admin key (forged or altered on the hub?)"
     here = conn.execute(select(User.__table__).where(User.user_id == user_id)).one_or_none()

@@ -31,8 +31,8 @@ _INSERT_VERSION = (
 )
 _INSERT_USER = (
     "INSERT INTO users (change_id, user_id, username, display_name, role, active, created_at, disabled_at, "
-    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped, mac) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (change_id) DO NOTHING"
+    "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped, teams, mac) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (change_id) DO NOTHING"
 )
 _INSERT_AUDIT = (
     "INSERT INTO audit (device_id, stream, seq, at, user_id, action, patient_id, target_id, detail, mac) "
@@ -50,13 +50,15 @@ def user_mac(dek: DataKey, row: Sequence[Any]) -> bytes:
     account's state trustworthy is the admin key's signature (core/access/grants.py), which a holder
     of the data key cannot make; this MAC keeps the wraps of an unsigned (older) store bound too."""
     (_change, user_id, username, display, role, active, created, disabled, key_id, kdf, salt, wrapped,
-     grant_rev, grant_sig, admin_wrapped) = row  # fmt: skip
+     grant_rev, grant_sig, admin_wrapped, teams) = row  # fmt: skip
     fields: tuple[object, ...] = (
         "user", user_id, username, display, role, bool(active), created.isoformat(),
         disabled.isoformat() if disabled else None, key_id, kdf, (salt or b"").hex(), (wrapped or b"").hex(),
     )  # fmt: skip
     if grant_sig or admin_wrapped or grant_rev:  # a row from before signing carries the fields above only
         fields += (int(grant_rev or 0), bytes(grant_sig or b"").hex(), bytes(admin_wrapped or b"").hex())
+    if teams:  # a person's teams, or a team's own row (issue 16 part 1)
+        fields += (teams,)
     return dek.mac(*fields)
 
 
@@ -133,7 +135,7 @@ def _gather(conn: Any, dek: DataKey, device_id: str, items: list[Any]) -> dict[s
         admin = admin_wrap(conn, user_id)  # under the same salt as `w`: one password derivation opens both
         admin_wrapped = admin.wrapped if admin is not None and w is not None and admin.salt == w.salt else None
         row = (change_id, u.user_id, u.username, u.display_name, u.role, bool(u.active), u.created_at, u.disabled_at,
-               *wrap, int(u.grant_rev), u.grant_sig, admin_wrapped)  # fmt: skip
+               *wrap, int(u.grant_rev), u.grant_sig, admin_wrapped, u.teams)  # fmt: skip
         out[outbox.USER].append((*row, user_mac(dek, row)))
     return out
 

@@ -5,6 +5,7 @@ holds the data key (any clinician does) and writes to the hub's database directl
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -20,7 +21,7 @@ from perfectcare_desktop.sync.push import user_mac
 
 NURSE, NURSE_PASSWORD = "nurse.al", "another good password"
 USER_FIELDS = ("change_id, user_id::text, username, display_name, role, active, created_at, disabled_at, "
-               "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped")  # fmt: skip
+               "wrap_key_id, wrap_kdf, wrap_salt, wrapped, grant_rev, grant_sig, admin_wrapped, teams")  # fmt: skip
 
 
 def account(pc: Pc, username: str) -> object:
@@ -39,7 +40,7 @@ def insert_as_attacker(hub_db: str, pc: Pc, row: tuple[object, ...]) -> None:
     mac = user_mac(pc.session.require_unlocked(), row)
     with psycopg.connect(hub_db) as conn:
         conn.execute(f"INSERT INTO users ({USER_FIELDS.replace('::text', '')}, mac) VALUES "
-                     f"({', '.join(['%s'] * 16)})", (*row, mac))  # fmt: skip
+                     f"({', '.join(['%s'] * 17)})", (*row, mac))  # fmt: skip
 
 
 def test_every_pc_pins_the_same_admin_key(two_pcs) -> None:
@@ -99,3 +100,23 @@ def test_an_admin_added_on_one_pc_signs_account_changes_on_another(two_pcs) -> N
     report = a.sync()
     assert not report.rejected
     assert not account(a, NURSE).active and int(account(a, NURSE).grant_rev) == 2
+
+
+def test_teams_and_who_is_in_them_reach_every_pc(two_pcs) -> None:
+    from perfectcare_desktop.core.patients.details import PatientDetails
+
+    a, b = two_pcs
+    crisis = a.session.teams.create("Crisis team North")
+    a.session.teams.create("Ward 5")
+    a.session.users.add(NURSE, "clinician", NURSE_PASSWORD, teams=("Ward 5",))
+    a.session.patients.add(PatientDetails("Alys", "Evans", date(1980, 1, 1), "9434765919", team_id=crisis))
+    a.sync()
+    b.sync()
+    nurse = Session.sign_in(b.store, NURSE, NURSE_PASSWORD)
+    assert nurse.patients.all() == []  # Alys is the crisis team's
+    assert {"Crisis team North", "Ward 5"} <= {t.name for t in nurse.teams.all()}
+    a.session.teams.add_member("Crisis team North", NURSE)
+    a.sync()
+    b.sync()
+    nurse.patients.reload()
+    assert [p.details.given_name for p in nurse.patients.all()] == ["Alys"]

@@ -37,9 +37,12 @@ def store_id(conn: Connection) -> str:
 
 
 def fields(store: str, row: Any, rev: int | None = None) -> tuple[object, ...]:
-    """What a grant signature covers: the store, the account, its name, role and state, its revision."""
-    return ("account", store, row.user_id, row.username, row.display_name, row.role, bool(row.active),
-            int(row.grant_rev if rev is None else rev))  # fmt: skip
+    """What a grant signature covers: the store, the account, its name, role and state, its revision, and
+    a person's teams (a grant signed before teams existed covers the rest only)."""
+    signed: tuple[object, ...] = ("account", store, row.user_id, row.username, row.display_name, row.role,
+                                  bool(row.active), int(row.grant_rev if rev is None else rev))  # fmt: skip
+    teams = getattr(row, "teams", None)
+    return (*signed, teams) if teams else signed
 
 
 def is_genuine(conn: Connection, row: Any, key: AdminPublicKey | None = None) -> bool:

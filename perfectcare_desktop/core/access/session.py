@@ -28,6 +28,7 @@ from . import grants
 from .accounts import UserInfo, existing_user, set_password, user_info
 from .passwords import check_new_password
 from .sign_in import authenticate
+from .teams import Teams
 from .user_admin import UserAdmin
 
 
@@ -48,6 +49,7 @@ class Session:
         self.patients = PatientRegistry(self)
         self.records = Records(self)
         self.users = UserAdmin(self)
+        self.teams = Teams(self)
 
     @classmethod
     def sign_in(cls, store: Store, username: str, password: str) -> Session:

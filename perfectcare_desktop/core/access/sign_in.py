@@ -20,9 +20,10 @@ from ...errors import AccountLocked, InvalidInput, LoginFailed, NotAllowed, NotF
 from ...store.models import KeyWrap, LoginThrottle, Meta, User
 from ..storage import arrivals, audit
 from ..storage.store import Store
-from . import grants
+from . import grants, teams
 from .accounts import latest_user_wrap, set_password, user_by_name
 from .passwords import check_new_password
+from .teams import TEAM_ROLE
 
 DEVICE_CONFIG_META = "sync_config"  # sync/device.CONFIG_KEY (core cannot import sync; a test ties the two)
 FREE_ATTEMPTS = 3  # typos happen; the delay starts after the third wrong password in a row
@@ -58,6 +59,8 @@ def authenticate(store: Store, username: str, password: str, action: str) -> Unl
     now = store.clock.now()
     with store.writing() as conn:
         user = user_by_name(conn, username) if username.strip() else None
+        if user is not None and user.role == TEAM_ROLE:
+            user = None  # a team never signs in: answered as any name that is no account
         if user is None:
             failure = None  # handled below, exactly as a wrong password would be
         elif not user.active:
@@ -99,6 +102,8 @@ def authenticate(store: Store, username: str, password: str, action: str) -> Unl
             .values(failed_attempts=0, locked_until=None, last_login_at=now)
         )
         admin_key = grants.unwrap_for(conn, user.user_id, kek) if user.role == "admin" else None
+        if admin_key is not None and not teams.any_team(conn):  # a store from before teams: one for everyone
+            teams.ensure_everyone_team(conn, admin_key, store.organisation, now)
         unsigned = user.role == "admin" and grants.public_key(conn) is None
         enrolled = is_enrolled(conn)
         audit.fold_pending(conn, dek)
@@ -110,6 +115,7 @@ def authenticate(store: Store, username: str, password: str, action: str) -> Unl
             if grants.public_key(conn) is not None:
                 raise NotAllowed("This store already has an admin key; nothing was changed.")
             grants.adopt(conn, made, store.clock.now())
+            teams.ensure_everyone_team(conn, made, store.organisation, store.clock.now())
             grants.wrap_for(conn, made, user.user_id, kek, wrap.salt, _params(wrap), store.clock.now())
             audit.append(conn, dek, store.clock.now(), "admin_key_created", user_id=user.user_id)
         return made

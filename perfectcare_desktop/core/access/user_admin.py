@@ -3,6 +3,7 @@ attributed to them, whatever happens to their account."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
@@ -13,6 +14,8 @@ from ..storage import audit, outbox
 from . import grants
 from .accounts import UserInfo, active_admins, add_user_row, existing_user, set_password, user_info
 from .passwords import check_new_password
+from .teams import TEAM_ROLE, everyone_team_id
+from .teams import names as team_names
 
 if TYPE_CHECKING:  # the session makes its user admin: a type, not a dependency of behaviour
     from .session import Session
@@ -26,19 +29,29 @@ class UserAdmin:
         """user id -> display name, for attributing versions in history (any signed-in user)."""
         self._session.require_unlocked()
         with self._session.store.reading() as conn:
-            return {r.user_id: r.display_name for r in conn.execute(select(User.user_id, User.display_name))}
+            q = select(User.user_id, User.display_name).where(User.role != TEAM_ROLE)
+            return {r.user_id: r.display_name for r in conn.execute(q)}
 
     def all(self) -> list[UserInfo]:
         self._session.require_admin()
         with self._session.store.reading() as conn:
-            return [user_info(u) for u in conn.execute(select(User.__table__).order_by(User.username)).all()]
+            q = select(User.__table__).where(User.role != TEAM_ROLE).order_by(User.username)
+            return [user_info(u) for u in conn.execute(q).all()]
 
-    def add(self, username: str, role: str, password: str, display_name: str = "") -> str:
+    def add(self, username: str, role: str, password: str, display_name: str = "", teams: tuple[str, ...] = ()) -> str:
+        """A new account, in the given teams (names or ids); with none given, in the team that holds
+        everyone when the store has one (a store from before teams), else in no team until one is chosen."""
         s = self._session
         key = s.admin_key()
+        chosen = frozenset(s.teams.find(t).team_id for t in teams)
         dek, now = s.require_unlocked(), s.now()
         with s.store.writing() as conn:
             user_id = add_user_row(conn, dek, username, display_name, role, password, now, admin_key=key)
+            if not chosen:
+                everyone = everyone_team_id(grants.store_id(conn))
+                chosen = frozenset({everyone}) if everyone in team_names(conn) else frozenset()
+            if chosen:
+                conn.execute(update(User).where(User.user_id == user_id).values(teams=json.dumps(sorted(chosen))))
             if key is not None:
                 grants.sign(conn, key, user_id, now)
             audit.append(conn, dek, now, "user_add", user_id=s.user.user_id, target_id=user_id,

@@ -45,6 +45,10 @@ class PatientDetails:
     preferred_name: str = ""
     preferred_language: str = ""
     access_needs: tuple[str, ...] = field(default_factory=tuple)
+    # Who cares for them (issue 16 part 1): the responsible team's id ("" = the team that holds everyone,
+    # in a store from before teams) and the teams the care is shared with.
+    team_id: str = ""
+    shared_with: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def display_name(self) -> str:
@@ -59,6 +63,10 @@ class PatientDetails:
         data = asdict(self)
         data["date_of_birth"] = self.date_of_birth.isoformat()
         data["access_needs"] = list(self.access_needs)
+        data["shared_with"] = list(self.shared_with)
+        for name in ("team_id", "shared_with"):  # left out when unset: the payload of a store before teams
+            if not data[name]:
+                del data[name]
         data["schema"] = SCHEMA
         return data
 
@@ -73,6 +81,8 @@ class PatientDetails:
             preferred_name=data.get("preferred_name", ""),
             preferred_language=data.get("preferred_language", ""),
             access_needs=tuple(data.get("access_needs", ())),
+            team_id=str(data.get("team_id", "")),
+            shared_with=tuple(str(t) for t in data.get("shared_with", ())),
         )
 
 
@@ -114,6 +124,8 @@ def validated(details: PatientDetails, today: date) -> PatientDetails:
         clean["preferred_name"],
         clean["preferred_language"],
         needs,
+        details.team_id.strip(),
+        tuple(t for t in dict.fromkeys(s.strip() for s in details.shared_with) if t and t != details.team_id.strip()),
     )
 
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, insert, select
 
 from ...crypto import vault
-from ...errors import InvalidInput, NotFound, SessionLocked
+from ...errors import InvalidInput, NotAllowed, NotFound, SessionLocked
 from ...store.models import BlindIndex, Version
+from ..access import grants, teams
 from ..storage import arrivals, audit, versions
 from ..storage.records import PATIENT, record_row
 from . import snapshot as patient_snapshot
@@ -31,6 +34,11 @@ if TYPE_CHECKING:  # the session makes its registry: a type, not a dependency of
 # Reading a record's chain costs far more than one row of the bulk read: past this many changes since
 # the snapshot (an import, a first sync), the list is read again from the heads.
 _SNAPSHOT_CATCH_UP = 200
+BREAK_GLASS_HOURS = 12  # a night shift: opened with a reason, a patient stays visible this long
+OUTSIDE_TEAMS = (
+    "This person's care is with a team you are not in, so their record is not on your caseload. In an "
+    "emergency you can open it by giving your reason: it is recorded and reported to your administrators."
+)
 
 
 class PatientRegistry:
@@ -38,10 +46,12 @@ class PatientRegistry:
         self._session = session
         self._summaries: dict[str, PatientSummary] | None = None
         self._index = PatientIndex()
+        self._allowed: Callable[[PatientSummary], bool] | None = None  # see _access
 
     def forget(self) -> None:
         """Drop every decrypted detail (called by Session.lock under its guard)."""
         self._summaries = None
+        self._allowed = None
         self._index.clear()
 
     @property
@@ -63,6 +73,7 @@ class PatientRegistry:
                         f"A patient with NHS number {clean.nhs_number_formatted} is already registered; "
                         "open that record instead."
                     )
+            clean = self._placed(conn, clean)
             record_id = versions.create_record(conn, PATIENT, None, s.user.user_id, now,
                                                record_id=self._new_patient_id(conn, dek, clean))  # fmt: skip
             version_id = versions.append(
@@ -93,6 +104,11 @@ class PatientRegistry:
             for other in _indexed_nhs(conn, digest):
                 if other != record_id and self._current_nhs(conn, other) == clean.nhs_number:
                     raise InvalidInput(f"Another patient already has NHS number {clean.nhs_number_formatted}.")
+            # Who cares for them changes only by transfer() or share(), audited as such: a form that does
+            # not show the teams must not move anyone.
+            now_placed = self._current_details(conn, record_id)
+            if now_placed is not None:
+                clean = dataclasses.replace(clean, team_id=now_placed.team_id, shared_with=now_placed.shared_with)
             version_id = versions.append(
                 conn, dek, versions.NewVersion(record_id, PATIENT, clean.to_payload()), s.user.user_id, now
             )
@@ -108,6 +124,146 @@ class PatientRegistry:
         self.refresh(record_id)
         return version_id
 
+    def _current_details(self, conn: Connection, record_id: str) -> PatientDetails | None:
+        current = versions.current(versions.history(conn, self._session.require_unlocked(), record_id))
+        return PatientDetails.from_payload(current.payload) if current else None
+
+    # --- who cares for them, and who may see them (issue 16 parts 1 and 4) ------------------------------
+    def _placed(self, conn: Connection, clean: PatientDetails) -> PatientDetails:
+        """A new patient's teams: as chosen, else the registering person's one team, else the team that
+        holds everyone. Refused in words when a team does not exist, or the person registering is in
+        none of them (they would not see the record they made)."""
+        s = self._session
+        known = teams.names(conn)
+        if not known:
+            return clean  # a store from before teams, not yet upgraded by an admin's sign-in
+        mine = teams.team_ids(grants.require_genuine(conn, s.user.user_id))
+        everyone = teams.everyone_team_id(grants.store_id(conn))
+        team_id = clean.team_id or (next(iter(mine)) if len(mine) == 1 else everyone if everyone in known else "")
+        if not team_id:
+            raise InvalidInput("Choose the team responsible for this person's care.")
+        for t in (team_id, *clean.shared_with):
+            if t not in known:
+                raise InvalidInput(f"There is no team with the id {t!r}; choose one of the trust's teams.")
+        if not s.is_admin and not ({team_id, *clean.shared_with} & mine):
+            raise InvalidInput(
+                f"You are not in {known[team_id]!r}, so you would not see this person's record: choose one of "
+                "your teams."
+            )
+        # The team that holds everyone is kept as "" (what a patient from before teams has): one meaning.
+        return dataclasses.replace(clean, team_id="" if team_id == everyone else team_id)
+
+    def _access(self) -> Callable[[PatientSummary], bool]:
+        """Who this session may see: an admin everyone; a clinician the patients of their teams (the
+        responsible team or one sharing the care), and any opened with a reason in the last hours.
+        Read from the store once per load (on the worker) and kept: a keystroke's search reads nothing."""
+        if self._allowed is None:
+            self._allowed = self._read_access()
+        return self._allowed
+
+    def _read_access(self) -> Callable[[PatientSummary], bool]:
+        s = self._session
+        with s.store.reading() as conn:
+            if s.is_admin or not teams.any_team(conn):
+                return lambda _p: True
+            mine = teams.team_ids(grants.require_genuine(conn, s.user.user_id))
+            everyone = teams.everyone_team_id(grants.store_id(conn))
+            since = s.now() - timedelta(hours=BREAK_GLASS_HOURS)
+            entries = audit.read(conn, s.require_unlocked(), user_id=s.user.user_id, action="break_glass",
+                                 since=since, limit=None)  # fmt: skip
+        opened = {e.patient_id: e.at + timedelta(hours=BREAK_GLASS_HOURS) for e in entries if e.patient_id}
+
+        def allowed(p: PatientSummary) -> bool:
+            d = p.details
+            if {d.team_id or everyone, *d.shared_with} & mine:
+                return True
+            until = opened.get(p.record_id)
+            return until is not None and s.now() < until
+
+        return allowed
+
+    def may_see(self, record_id: str) -> bool:
+        summary = self._load_one(record_id)
+        return summary is not None and self._access()(summary)
+
+    def outside_my_teams(self, nhs_number: str) -> tuple[str, str] | None:
+        """(record id, the responsible team's name) of a patient with this exact NHS number whom the
+        session may not see: what a clinician needs to decide on opening the record with a reason, and
+        nothing more (no name or other detail)."""
+        found = self._find_any(nhs_number)
+        if found is None or self._access()(found):
+            return None
+        with self._session.store.reading() as conn:
+            team = teams.names(conn).get(found.details.team_id or teams.everyone_team_id(grants.store_id(conn)), "")
+        return found.record_id, team or "another team"
+
+    def break_glass(self, record_id: str, reason: str) -> PatientSummary:
+        """Open a patient outside one's teams in an emergency: the reason is recorded in the audit trail
+        and the access report, and the patient is visible to this person for BREAK_GLASS_HOURS."""
+        reason = unicodedata.normalize("NFC", reason.strip())
+        if len(reason) < 10:
+            raise InvalidInput("Say why you need this record now (at least a few words); it is recorded and reported.")
+        s = self._session
+        summary = self._load_one(record_id)
+        if summary is None:
+            raise NotFound("That patient record was entered in error and withdrawn; see its history.")
+        s.record_event("break_glass", patient_id=record_id, target_id=summary.version_id,
+                       detail=f"{reason} (open for {BREAK_GLASS_HOURS} hours)")  # fmt: skip
+        self._allowed = None  # read again, with this opening
+        return summary
+
+    def transfer(self, record_id: str, team: str) -> str:
+        """Move the patient's care to another team (a new version, audited as a transfer)."""
+        return self._move(record_id, team=team)
+
+    def share(self, record_id: str, shared_with: tuple[str, ...]) -> str:
+        """Set the teams sharing the patient's care (a new version, audited as a share)."""
+        return self._move(record_id, shared=shared_with)
+
+    def _move(self, record_id: str, *, team: str | None = None, shared: tuple[str, ...] | None = None) -> str:
+        s = self._session
+        dek, now = s.require_unlocked(), s.now()
+        with s.store.writing() as conn:
+            record = record_row(conn, record_id)
+            was = self._current_details(conn, record_id) if record.kind == PATIENT else None
+            if was is None:
+                raise NotFound("That record is not a current patient.")
+            known = teams.names(conn)
+            everyone = teams.everyone_team_id(grants.store_id(conn))
+            by_name = {n.casefold(): i for i, n in known.items()}
+            resolve = lambda t: t if t in known else by_name.get(t.strip().casefold(), "")  # noqa: E731
+            responsible = was.team_id or everyone
+            mine = teams.team_ids(grants.require_genuine(conn, s.user.user_id))
+            if not s.is_admin and responsible not in mine:
+                raise InvalidInput(
+                    f"Only {known.get(responsible, 'the responsible team')!r} or an administrator can move or "
+                    "share this person's care; nothing was changed."
+                )
+            new = was
+            if team is not None:
+                target = resolve(team)
+                if not target:
+                    raise InvalidInput(f"There is no team called {team!r}; nothing was changed.")
+                new = dataclasses.replace(
+                    was, team_id=target, shared_with=tuple(t for t in was.shared_with if t != target)
+                )
+                action, detail = "transfer", f"from {known.get(responsible, '?')} to {known[target]}"
+            else:
+                ids = tuple(dict.fromkeys(resolve(t) for t in shared or ()))
+                if "" in ids:
+                    raise InvalidInput("One of those teams does not exist; nothing was changed.")
+                new = dataclasses.replace(was, shared_with=tuple(i for i in ids if i != responsible))
+                detail = ", ".join(known[i] for i in new.shared_with) or "no other team"
+                action, detail = "share", f"shared with {detail}"
+            if new == was:
+                raise InvalidInput("That is how this person's care is already held; nothing was changed.")
+            version_id = versions.append(conn, dek, versions.NewVersion(record_id, PATIENT, new.to_payload()),
+                                         s.user.user_id, now)  # fmt: skip
+            audit.append(conn, dek, now, action, user_id=s.user.user_id, patient_id=record_id,
+                         target_id=version_id, detail=detail)  # fmt: skip
+        self.refresh(record_id)
+        return version_id
+
     def _current_nhs(self, conn: Connection, record_id: str) -> str | None:
         current = versions.current(versions.history(conn, self._session.require_unlocked(), record_id))
         return current.payload.get("nhs_number") if current else None
@@ -118,6 +274,8 @@ class PatientRegistry:
         summary = self._load_one(record_id)
         if summary is None:
             raise NotFound("That patient record was entered in error and withdrawn; see its history.")
+        if not self._access()(summary):
+            raise NotAllowed(OUTSIDE_TEAMS)
         if audit_view:
             self._session.record_event("view", patient_id=record_id, target_id=summary.version_id)
         return summary
@@ -160,8 +318,10 @@ class PatientRegistry:
 
     # --- the whole list ------------------------------------------------------------------------
     def all(self) -> list[PatientSummary]:
-        """Every current patient, decrypted into memory once per unlock (then kept up to date)."""
-        return list(self._loaded().values())
+        """Every current patient this session may see (its teams' patients, issue 16), decrypted into memory
+        once per unlock (then kept up to date)."""
+        allowed = self._access()
+        return [p for p in self._loaded().values() if allowed(p)]
 
     def _loaded(self) -> dict[str, PatientSummary]:
         summaries = self._summaries
@@ -269,16 +429,21 @@ class PatientRegistry:
     # --- finding -------------------------------------------------------------------------------
     def search(self, query: str, limit: int | None = 200) -> list[PatientSummary]:
         """Name fragment(s) or NHS digits, with or without spaces; accents and case ignored."""
-        summaries = self._loaded()
-        return [summaries[r] for r in self._index.search(query, limit) if r in summaries]
+        summaries, allowed = self._loaded(), self._access()
+        found = [summaries[r] for r in self._index.search(query, None) if r in summaries and allowed(summaries[r])]
+        return found[:limit] if limit is not None else found
 
     def search_ids(self, query: str) -> list[str]:
         """Like search, as record ids only (the caseload filters its own rows with them)."""
-        self._loaded()
-        return self._index.search(query)  # emptied if a lock came since: nothing found
+        return [p.record_id for p in self.search(query, None)]  # emptied if a lock came since: nothing found
 
     def find_by_nhs_number(self, nhs_number: str) -> PatientSummary | None:
-        """Exact lookup through the keyed blind index: no plaintext NHS number in the store."""
+        """Exact lookup through the keyed blind index (no plaintext NHS number in the store), among the
+        patients this session may see."""
+        found = self._find_any(nhs_number)
+        return found if found is not None and self._access()(found) else None
+
+    def _find_any(self, nhs_number: str) -> PatientSummary | None:
         try:
             digits = normalise_nhs_number(nhs_number)
         except InvalidNhsNumber as exc:

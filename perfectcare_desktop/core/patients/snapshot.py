@@ -28,12 +28,13 @@ def _row(s: PatientSummary) -> list[object]:
     return [
         s.record_id, s.version_id, s.updated_at.isoformat(), s.needs_attention, d.given_name, d.family_name,
         d.date_of_birth.isoformat(), d.nhs_number, d.local_id, d.preferred_name, d.preferred_language,
-        list(d.access_needs),
+        list(d.access_needs), d.team_id, list(d.shared_with),
     ]  # fmt: skip
 
 
 def _summary(r: list) -> PatientSummary:
-    details = PatientDetails(r[4], r[5], date.fromisoformat(r[6]), r[7], r[8], r[9], r[10], tuple(r[11]))
+    teams = (r[12], tuple(r[13])) if len(r) > 13 else ("", ())  # a snapshot from before teams
+    details = PatientDetails(r[4], r[5], date.fromisoformat(r[6]), r[7], r[8], r[9], r[10], tuple(r[11]), *teams)
     return PatientSummary(r[0], details, r[1], datetime.fromisoformat(r[2]), bool(r[3]))
 
 

@@ -317,27 +317,25 @@ def _check_restorer(header: dict, username: str, image: bytes, live: Path | None
 
 def _account(conn: sqlite3.Connection, user_id: str) -> tuple[str, bool, str | None, bool] | None:
     """(role, active, the pinned admin key, whether that key signed the account as it is)."""
+    wanted = ("user_id", "username", "display_name", "role", "active", "grant_rev", "grant_sig", "teams")
     try:
-        row = conn.execute("SELECT user_id, username, display_name, role, active, grant_rev, grant_sig FROM users "
-                           "WHERE user_id = ?", (user_id,)).fetchone()  # fmt: skip
+        have = {r[1] for r in conn.execute("PRAGMA table_info(users)")}
+        columns = [c for c in wanted if c in have]  # a backup from before signed accounts or teams has fewer
+        found = conn.execute(f"SELECT {', '.join(columns)} FROM users WHERE user_id = ?", (user_id,)).fetchone()  # noqa: S608 - names from `wanted`
         meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('store_id', ?)",
                                  (grants.PUBLIC_KEY_META,)).fetchall())  # fmt: skip
-    except sqlite3.DatabaseError:  # a damaged file, or one from before accounts were signed (no grant columns)
-        try:
-            old = conn.execute("SELECT role, active FROM users WHERE user_id = ?", (user_id,)).fetchone()
-        except sqlite3.DatabaseError:
-            return None
-        return (str(old[0]), bool(old[1]), None, True) if old else None
+    except sqlite3.DatabaseError:
+        return None
     finally:
         conn.close()
-    if row is None:
+    if found is None:
         return None
+    row = SimpleNamespace(**dict(zip(columns, found, strict=True)))
     key = meta.get(grants.PUBLIC_KEY_META)
-    account = SimpleNamespace(user_id=row[0], username=row[1], display_name=row[2], role=row[3], active=row[4],
-                              grant_rev=row[5])  # fmt: skip
-    genuine = key is None or AdminPublicKey.from_hex(key).verify(row[6], *grants.fields(meta.get("store_id", ""),
-                                                                                        account))  # fmt: skip
-    return str(row[3]), bool(row[4]), key, genuine
+    genuine = key is None or AdminPublicKey.from_hex(key).verify(
+        getattr(row, "grant_sig", None), *grants.fields(meta.get("store_id", ""), row)
+    )
+    return str(row.role), bool(row.active), key, genuine
 
 
 def _newer_versions(image: bytes, live: Path) -> int:

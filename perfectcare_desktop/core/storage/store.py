@@ -23,7 +23,7 @@ from ...crypto.signing import AdminKey
 from ...errors import InvalidInput, StoreAlreadyExists, StoreNotWritable
 from ...store import database
 from ...store.models import Meta
-from ..access import grants
+from ..access import grants, teams
 from ..access.accounts import insert_user, insert_wrap, set_password
 from ..access.passwords import check_new_password, check_username
 from ..clock import Clock, SystemClock
@@ -79,6 +79,7 @@ class Store:
             set_password(conn, dek, admin_id, admin_password, now, params, admin_key=admin_key)
             insert_wrap(conn, dek.wrap_with_recovery(recovery_secret), "recovery", None, now)
             grants.adopt(conn, admin_key, now)
+            teams.ensure_everyone_team(conn, admin_key, org, now)  # admins add teams; until then one for all
             grants.wrap_for_recovery(conn, admin_key, recovery_secret, now)
             audit.append(conn, dek, now, "store_created", user_id=admin_id,
                          detail=f"organisation {org}{arrivals.FROM_CREATION}")  # fmt: skip
