@@ -221,6 +221,8 @@ class CaseloadPage(QWidget):
 
     open_patient = Signal(str)
     new_patient = Signal()
+    searched = Signal(str)  # the search text, after the rows were filtered (the window looks beyond them)
+    break_glass = Signal(str)  # record id: open someone outside my teams, with a reason
 
     def __init__(self, search: Callable[[str], set[str]], today: Callable[[], date],
                  parent: QWidget | None = None) -> None:  # fmt: skip
@@ -272,6 +274,14 @@ class CaseloadPage(QWidget):
             "&New patient", "Ctrl+N", self.new_patient.emit, self, name="new_patient", bind=False
         )
         self.open_button = shortcut_button("&Open", None, self._open_selected, self, name="open_patient")
+        # Someone outside my teams whose exact NHS number was typed: said, with the way to open them in an
+        # emergency (issue 16 part 4). Only their team's name is shown, nothing of the person.
+        self.outside = QLabel(self)
+        self.outside.setWordWrap(True)
+        self.outside_button = shortcut_button("Open with a &reason…", None, self._break_glass, self,
+                                              name="break_glass")  # fmt: skip
+        self._outside_id = ""
+        self.show_outside(None, "")
 
         top = QHBoxLayout()
         top.addWidget(search_label)
@@ -286,6 +296,10 @@ class CaseloadPage(QWidget):
         layout.addWidget(heading("Caseload", self))
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
+        outside = QHBoxLayout()
+        outside.addWidget(self.outside, 1)
+        outside.addWidget(self.outside_button)
+        layout.addLayout(outside)
         layout.addLayout(buttons)
         self._update_count()
 
@@ -309,6 +323,24 @@ class CaseloadPage(QWidget):
     def _on_search(self, text: str) -> None:
         self.model.set_search_hits(self._search(text) if searchable(text) else None)
         self._update_count(hint=bool(text.strip()) and not searchable(text))
+        self.show_outside(None, "")
+        self.searched.emit(text)
+
+    def show_outside(self, record_id: str | None, team: str) -> None:
+        """Say that the NHS number typed is someone in another team's care (or hide the line)."""
+        self._outside_id = record_id or ""
+        self.outside.setText(
+            f"This NHS number is a person in the care of {team}, not one of your teams. In an emergency you can "
+            "open their record by giving your reason: it is recorded and reported."
+            if record_id
+            else ""
+        )
+        self.outside.setVisible(bool(record_id))
+        self.outside_button.setVisible(bool(record_id))
+
+    def _break_glass(self) -> None:
+        if self._outside_id:
+            self.break_glass.emit(self._outside_id)
 
     def _on_filter(self, index: int) -> None:
         self.model.set_filter(index)

@@ -265,6 +265,8 @@ class MainWindow(QMainWindow):
         self.caseload_page = CaseloadPage(self._search_ids, self._today, self)
         self.caseload_page.open_patient.connect(self.open_patient)
         self.caseload_page.new_patient.connect(self.new_patient)
+        self.caseload_page.searched.connect(self._look_outside_my_teams)
+        self.caseload_page.break_glass.connect(self._break_glass)
         self.patient_page = PatientPage(*self._build_record_tabs(), self)
         self.patient_page.back.connect(self._leave_patient)
         self.patient_page.mark_error.connect(self._mark_entered_in_error)
@@ -461,6 +463,44 @@ class MainWindow(QMainWindow):
             # decrypt of the whole list here on the GUI thread, beside the worker's.
             return set()
         return set(self.session.patients.search_ids(text))
+
+    def _look_outside_my_teams(self, text: str) -> None:
+        """An exact NHS number that finds nobody on my caseload may be someone in another team's care."""
+        session = self.session
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if session is None or session.locked or len(digits) != 10 or self.caseload_page.model.rowCount():
+            return
+        generation = session.generation
+
+        def shown(found: tuple[str, str] | None) -> None:
+            if self._current(session, generation) and self.caseload_page.search_box.text() == text:
+                self.caseload_page.show_outside(*(found or (None, "")))
+
+        self.ops.run(lambda: session.patients.outside_my_teams(digits), shown, lambda _e: None)
+
+    def _break_glass(self, record_id: str) -> None:
+        """Open someone outside my teams in an emergency, with a reason that is recorded and reported."""
+        from PySide6.QtWidgets import QInputDialog
+
+        session = self.session
+        if session is None or session.locked:
+            return
+        reason, ok = QInputDialog.getText(
+            self, "Open with a reason",
+            "Why do you need this person's record now? Your reason is recorded and reported to your "
+            "administrators; the record stays open to you for 12 hours.",
+        )  # fmt: skip
+        if not ok:
+            return
+        generation = session.generation
+
+        def opened(_summary: object) -> None:
+            if self._current(session, generation):
+                self.caseload_page.show_outside(None, "")
+                self.open_patient(record_id, audit=False)
+                self._reload_caseload()
+
+        self.ops.run(lambda: session.patients.break_glass(record_id, reason), opened, self._show_error)
 
     def _current(self, session: Session, generation: int) -> bool:
         """Whether work begun under this session and lock generation may show its result: never after a

@@ -209,7 +209,7 @@ class PatientRegistry:
             raise NotFound("That patient record was entered in error and withdrawn; see its history.")
         s.record_event("break_glass", patient_id=record_id, target_id=summary.version_id,
                        detail=f"{reason} (open for {BREAK_GLASS_HOURS} hours)")  # fmt: skip
-        self._allowed = None  # read again, with this opening
+        self._allowed = self._read_access()  # with this opening (here, on the worker: a search reads nothing)
         return summary
 
     def transfer(self, record_id: str, team: str) -> str:
@@ -405,6 +405,7 @@ class PatientRegistry:
             if generation != s.generation:
                 raise SessionLocked("The session was locked while the patient list was read.")
             self._summaries, self._index = summaries, index
+        self._allowed = self._read_access()  # who may be shown, read with the list (searches read nothing)
         if snap is None or changed:
             with s.store.writing() as conn:
                 patient_snapshot.write(conn, dek, upto, list(summaries.values()))
