@@ -10,23 +10,21 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog, QMessageBox
-from testsupport import ADMIN, ADMIN_PASSWORD, FakeClock
+from PySide6.QtWidgets import QInputDialog
+from test_main_window import sign_in
+from testsupport import ADMIN, ADMIN_PASSWORD
 
 from perfectcare_desktop.core.access.session import Session
 from perfectcare_desktop.core.patients.details import PatientDetails
 from perfectcare_desktop.core.storage.store import Store
 from perfectcare_desktop.ui.main_window import MainWindow
-from perfectcare_desktop.ui.operation import Operations
 
 REASON = "Brought to A&E at night; Ward 5 closed"
 
 
 def test_a_patient_outside_my_teams_opens_only_with_a_reason(
-    qtbot, store: Store, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot, store: Store, monkeypatch: pytest.MonkeyPatch, live_window: MainWindow
 ) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     admin = Session.sign_in(store, ADMIN, ADMIN_PASSWORD)
     crisis, ward = admin.teams.create("Crisis team North"), admin.teams.create("Ward 5")
     admin.users.add("cara", "clinician", "purple kettle harbour", teams=("Crisis team North",))
@@ -37,18 +35,9 @@ def test_a_patient_outside_my_teams_opens_only_with_a_reason(
         QInputDialog, "getText", lambda _p, _t, label, *a, **k: (asked.append(label), (REASON, True))[1]
     )
 
-    ops = Operations()
-    win = MainWindow(store, ops, {}, idle_clock=lambda: 1000.0)
-    qtbot.addWidget(win)
+    win = live_window
     win.resize(1100, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    page = win.login_page
-    qtbot.waitUntil(page.sign_in.isEnabled)
-    page.username.clear()
-    qtbot.keyClicks(page.username, "cara")
-    qtbot.keyClicks(page.password, "purple kettle harbour")
-    qtbot.keyClick(page.password, Qt.Key.Key_Return)
+    sign_in(qtbot, win, "cara", "purple kettle harbour")
     qtbot.waitUntil(lambda: win._pages_built and win.stack.currentWidget() is win.caseload_page, timeout=10_000)
     caseload = win.caseload_page
     qtbot.waitUntil(lambda: caseload.model.total() == 1)  # Alys only: Bryn is Ward 5's
@@ -63,7 +52,7 @@ def test_a_patient_outside_my_teams_opens_only_with_a_reason(
     qtbot.waitUntil(lambda: win.stack.currentWidget() is win.patient_page and "Bryn" in win.patient_page.name.text(),
                     timeout=10_000)  # fmt: skip
     assert asked and "recorded and reported" in asked[0]
-    ops.wait()
+    win.ops.wait()
     [entry] = admin.audit_trail(action="break_glass")
     assert entry.patient_id == bryn and entry.detail.startswith(REASON)
     if shots := os.environ.get("PERFECTCARE_SHOTS"):

@@ -8,8 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
+from test_main_window import sign_in
 from testsupport import ADMIN, ADMIN_PASSWORD, FakeClock
 
 from perfectcare_desktop.core.access.session import Session
@@ -40,10 +40,7 @@ def test_an_account_edited_in_the_file_is_refused_at_the_sign_in_window(
     qtbot.waitExposed(win)
     page = win.login_page
     qtbot.waitUntil(page.sign_in.isEnabled)
-    page.username.clear()
-    qtbot.keyClicks(page.username, CLIN)
-    qtbot.keyClicks(page.password, CLIN_PASSWORD)
-    qtbot.keyClick(page.password, Qt.Key.Key_Return)
+    sign_in(qtbot, win, CLIN, CLIN_PASSWORD)
     qtbot.waitUntil(lambda: "not as an administrator last set it" in page.message.text())
     assert win.session is None and win.stack.currentWidget() is page
     if shots := os.environ.get("PERFECTCARE_SHOTS"):

@@ -118,11 +118,6 @@ class Teams:
             key=lambda t: t.name.casefold(),
         )  # fmt: skip
 
-    def mine(self) -> frozenset[str]:
-        """The signed-in person's teams, as an admin last signed them."""
-        with self._session.store.reading() as conn:
-            return team_ids(grants.require_genuine(conn, self._session.user.user_id))
-
     def find(self, name_or_id: str) -> TeamInfo:
         wanted = unicodedata.normalize("NFC", name_or_id.strip()).casefold()
         for team in self.all():

@@ -182,10 +182,6 @@ class PatientRegistry:
 
         return allowed
 
-    def may_see(self, record_id: str) -> bool:
-        summary = self._load_one(record_id)
-        return summary is not None and self._access()(summary)
-
     def outside_my_teams(self, nhs_number: str) -> tuple[str, str] | None:
         """(record id, the responsible team's name) of a patient with this exact NHS number whom the
         session may not see: what a clinician needs to decide on opening the record with a reason, and
@@ -231,7 +227,10 @@ class PatientRegistry:
             known = teams.names(conn)
             everyone = teams.everyone_team_id(grants.store_id(conn))
             by_name = {n.casefold(): i for i, n in known.items()}
-            resolve = lambda t: t if t in known else by_name.get(t.strip().casefold(), "")  # noqa: E731
+
+            def resolve(t: str) -> str:  # an id, or a name in any case; "" when neither
+                return t if t in known else by_name.get(t.strip().casefold(), "")
+
             responsible = was.team_id or everyone
             mine = teams.team_ids(grants.require_genuine(conn, s.user.user_id))
             if not s.is_admin and responsible not in mine:
