@@ -27,6 +27,11 @@ class DecryptionError(Exception):
     """A sealed value did not authenticate: wrong key, wrong row, or altered bytes."""
 
 
+class KeyNotHeld(DecryptionError):
+    """A sealed value is under a key this session does not hold (yet): an epoch not yet synced here, or
+    one made after this person lost access (core/access/epochs.py). Not damage."""
+
+
 def context(table: str, record_id: str, version_id: str, *extra: object) -> bytes:
     """Associated data binding a ciphertext to one row (and to that row's clear metadata, if given).
 

@@ -45,6 +45,10 @@ class User(Base):
     grant_rev: Mapped[int] = mapped_column(default=0)
     grant_sig: Mapped[bytes | None] = mapped_column(LargeBinary)
     teams: Mapped[str | None] = mapped_column(Text)  # a person's team ids, sorted, as JSON (signed with the grant)
+    # The person's X25519 public key (hex) that key epochs are sealed to, signed with the grant; and one
+    # they made themselves at sign-in, waiting for an admin's signature (core/access/epochs.py).
+    public_key: Mapped[str | None] = mapped_column(Text)
+    pending_key: Mapped[str | None] = mapped_column(Text)
 
 
 class KeyWrap(Base):
@@ -53,11 +57,37 @@ class KeyWrap(Base):
     __tablename__ = "key_wraps"
     wrap_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     key_id: Mapped[int]
-    purpose: Mapped[str] = mapped_column(String(16))  # "user" | "recovery" | "admin" | "admin-recovery"
+    # "user" | "recovery" | "admin" | "admin-recovery" | "keypair" (a person's X25519 private key)
+    purpose: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.user_id"))
     kdf: Mapped[str] = mapped_column(Text)
     salt: Mapped[bytes] = mapped_column(LargeBinary)
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class EpochKey(Base):
+    """A key epoch (core/access/epochs.py): a data key made at a revocation, sealed to the people still
+    allowed. Its secret is never here in clear: `commitment` lets a holder check the one they opened,
+    `sig` is the admin key's signature over it. Append-only (migration 0009)."""
+
+    __tablename__ = "epoch_keys"
+    key_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(36))
+    commitment: Mapped[bytes] = mapped_column(LargeBinary)
+    sig: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EpochSeal(Base):
+    """An epoch's secret sealed to one recipient: `user:<user id>:<public key hex>`, `escrow:<public key
+    hex>` (the admins' and the recovery key's), or `epoch:<key id>` (under a newer epoch, so whoever holds
+    the newer one reads what was written under the older). Append-only (migration 0009)."""
+
+    __tablename__ = "epoch_seals"
+    key_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    recipient: Mapped[str] = mapped_column(String(160), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
 
 
@@ -181,7 +211,7 @@ class Outbox(Base):
 
     __tablename__ = "outbox"
     oid: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    item: Mapped[str] = mapped_column(String(16))  # "version" | "audit" | "user"
+    item: Mapped[str] = mapped_column(String(16))  # "version" | "audit" | "user" | "epoch"
     ref: Mapped[str] = mapped_column(String(36))
     change_id: Mapped[str | None] = mapped_column(String(36))
     queued_at: Mapped[datetime]

@@ -388,7 +388,7 @@ def test_writing_takes_the_write_lock_up_front(store: Store, data_dir: Path) -> 
 
 
 def test_schema_is_at_head(store: Store) -> None:
-    assert database.schema_revision(store.engine) == database.head_revision() == "0008"
+    assert database.schema_revision(store.engine) == database.head_revision() == "0009"
     assert database.is_known_revision("0001")
     assert not database.is_known_revision("ffff9999")
 

@@ -37,12 +37,15 @@ def store_id(conn: Connection) -> str:
 
 
 def fields(store: str, row: Any, rev: int | None = None) -> tuple[object, ...]:
-    """What a grant signature covers: the store, the account, its name, role and state, its revision, and
-    a person's teams (a grant signed before teams existed covers the rest only)."""
+    """What a grant signature covers: the store, the account, its name, role and state, its revision, a
+    person's teams and their public key (a grant signed before either existed covers the rest only)."""
     signed: tuple[object, ...] = ("account", store, row.user_id, row.username, row.display_name, row.role,
                                   bool(row.active), int(row.grant_rev if rev is None else rev))  # fmt: skip
     teams = getattr(row, "teams", None)
-    return (*signed, teams) if teams else signed
+    if teams:
+        signed = (*signed, teams)
+    public = getattr(row, "public_key", None)  # a person's X25519 key that epochs are sealed to (epochs.py)
+    return (*signed, "public-key", public) if public else signed
 
 
 def is_genuine(conn: Connection, row: Any, key: AdminPublicKey | None = None) -> bool:

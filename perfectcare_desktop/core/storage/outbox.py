@@ -14,6 +14,7 @@ from sqlalchemy import Connection, func, insert, select
 from ...store.models import Outbox
 
 VERSION, AUDIT, USER = "version", "audit", "user"
+EPOCH = "epoch"  # a key epoch and every seal of it this PC holds (ref: its key id), core/access/epochs.py
 
 
 def queue(conn: Connection, item: str, ref: str, at: datetime) -> None:
