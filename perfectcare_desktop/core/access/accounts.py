@@ -21,6 +21,7 @@ from .passwords import check_new_password, check_username
 
 ROLES = ("clinician", "admin")
 ADMIN_WRAP = "admin"  # the admin signing key's private half, wrapped for one admin (core/access/grants.py)
+KEYPAIR_WRAP = "keypair"  # a person's X25519 private key, that key epochs are sealed to (core/access/epochs.py)
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,12 @@ def latest_user_wrap(conn: Connection, user_id: str) -> Any | None:
     ).one_or_none()
 
 
-def admin_wrap(conn: Connection, user_id: str) -> Any | None:
-    """An admin's wrap of the admin signing key (sync sends it with their password wrap)."""
+def admin_wrap(conn: Connection, user_id: str, purpose: str = ADMIN_WRAP) -> Any | None:
+    """An admin's wrap of the admin signing key, or (`purpose` KEYPAIR_WRAP) a person's wrap of their key
+    pair: under the same password-derived key as their data key wrap; sync sends them with it."""
     return conn.execute(
         select(KeyWrap.__table__)
-        .where(KeyWrap.user_id == user_id, KeyWrap.purpose == ADMIN_WRAP)
+        .where(KeyWrap.user_id == user_id, KeyWrap.purpose == purpose)
         .order_by(KeyWrap.wrap_id.desc())
         .limit(1)
     ).one_or_none()
